@@ -1,0 +1,76 @@
+"""The `cxp` command line: generate demo exports, run the pipeline, open the UI."""
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from dagster_project.settings import REPO_ROOT, load_settings
+
+
+@click.group()
+def main() -> None:
+    """cxp: customer-experience data platform."""
+
+
+@main.command()
+@click.option("--customers", default=10_000, show_default=True, help="People in the simulated business.")
+@click.option("--days", default=365, show_default=True, help="Days of daily exports.")
+@click.option("--seed", default=42, show_default=True, help="Random seed; the same arguments give the same files.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Landing directory to write [default: CXP_LANDING].")
+@click.option("--end-date", type=click.DateTime(["%Y-%m-%d"]), help="Last extract date [default: yesterday, UTC].")
+def generate(customers: int, days: int, seed: int, out: Path | None, end_date) -> None:
+    """Write demo exports that follow the source contract, with ground truth in `_truth/`."""
+    from dagster_project.demo_exports import generate_demo_exports
+
+    out = out or load_settings().landing
+    click.echo(f"Generating {customers:,} people over {days} days into {out} …")
+    summary = generate_demo_exports(
+        out_dir=out, customers=customers, days=days, seed=seed, end_date=end_date.date() if end_date else None
+    )
+    click.echo(str(summary))
+
+
+@main.command()
+@click.option("--landing", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Landing directory [default: CXP_LANDING].")
+def run(landing: Path | None) -> None:
+    """Ingest every delivered export and build every model, in-process through Dagster."""
+    from dagster_project.cli.run_pipeline import LandingError, run_pipeline
+
+    if landing is not None:
+        os.environ["CXP_LANDING"] = str(landing.resolve())
+    settings = load_settings()
+    click.echo(f"Landing:   {settings.landing}\nWarehouse: {settings.warehouse_path}")
+    try:
+        outcome = run_pipeline(settings)
+    except LandingError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"\nRun {outcome.run_id} over extract dates {outcome.first_date} … {outcome.last_date}")
+    click.echo("Files per source: " + ", ".join(f"{name} {count}" for name, count in outcome.files_per_source.items()))
+    if outcome.quarantined_per_source:
+        click.echo("Quarantined rows (raw.quarantine): " + ", ".join(f"{k} {v:,}" for k, v in outcome.quarantined_per_source.items()))
+    click.echo(f"\nWarehouse {settings.warehouse_path}")
+    width = max((len(name) for name in outcome.table_rows), default=10)
+    for name, count in outcome.table_rows.items():
+        click.echo(f"  {name:<{width}}  {count:>12,} rows")
+    if not outcome.success:
+        raise click.ClickException(f"Run {outcome.run_id} failed in: {', '.join(outcome.failed_steps) or 'see the log above'}")
+    click.echo("\nDone. Open the Dagster UI with `cxp ui` to browse runs, assets and checks.")
+
+
+@main.command()
+@click.option("--port", default=3000, show_default=True)
+def ui(port: int) -> None:
+    """Open the Dagster UI (`dagster dev -w workspace.yaml`) on this platform's instance."""
+    from dagster_project.defs.pipeline.instance import prepare_dagster_home
+
+    settings = load_settings()
+    settings.ensure_directories()
+    prepare_dagster_home(settings)
+    dagster = Path(sys.executable).with_name("dagster")  # the one installed beside this interpreter
+    command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)]
+    click.echo(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev -w workspace.yaml -p {port}")
+    raise SystemExit(subprocess.call(command, cwd=REPO_ROOT))

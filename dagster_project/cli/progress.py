@@ -1,0 +1,55 @@
+"""A Dagster logger for the terminal: one line per step, materialization and failed check."""
+
+import logging
+import sys
+import time
+
+import dagster as dg
+
+_SHOWN_METADATA = ("files_loaded", "rows_loaded", "rows_quarantined", "days_without_file", "dagster/row_count")
+
+
+class ProgressHandler(logging.Handler):
+    """Formats Dagster events as short progress lines; plain log messages only from WARNING up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = time.monotonic()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        line = self._describe(event) if event is not None else None
+        if line is None and event is None and record.levelno >= logging.WARNING:
+            line = f"{record.levelname.lower()}: {meta.get('orig_message', record.getMessage())}"
+        if line:
+            print(f"[{time.monotonic() - self.started:7.1f}s] {line}", file=sys.stdout, flush=True)
+
+    @staticmethod
+    def _describe(event: dg.DagsterEvent) -> str | None:
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            return f"▶ {event.step_key}"
+        if kind == "STEP_FAILURE":
+            return f"✗ {event.step_key} failed: {event.step_failure_data.error_display_string.strip()[:2000]}"
+        if kind == "ASSET_MATERIALIZATION":
+            materialization = event.step_materialization_data.materialization
+            if materialization.partition:  # per-partition records of a partly failed range
+                return None
+            shown = {k: v.value for k, v in materialization.metadata.items() if k in _SHOWN_METADATA}
+            details = ", ".join(f"{k.removeprefix('dagster/')}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in shown.items())
+            return f"  ✓ {materialization.asset_key.to_user_string()}" + (f"  ({details})" if details else "")
+        if kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                return f"  ! check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed ({evaluation.severity.value})"
+        return None
+
+
+@dg.logger(description="Short progress lines on stdout for `cxp run`.")
+def progress_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
+    logger = logging.getLogger("cxp.progress")
+    logger.handlers = [ProgressHandler()]
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    return logger

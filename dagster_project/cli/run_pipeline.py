@@ -1,0 +1,97 @@
+"""`cxp run`: materialize the whole pipeline in-process for every extract date in the landing zone."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from dagster_project.cli.progress import progress_logger
+from dagster_project.defs.ingest.assets import raw_asset_key
+from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
+from dagster_project.defs.ingest.partitions import partition_range_tags
+from dagster_project.defs.pipeline.instance import prepare_dagster_home
+from dagster_project.settings import Settings
+
+MODEL_SCHEMAS = ("staging", "intermediate", "marts")
+
+
+class LandingError(Exception):
+    """The landing directory cannot be run as it is."""
+
+
+@dataclass
+class PipelineOutcome:
+    """What a run did, for the closing summary."""
+
+    run_id: str
+    success: bool
+    first_date: date
+    last_date: date
+    files_per_source: dict[str, int]
+    table_rows: dict[str, int] = field(default_factory=dict)
+    quarantined_per_source: dict[str, int] = field(default_factory=dict)
+    failed_steps: list[str] = field(default_factory=list)
+
+
+def delivered_dates(landing: Path) -> dict[str, list[date]]:
+    """Extract dates present per source kind; kinds with no file are left out."""
+    present = {contract.name: sorted(contract.delivered_files(landing)) for contract in SOURCE_CONTRACTS}
+    return {name: days for name, days in present.items() if days}
+
+
+def run_pipeline(settings: Settings) -> PipelineOutcome:
+    """Load every delivered file and build every model, in one Dagster run over the dates present."""
+    present = delivered_dates(settings.landing)
+    if not present:
+        raise LandingError(
+            f"No export files in {settings.landing}: expected files such as crm/contacts_YYYY-MM-DD.csv "
+            "(see shared/contracts/sources.md), or run `cxp generate` first."
+        )
+    first = min(day for days in present.values() for day in days)
+    last = max(day for days in present.values() for day in days)
+    if first < settings.partition_start:
+        raise LandingError(f"Files dated {first} predate the first partition {settings.partition_start}; set CXP_PARTITION_START.")
+    if last > datetime.now(timezone.utc).date() + timedelta(days=1):
+        raise LandingError(f"Files are dated in the future ({last}); extract dates are UTC days that have begun.")
+
+    prepare_dagster_home(settings)
+    from dagster_project.defs.platform import build_definitions  # heavy: dbt parse and Dagster imports
+
+    definitions = dg.Definitions.merge(build_definitions(settings), dg.Definitions(loggers={"progress": progress_logger}))
+    job = definitions.resolve_job_def("cxp_pipeline")
+    raw_keys = {raw_asset_key(contract) for contract in SOURCE_CONTRACTS}
+    # Sources that never delivered stay unmaterialized rather than showing empty partitions.
+    selection = [key for key in definitions.resolve_asset_graph().get_all_asset_keys() if key not in raw_keys]
+    selection += [raw_asset_key(contract) for contract in SOURCE_CONTRACTS if contract.name in present]
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, asset_selection=selection, tags=partition_range_tags(first, last), raise_on_error=False
+        )
+    outcome = PipelineOutcome(
+        run_id=result.run_id, success=result.success, first_date=first, last_date=last,
+        files_per_source={name: len(days) for name, days in present.items()},
+        failed_steps=[event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"],
+    )
+    if settings.warehouse_path.exists():
+        _count_rows(settings.warehouse_path, outcome)
+    return outcome
+
+
+def _count_rows(warehouse: Path, outcome: PipelineOutcome) -> None:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        tables = connection.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN (?, ?, ?) "
+            "ORDER BY table_schema, table_name", list(MODEL_SCHEMAS),
+        ).fetchall()
+        for schema, table in tables:
+            (count,) = connection.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+            outcome.table_rows[f"{schema}.{table}"] = count
+        has_quarantine = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'quarantine'"
+        ).fetchone()[0]
+        if has_quarantine:
+            outcome.quarantined_per_source = dict(
+                connection.execute("SELECT source, count(*) FROM raw.quarantine GROUP BY source ORDER BY source").fetchall()
+            )

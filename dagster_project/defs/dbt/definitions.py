@@ -1,0 +1,15 @@
+"""dbt: every model as an asset, built by `dbt build`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.defs.dbt.assets import build_dbt_assets
+from dagster_project.defs.dbt.resources import cxp_dbt_project, dbt_cli_resource, ensure_manifest
+from dagster_project.settings import Settings
+
+
+def dbt_definitions(settings: Settings) -> dg.Definitions:
+    project = cxp_dbt_project(settings)
+    ensure_manifest(project)
+    return dg.Definitions(assets=[build_dbt_assets(project)], resources={"dbt": dbt_cli_resource(project)})

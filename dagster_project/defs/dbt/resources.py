@@ -1,0 +1,36 @@
+"""The dbt project, pointed at exactly once, and the CLI resource that runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from dagster_project.settings import Settings
+
+
+def cxp_dbt_project(settings: Settings) -> DbtProject:
+    """The repository's dbt project, compiling into the platform's home rather than the source tree."""
+    return DbtProject(project_dir=settings.dbt_project_dir, target_path=settings.dbt_target_dir)
+
+
+def ensure_manifest(project: DbtProject) -> Path:
+    """Parse the project when its manifest is missing or older than any file of the project.
+
+    Asset definitions are built from the manifest, so a stale one would hide model changes
+    from `cxp run` and the UI; dagster-dbt only re-parses under `dagster dev`.
+    """
+    manifest = project.manifest_path
+    sources = [
+        path for path in project.project_dir.rglob("*")
+        if path.is_file() and path.suffix in {".sql", ".yml", ".yaml", ".csv", ".py"}
+        and "target" not in path.relative_to(project.project_dir).parts[:1]
+    ]
+    newest = max((path.stat().st_mtime for path in sources), default=0.0)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        project.preparer.prepare(project)
+    return manifest
+
+
+def dbt_cli_resource(project: DbtProject) -> DbtCliResource:
+    return DbtCliResource(project_dir=project, profiles_dir=str(project.profiles_dir))

@@ -1,0 +1,111 @@
+"""One daily-partitioned raw asset per export kind: landing file → DuckDB `raw.<kind>`."""
+
+
+from datetime import date, datetime, timezone
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS, SourceContract
+from dagster_project.defs.ingest.raw_tables import LoadedPartition, create_raw_tables, raw_table, replace_partition
+from dagster_project.defs.ingest.readers import ContractViolation, read_export
+from dagster_project.defs.ingest.resources import LandingZone
+
+WAREHOUSE_POOL = "warehouse"
+"""DuckDB allows one writing process per file: every asset that writes the warehouse joins this pool."""
+
+
+def raw_asset_key(contract: SourceContract) -> dg.AssetKey:
+    """Matches dbt's source `raw.<table>`, so staging models hang off these assets."""
+    return dg.AssetKey(["raw", contract.name])
+
+
+def build_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The ingestion asset for one export kind."""
+
+    @dg.asset(
+        key=raw_asset_key(contract),
+        group_name="ingest",
+        description=f"{contract.description} Raw text as delivered, with lineage; one partition per extract date.",
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"polars", "duckdb"},
+        metadata={"landing_files": f"{contract.folder}/{contract.file_stem}_YYYY-MM-DD{contract.suffix}"},
+    )
+    def _raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone) -> dg.MaterializeResult:
+        delivered = contract.delivered_files(landing.root)
+        loaded: list[LoadedPartition] = []
+        missing: list[date] = []
+        violations: list[ContractViolation] = []
+        with warehouse.get_connection() as connection:
+            create_raw_tables(connection)
+            for key in context.partition_keys:
+                day = date.fromisoformat(key)
+                path = delivered.get(day)
+                if path is None:
+                    missing.append(day)
+                    continue
+                try:
+                    parsed = read_export(path, contract)
+                except ContractViolation as violation:
+                    context.log.error(f"Rejected {violation}")
+                    violations.append(violation)
+                    continue
+                loaded.append(replace_partition(
+                    connection, contract, day, path.relative_to(landing.root).as_posix(), parsed,
+                    datetime.now(timezone.utc).replace(tzinfo=None),
+                ))
+                context.log.info(f"{path.name}: {loaded[-1].rows_loaded} rows loaded, {loaded[-1].rows_quarantined} quarantined")
+            (table_rows,) = connection.execute(f"SELECT count(*) FROM {raw_table(contract)}").fetchone()
+        if missing:
+            context.log.warning(f"No {contract.folder}/{contract.file_stem} file delivered for {_describe_days(missing)}; existing rows kept.")
+        if violations:
+            _record_loaded_partitions(context, loaded)
+            raise dg.Failure(
+                description=f"{len(violations)} file(s) break the export contract and were not loaded:\n"
+                + "\n".join(f"- {violation}" for violation in violations),
+                metadata={"rejected_files": [str(violation.path) for violation in violations]},
+            )
+        return dg.MaterializeResult(metadata={**_load_metadata(loaded, missing), "dagster/row_count": table_rows})
+
+    return _raw_asset
+
+
+def _record_loaded_partitions(context: dg.AssetExecutionContext, loaded: list[LoadedPartition]) -> None:
+    """On a partly failed range run, the files that did load are still marked materialized."""
+    for partition in loaded:
+        context.log_event(dg.AssetMaterialization(
+            asset_key=context.asset_key, partition=partition.extract_date.isoformat(),
+            metadata=_load_metadata([partition], []),
+        ))
+
+
+def _load_metadata(loaded: list[LoadedPartition], missing: list[date]) -> dict[str, dg.MetadataValue | int | str]:
+    rows = sum(partition.rows_loaded for partition in loaded)
+    quarantined = sum(partition.rows_quarantined for partition in loaded)
+    shown = loaded[-60:]
+    table = "\n".join(
+        f"| {p.source_file} | {p.rows_loaded} | {p.rows_quarantined} | {p.replaced_rows} | `{p.file_sha256[:12]}` |" for p in shown
+    )
+    more = f"\n\n…and {len(loaded) - len(shown)} earlier files" if len(loaded) > len(shown) else ""
+    return {
+        "files_loaded": len(loaded),
+        "rows_loaded": rows,
+        "rows_quarantined": quarantined,
+        "quarantined_share": round(quarantined / (rows + quarantined), 6) if rows + quarantined else 0.0,
+        "days_without_file": _describe_days(missing) if missing else "none",
+        "files": dg.MetadataValue.md(
+            "| file | rows loaded | quarantined | rows replaced | sha256 |\n|---|---|---|---|---|\n" + table + more
+        ),
+    }
+
+
+def _describe_days(days: list[date]) -> str:
+    listed = ", ".join(day.isoformat() for day in days[:10])
+    return listed + (f" and {len(days) - 10} more" if len(days) > 10 else "")
+
+
+def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """All ingestion assets, one per export kind in the contract."""
+    return [build_raw_asset(contract, partitions_def) for contract in SOURCE_CONTRACTS]

@@ -1,0 +1,64 @@
+"""Start a run when files land: new days, and corrected re-deliveries of old ones."""
+
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import dagster as dg
+
+from dagster_project.defs.ingest.assets import raw_asset_key
+from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS, SourceContract
+from dagster_project.defs.ingest.partitions import partition_range_tags
+from dagster_project.defs.ingest.resources import LandingZone
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    contract: SourceContract
+    extract_date: date
+    signature: str
+    """Size and modification time: a re-delivery changes it."""
+
+
+def landed_files(landing: LandingZone) -> dict[str, LandedFile]:
+    """Every contract file in the landing zone, by path relative to it."""
+    files: dict[str, LandedFile] = {}
+    for contract in SOURCE_CONTRACTS:
+        for day, path in contract.delivered_files(landing.root).items():
+            stat = path.stat()
+            relative = path.relative_to(landing.root).as_posix()
+            files[relative] = LandedFile(contract, day, f"{stat.st_size}:{stat.st_mtime_ns}")
+    return files
+
+
+def build_landing_sensor(job: dg.UnresolvedAssetJobDefinition, partitions_def: dg.TimeWindowPartitionsDefinition) -> dg.SensorDefinition:
+    """One run per sensor tick that loads every new or changed file, then rebuilds what depends on them."""
+
+    @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+    def landing_files_sensor(context: dg.SensorEvaluationContext, landing: LandingZone):
+        """Load new and re-delivered export files."""
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        files = landed_files(landing)
+        changed = {path: landed.signature for path, landed in files.items() if seen.get(path) != landed.signature}
+        if not changed:
+            return dg.SkipReason(f"No new or changed files among {len(files)} in {landing.root}")
+        valid_keys = set(partitions_def.get_partition_keys())
+        by_source: dict[dg.AssetKey, list[date]] = {}
+        for path in changed:
+            landed = files[path]
+            if landed.extract_date.isoformat() not in valid_keys:
+                context.log.warning(f"{path} is dated outside the partitions ({partitions_def.start:%Y-%m-%d} to today); not loaded")
+                continue
+            by_source.setdefault(raw_asset_key(landed.contract), []).append(landed.extract_date)
+        context.update_cursor(json.dumps({path: landed.signature for path, landed in files.items()}, sort_keys=True))
+        if not by_source:
+            return dg.SkipReason("Changed files are all outside the partition range")
+        days = [day for source_days in by_source.values() for day in source_days]
+        graph = context.repository_def.asset_graph
+        selection = dg.AssetSelection.assets(*by_source).downstream().resolve(graph)
+        run_key = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:16]
+        return dg.RunRequest(run_key=run_key, asset_selection=sorted(selection), tags=partition_range_tags(min(days), max(days)))
+
+    return landing_files_sensor

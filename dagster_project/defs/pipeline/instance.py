@@ -1,0 +1,26 @@
+"""The Dagster instance that `cxp run` and `cxp ui` share, so runs from either show in the UI."""
+
+import os
+
+from dagster_project.settings import Settings
+
+_INSTANCE_CONFIG = """\
+# Written by cxp. Steps that write the DuckDB warehouse share one pool of one slot:
+# DuckDB admits a single writing process per file.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def prepare_dagster_home(settings: Settings) -> str:
+    """Point DAGSTER_HOME at the platform's instance (unless set) and give it cxp's instance config."""
+    home = os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+    config = os.path.join(home, "dagster.yaml")
+    os.makedirs(home, exist_ok=True)
+    if not os.path.exists(config):
+        with open(config, "w", encoding="utf-8") as handle:
+            handle.write(_INSTANCE_CONFIG)
+    return home

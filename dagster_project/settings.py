@@ -1,0 +1,71 @@
+"""The one settings object: every path and threshold the platform uses, with environment overrides.
+
+The environment is read when `load_settings()` is called, never at import, so tests and the
+CLI can point a fresh process-wide configuration at a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where cxp reads from and writes to, and the knobs of a run."""
+
+    home: Path
+    """Directory holding everything the platform writes (CXP_HOME)."""
+    landing: Path
+    """Directory the source exports are delivered to (CXP_LANDING)."""
+    partition_start: date
+    """First extract date the daily partitions cover (CXP_PARTITION_START)."""
+    dbt_project_dir: Path
+    """The dbt project (CXP_DBT_PROJECT_DIR); defaults to the repository's `dbt/`."""
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB warehouse file: raw tables, quarantine, dbt models."""
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's compiled artifacts live with the data, not in the source tree."""
+        return self.home / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.home / "dbt" / "logs"
+
+    @property
+    def dagster_home(self) -> Path:
+        """Dagster's instance: run history shared by `cxp run` and `dagster dev`."""
+        return self.home / "dagster"
+
+    def ensure_directories(self) -> None:
+        """Create the directories the platform writes into."""
+        for directory in (self.home, self.landing, self.dbt_target_dir, self.dbt_log_dir, self.dagster_home):
+            directory.mkdir(parents=True, exist_ok=True)
+
+    def export_environment(self) -> None:
+        """Publish the derived paths to child processes (dbt reads CXP_WAREHOUSE_PATH in profiles.yml)."""
+        os.environ["CXP_HOME"] = str(self.home)
+        os.environ["CXP_LANDING"] = str(self.landing)
+        os.environ["CXP_WAREHOUSE_PATH"] = str(self.warehouse_path)
+        # Without internet, dbt's usage tracking adds ~5 s to every invocation.
+        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        os.environ["DBT_TARGET_PATH"] = str(self.dbt_target_dir)
+        os.environ["DBT_LOG_PATH"] = str(self.dbt_log_dir)
+
+
+def load_settings() -> Settings:
+    """Build the settings from the environment, falling back to per-user defaults."""
+    home = Path(os.environ.get("CXP_HOME") or Path.home() / ".cxp").expanduser().resolve()
+    landing = Path(os.environ.get("CXP_LANDING") or home / "landing").expanduser().resolve()
+    partition_start = date.fromisoformat(os.environ.get("CXP_PARTITION_START", "2020-01-01"))
+    dbt_project_dir = Path(os.environ.get("CXP_DBT_PROJECT_DIR") or REPO_ROOT / "dbt").expanduser().resolve()
+    return Settings(home=home, landing=landing, partition_start=partition_start, dbt_project_dir=dbt_project_dir)

@@ -33,7 +33,7 @@ def build_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDefin
         kinds={"polars", "duckdb"},
         metadata={"landing_files": f"{contract.folder}/{contract.file_stem}_YYYY-MM-DD{contract.suffix}"},
     )
-    def _raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone) -> dg.MaterializeResult:
+    def _raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone):
         delivered = contract.delivered_files(landing.root)
         loaded: list[LoadedPartition] = []
         missing: list[date] = []
@@ -61,24 +61,20 @@ def build_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDefin
         if missing:
             context.log.warning(f"No {contract.folder}/{contract.file_stem} file delivered for {_describe_days(missing)}; existing rows kept.")
         if violations:
-            _record_loaded_partitions(context, loaded)
+            # On a range run the files that did load are still recorded, partition by partition.
+            for partition in loaded:
+                yield dg.AssetMaterialization(
+                    asset_key=context.asset_key, partition=partition.extract_date.isoformat(),
+                    metadata=_load_metadata([partition], []),
+                )
             raise dg.Failure(
                 description=f"{len(violations)} file(s) break the export contract and were not loaded:\n"
                 + "\n".join(f"- {violation}" for violation in violations),
                 metadata={"rejected_files": [str(violation.path) for violation in violations]},
             )
-        return dg.MaterializeResult(metadata={**_load_metadata(loaded, missing), "dagster/row_count": table_rows})
+        yield dg.MaterializeResult(metadata={**_load_metadata(loaded, missing), "dagster/row_count": table_rows})
 
     return _raw_asset
-
-
-def _record_loaded_partitions(context: dg.AssetExecutionContext, loaded: list[LoadedPartition]) -> None:
-    """On a partly failed range run, the files that did load are still marked materialized."""
-    for partition in loaded:
-        context.log_event(dg.AssetMaterialization(
-            asset_key=context.asset_key, partition=partition.extract_date.isoformat(),
-            metadata=_load_metadata([partition], []),
-        ))
 
 
 def _load_metadata(loaded: list[LoadedPartition], missing: list[date]) -> dict[str, dg.MetadataValue | int | str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from dagster_project.defs.ingest.assets import raw_asset_key
 from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS, SourceContract
@@ -33,7 +34,7 @@ def landed_files(landing: LandingZone) -> dict[str, LandedFile]:
     return files
 
 
-def build_landing_sensor(job: dg.UnresolvedAssetJobDefinition, partitions_def: dg.TimeWindowPartitionsDefinition) -> dg.SensorDefinition:
+def build_landing_sensor(job: UnresolvedAssetJobDefinition, partitions_def: dg.TimeWindowPartitionsDefinition) -> dg.SensorDefinition:
     """One run per sensor tick that loads every new or changed file, then rebuilds what depends on them."""
 
     @dg.sensor(job=job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)

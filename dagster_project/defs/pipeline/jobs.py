@@ -4,14 +4,15 @@
 from datetime import timedelta
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 
-def build_pipeline_job(partitions_def: dg.PartitionsDefinition) -> dg.UnresolvedAssetJobDefinition:
+def build_pipeline_job(partitions_def: dg.PartitionsDefinition) -> UnresolvedAssetJobDefinition:
     """Every asset, from raw files to the last mart; partitioned by extract date."""
     return dg.define_asset_job("cxp_pipeline", selection=dg.AssetSelection.all(), partitions_def=partitions_def)
 
 
-def build_nightly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+def build_nightly_schedule(job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
     """At 03:00 UTC, load yesterday's exports and rebuild everything downstream."""
 
     @dg.schedule(job=job, cron_schedule="0 3 * * *", execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING)

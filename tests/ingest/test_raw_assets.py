@@ -1,0 +1,89 @@
+"""Ingestion through Dagster: partitions load idempotently, bad files fail alone, nothing is lost."""
+
+import dagster as dg
+
+from tests.ingest.test_readers import CONTACT_HEADER, GOOD_CONTACT
+
+CRM_DAY = "crm/contacts_2024-03-05.csv"
+SECOND_CONTACT = GOOD_CONTACT.replace("AbCdEAAV", "ZyXwVAAV")
+
+
+def materialized_partitions(result: dg.ExecuteInProcessResult, key: str) -> list[str | None]:
+    return [
+        event.event_specific_data.materialization.partition
+        for event in result.all_events
+        if event.event_type_value == "ASSET_MATERIALIZATION" and event.asset_key.to_user_string() == key
+    ]
+
+
+def test_a_partition_loads_with_lineage_and_counts_in_metadata(platform):
+    platform.deliver(CRM_DAY, f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n,no id,,,,,,,,,,,,,0,0,,2024-03-05T10:15:00.000Z,0\n")
+    result = platform.ingest("2024-03-05", selection="raw/crm_contacts")
+    assert result.success
+    assert platform.query('select "Contact ID", _extract_date::varchar, _source_file, _line_number from raw.crm_contacts') == [
+        ("0035g00000AbCdEAAV", "2024-03-05", CRM_DAY, 2)
+    ]
+    assert platform.query("select source, _source_file, _line_number, reason from raw.quarantine") == [
+        ("crm_contacts", CRM_DAY, 3, "required column 'Contact ID' is missing or empty")
+    ]
+    metadata = result.asset_materializations_for_node("raw__crm_contacts")[0].metadata
+    assert (metadata["rows_loaded"].value, metadata["rows_quarantined"].value, metadata["files_loaded"].value) == (1, 1, 1)
+
+
+def test_materializing_a_partition_again_does_not_duplicate_rows(platform):
+    platform.deliver(CRM_DAY, f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n{SECOND_CONTACT}\n")
+    assert platform.ingest("2024-03-05", selection="raw/crm_contacts").success
+    assert platform.ingest("2024-03-05", selection="raw/crm_contacts").success
+    assert platform.query("select count(*) from raw.crm_contacts") == [(2,)]
+    assert platform.query("select count(*) from raw.load_ledger") == [(1,)]
+
+
+def test_a_corrected_redelivery_replaces_its_partition_and_leaves_other_days_alone(platform):
+    platform.deliver(CRM_DAY, f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n,broken,,,,,,,,,,,,,0,0,,2024-03-05T10:15:00.000Z,0\n")
+    platform.deliver("crm/contacts_2024-03-06.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    assert platform.ingest("2024-03-05", "2024-03-06", selection="raw/crm_contacts").success
+    platform.deliver(CRM_DAY, f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n{SECOND_CONTACT}\n")
+    assert platform.ingest("2024-03-05", selection="raw/crm_contacts").success
+    assert platform.query('select _extract_date::varchar, "Contact ID" from raw.crm_contacts order by all') == [
+        ("2024-03-05", "0035g00000AbCdEAAV"), ("2024-03-05", "0035g00000ZyXwVAAV"), ("2024-03-06", "0035g00000AbCdEAAV"),
+    ]
+    assert platform.query("select count(*) from raw.quarantine") == [(0,)]
+
+
+def test_a_file_breaking_the_contract_fails_its_partition_and_keeps_what_was_loaded_before(platform):
+    path = platform.deliver(CRM_DAY, f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    assert platform.ingest("2024-03-05", selection="raw/crm_contacts").success
+    platform.deliver(CRM_DAY, f"{CONTACT_HEADER.replace(',', ';')}\n{GOOD_CONTACT.replace(',', ';')}\n")
+    result = platform.ingest("2024-03-05", selection="raw/crm_contacts")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert f"{path}: missing required column(s)" in failure.event_specific_data.error_display_string
+    assert "semicolon-delimited" in failure.event_specific_data.error_display_string
+    assert platform.query('select "Contact ID" from raw.crm_contacts') == [("0035g00000AbCdEAAV",)]
+
+
+def test_in_a_range_run_a_bad_file_fails_alone_and_good_days_are_recorded_as_materialized(platform):
+    platform.deliver("crm/contacts_2024-03-04.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    platform.deliver(CRM_DAY, b"\x00\x01binary")
+    platform.deliver("crm/contacts_2024-03-06.csv", f"{CONTACT_HEADER}\n{SECOND_CONTACT}\n")
+    result = platform.ingest("2024-03-04", "2024-03-06", selection="raw/crm_contacts")
+    assert not result.success
+    assert materialized_partitions(result, "raw/crm_contacts") == ["2024-03-04", "2024-03-06"]
+    assert platform.query("select _extract_date::varchar from raw.crm_contacts order by 1") == [("2024-03-04",), ("2024-03-06",)]
+
+
+def test_a_day_without_a_file_loads_nothing_and_says_so(platform):
+    platform.deliver("crm/contacts_2024-03-04.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    result = platform.ingest("2024-03-04", "2024-03-05", selection="raw/crm_contacts")
+    assert result.success
+    metadata = result.asset_materializations_for_node("raw__crm_contacts")[0].metadata
+    assert metadata["days_without_file"].value == "2024-03-05"
+    assert platform.query("select count(*) from raw.crm_contacts") == [(1,)]
+
+
+def test_every_raw_table_exists_even_for_a_source_that_never_delivered(platform):
+    platform.deliver(CRM_DAY, f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    assert platform.ingest("2024-03-05", selection="raw/crm_contacts").success
+    tables = {name for (name,) in platform.query("select table_name from information_schema.tables where table_schema = 'raw'")}
+    assert {"support_tickets", "email_events", "ecommerce_orders", "privacy_erasure_requests", "quarantine"} <= tables
+    assert platform.query("select count(*) from raw.support_tickets") == [(0,)]

@@ -56,6 +56,7 @@ def run(landing: Path | None) -> None:
     width = max((len(name) for name in outcome.table_rows), default=10)
     for name, count in outcome.table_rows.items():
         click.echo(f"  {name:<{width}}  {count:>12,} rows")
+    click.echo(f"dbt output: {outcome.log_file}")
     if not outcome.success:
         raise click.ClickException(f"Run {outcome.run_id} failed in: {', '.join(outcome.failed_steps) or 'see the log above'}")
     click.echo("\nDone. Open the Dagster UI with `cxp ui` to browse runs, assets and checks.")

@@ -1,8 +1,8 @@
 """A Dagster logger for the terminal: one line per step, materialization and failed check."""
 
 import logging
-import sys
 import time
+from typing import TextIO
 
 import dagster as dg
 
@@ -12,18 +12,30 @@ _SHOWN_METADATA = ("files_loaded", "rows_loaded", "rows_quarantined", "days_with
 class ProgressHandler(logging.Handler):
     """Formats Dagster events as short progress lines; plain log messages only from WARNING up."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream: TextIO) -> None:
         super().__init__()
+        self.stream = stream
         self.started = time.monotonic()
+        self.reported: set[tuple[str | None, str]] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
-        line = self._describe(event) if event is not None else None
+        line = self._describe(event) if event is not None and self._first_report(event) else None
         if line is None and event is None and record.levelno >= logging.WARNING:
             line = f"{record.levelname.lower()}: {meta.get('orig_message', record.getMessage())}"
         if line:
-            print(f"[{time.monotonic() - self.started:7.1f}s] {line}", file=sys.stdout, flush=True)
+            print(f"[{time.monotonic() - self.started:7.1f}s] {line}", file=self.stream, flush=True)
+
+    def _first_report(self, event: dg.DagsterEvent) -> bool:
+        """A range run records one materialization per partition, all with the same metadata: show one."""
+        if event.event_type_value != "ASSET_MATERIALIZATION":
+            return True
+        key = (event.step_key, event.asset_key.to_user_string())
+        if key in self.reported:
+            return False
+        self.reported.add(key)
+        return True
 
     @staticmethod
     def _describe(event: dg.DagsterEvent) -> str | None:
@@ -34,8 +46,6 @@ class ProgressHandler(logging.Handler):
             return f"✗ {event.step_key} failed: {event.step_failure_data.error_display_string.strip()[:2000]}"
         if kind == "ASSET_MATERIALIZATION":
             materialization = event.step_materialization_data.materialization
-            if materialization.partition:  # per-partition records of a partly failed range
-                return None
             shown = {k: v.value for k, v in materialization.metadata.items() if k in _SHOWN_METADATA}
             details = ", ".join(f"{k.removeprefix('dagster/')}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in shown.items())
             return f"  ✓ {materialization.asset_key.to_user_string()}" + (f"  ({details})" if details else "")
@@ -46,10 +56,15 @@ class ProgressHandler(logging.Handler):
         return None
 
 
-@dg.logger(description="Short progress lines on stdout for `cxp run`.")
-def progress_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.getLogger("cxp.progress")
-    logger.handlers = [ProgressHandler()]
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    return logger
+def build_progress_logger(stream: TextIO) -> dg.LoggerDefinition:
+    """A logger printing progress lines to `stream` (the terminal, while the run's stdout goes to a log file)."""
+
+    @dg.logger(description="Short progress lines for `cxp run`.")
+    def progress_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
+        logger = logging.getLogger("cxp.progress")
+        logger.handlers = [ProgressHandler(stream)]
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        return logger
+
+    return progress_logger

@@ -1,5 +1,7 @@
 """`cxp run`: materialize the whole pipeline in-process for every extract date in the landing zone."""
 
+import contextlib
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -7,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from dagster_project.cli.progress import progress_logger
+from dagster_project.cli.progress import build_progress_logger
 from dagster_project.defs.ingest.assets import raw_asset_key
 from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.ingest.partitions import partition_range_tags
@@ -30,6 +32,7 @@ class PipelineOutcome:
     first_date: date
     last_date: date
     files_per_source: dict[str, int]
+    log_file: Path
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined_per_source: dict[str, int] = field(default_factory=dict)
     failed_steps: list[str] = field(default_factory=list)
@@ -59,18 +62,22 @@ def run_pipeline(settings: Settings) -> PipelineOutcome:
     prepare_dagster_home(settings)
     from dagster_project.defs.platform import build_definitions  # heavy: dbt parse and Dagster imports
 
-    definitions = dg.Definitions.merge(build_definitions(settings), dg.Definitions(loggers={"progress": progress_logger}))
+    progress = build_progress_logger(sys.stdout)
+    definitions = dg.Definitions.merge(build_definitions(settings), dg.Definitions(loggers={"progress": progress}))
     job = definitions.resolve_job_def("cxp_pipeline")
     raw_keys = {raw_asset_key(contract) for contract in SOURCE_CONTRACTS}
     # Sources that never delivered stay unmaterialized rather than showing empty partitions.
     selection = [key for key in definitions.resolve_asset_graph().get_all_asset_keys() if key not in raw_keys]
     selection += [raw_asset_key(contract) for contract in SOURCE_CONTRACTS if contract.name in present]
-    with dg.DagsterInstance.get() as instance:
+    log_file = settings.dbt_log_dir / f"cxp-run-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+    # dagster-dbt echoes every dbt event to stdout: keep it, but in a file rather than on the terminal.
+    with dg.DagsterInstance.get() as instance, open(log_file, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
         result = job.execute_in_process(
-            instance=instance, asset_selection=selection, tags=partition_range_tags(first, last), raise_on_error=False
+            instance=instance, asset_selection=selection, tags=partition_range_tags(first, last),
+            run_config={"loggers": {"progress": {}}}, raise_on_error=False,
         )
     outcome = PipelineOutcome(
-        run_id=result.run_id, success=result.success, first_date=first, last_date=last,
+        run_id=result.run_id, success=result.success, first_date=first, last_date=last, log_file=log_file,
         files_per_source={name: len(days) for name, days in present.items()},
         failed_steps=[event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -18,7 +19,9 @@ def ensure_manifest(project: DbtProject) -> Path:
     """Parse the project when its manifest is missing or older than any file of the project.
 
     Asset definitions are built from the manifest, so a stale one would hide model changes
-    from `cxp run` and the UI; dagster-dbt only re-parses under `dagster dev`.
+    from `cxp run` and the UI; dagster-dbt only re-parses under `dagster dev`. dbt runs
+    in-process here, which skips the `dbt --version` subprocess dagster-dbt's preparer
+    starts first (several seconds on every load).
     """
     manifest = project.manifest_path
     sources = [
@@ -28,9 +31,19 @@ def ensure_manifest(project: DbtProject) -> Path:
     ]
     newest = max((path.stat().st_mtime for path in sources), default=0.0)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
-        project.preparer.prepare(project)
+        from dbt.cli.main import dbtRunner
+
+        result = dbtRunner().invoke([
+            "parse", "--quiet", "--project-dir", str(project.project_dir),
+            "--profiles-dir", str(project.profiles_dir), "--target-path", str(manifest.parent),
+        ])
+        if not result.success:
+            raise RuntimeError(f"dbt parse failed for {project.project_dir}: {result.exception}")
     return manifest
 
 
 def dbt_cli_resource(project: DbtProject) -> DbtCliResource:
-    return DbtCliResource(project_dir=project, profiles_dir=str(project.profiles_dir))
+    """dbt from this environment, whether or not its bin directory is on PATH."""
+    return DbtCliResource(
+        project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=str(Path(sys.executable).with_name("dbt"))
+    )

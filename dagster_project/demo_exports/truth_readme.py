@@ -1,0 +1,54 @@
+"""The README written next to the ground-truth tables."""
+
+TRUTH_README = """\
+# Ground truth of the demo exports
+
+Written by `dagster_project.demo_exports`. The pipeline never reads this folder; evaluation does.
+All tables are Parquet. Times are UTC.
+
+## people.parquet — one row per simulated person
+
+- `person_id` (P0000000…), true identity: `first_name`, `last_name`, `email` (canonical; for a few
+  people a shared company mailbox, `email_is_shared`), `alternative_email` (the other address they use),
+  `phone_e164`, address (`street`, `apartment`, `city`, `province`, `postcode` before any move;
+  `moved_at` when they moved), `household_id` (person_id of the household head, null when alone),
+  `birthdate`, `country`, `currency`.
+- Acquisition: `acquisition_date`, `acquired_before_window`, `in_crm` (false: only ever a shopper),
+  `buys_at_acquisition`.
+- Latent parameters. Purchases follow BG/NBD: `lambda_per_year` ~ Gamma(r=0.9, alpha=0.22), and after
+  each purchase the person drops out with probability p (`p_dropout` ~ Beta(a=1.2, b=7.0) at the start;
+  every bad support ticket raises it: p <- min(0.95, 1.8 p + 0.05), and 12% of bad tickets make an
+  active person leave at once; `p_dropout_at_end` is p at the last extract date). Order values follow
+  Gamma-Gamma: an order is Gamma(shape 6, rate `spend_rate_nu`), `spend_mean_usd` = 6 / nu
+  (nu ~ Gamma(shape 4, rate 37.5)). `email_engagement` (human open probability, higher for heavy buyers,
+  x0.15 once churned), `apple_mail_privacy` (machine opens), `support_rate_per_year`, `support_bad_prob`.
+- Preferences: `preferred_channel`, `lead_source`, `interests` (the categories they mostly buy).
+- State at the last extract date: `is_alive_at_end`, `dropout_date`, `email_opt_out_at_end`,
+  `personalization_opt_out_at_end`, `email_unsubscribed_at_end` (any of their addresses unsubscribed,
+  group-unsubscribed or spam-reported in SendGrid), `erasure_requested`.
+- History: `purchases_before_window`, `purchases_in_window`, `revenue_usd_in_window`,
+  `tickets_in_window`, `bad_tickets_in_window`.
+- Future (simulated, never exported): `purchases_next_{30,90,365}d` (orders placed, cancelled ones
+  included) and `revenue_usd_next_{30,90,365}d` (Total minus Refunded Amount, 0 for cancelled or voided
+  orders, converted at the published rate of the order's creation date; test orders excluded).
+- `source_record_count`, `is_observed`: how many rows of source_records.parquet belong to the person
+  (people acquired before the window who never show up in it have none).
+
+## source_records.parquet — one row per exported record key
+
+`source` is `crm_contact` (source_key = Contact ID), `shopify_order` (order Id), `sendgrid_recipient`
+(the address exactly as written in the events), `zendesk_requester` (requester id) or `zendesk_ticket`
+(ticket id). `person_id` is null for staff test orders (tag `test`). `is_shared` marks an address or
+requester used by several people (a generic mailbox); `person_id` is then its first user.
+
+## erasure_requests.parquet
+
+`request_id`, `person_id`, `email` (as sent in the request), `received_at`. Nothing about the person
+newer than the request was exported.
+
+## Deliberate quirks of the exports
+
+The first CRM file is an initial load: it also holds every contact created before the window, in its
+state at the window start. A day missing from a source is a failed export; its records arrive in the
+next delivered file (fx rates of that day are simply absent).
+"""

@@ -1,0 +1,84 @@
+"""`cxp run --landing DIR` on hand-written exports: real Dagster, real DuckDB, real dbt."""
+
+import pytest
+from click.testing import CliRunner
+
+from dagster_project.cli import main
+from tests.conftest import FIXTURES, query
+
+pytestmark = pytest.mark.slow
+
+LANDING = FIXTURES / "hand_written_landing"
+
+
+@pytest.fixture(scope="module")
+def first_and_second_run(tmp_path_factory):
+    """The pipeline run twice over the same landing directory, with a table snapshot after each run."""
+    monkeypatch = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp("cxp-home")
+    for name in ("CXP_LANDING", "CXP_WAREHOUSE_PATH", "CXP_PARTITION_START", "DBT_TARGET_PATH", "DBT_LOG_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CXP_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    outputs, snapshots = [], []
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["run", "--landing", str(LANDING)], catch_exceptions=False)
+        outputs.append(result)
+        snapshots.append(snapshot(home / "warehouse.duckdb"))
+    yield home, outputs, snapshots
+    monkeypatch.undo()
+
+
+def snapshot(warehouse) -> dict[str, list[tuple]]:
+    tables = query(warehouse, "select table_schema, table_name from information_schema.tables where table_schema in ('raw', 'staging')")
+    return {
+        f"{schema}.{table}": query(warehouse, f'select * exclude (_loaded_at) from "{schema}"."{table}" order by all')
+        if schema == "raw" and table != "load_ledger" else query(warehouse, f'select count(*) from "{schema}"."{table}"')
+        for schema, table in tables
+    }
+
+
+def test_run_succeeds_and_reports_the_warehouse_and_row_counts_per_staged_table(first_and_second_run):
+    home, outputs, _ = first_and_second_run
+    output = outputs[0].output
+    assert outputs[0].exit_code == 0, output
+    assert f"Warehouse {home / 'warehouse.duckdb'}" in output
+    assert "staging.stg_salesforce__contacts                  3 rows" in output
+    assert "staging.stg_shopify__orders                       4 rows" in output
+    assert "Quarantined rows (raw.quarantine): crm_contacts 1" in output
+
+
+def test_a_second_run_over_the_same_files_changes_nothing(first_and_second_run):
+    _, outputs, snapshots = first_and_second_run
+    assert outputs[1].exit_code == 0, outputs[1].output
+    assert snapshots[1] == snapshots[0]
+
+
+def test_the_unparseable_contact_row_is_quarantined_with_file_line_and_reason(first_and_second_run):
+    home, _, _ = first_and_second_run
+    assert query(home / "warehouse.duckdb", "select _source_file, _line_number, reason from raw.quarantine") == [
+        ("crm/contacts_2024-03-05.csv", 4, "'Last Modified Date' value '05/03/2024 12:00' is not in the contract format "
+         "(ISO 8601 UTC timestamp like 2024-03-05T10:15:00.000Z)"),
+    ]
+
+
+def test_staging_holds_the_current_version_of_each_record(first_and_second_run):
+    warehouse = first_and_second_run[0] / "warehouse.duckdb"
+    # Ann moved and opted out of email in the second CRM file; the first file's version is history.
+    assert query(warehouse, "select mailing_city, is_email_opted_out, email_normalized, phone_e164 from staging.stg_salesforce__contacts "
+                 "where contact_id = '0035g00000AbCdEAAV'") == [("Oakland", True, "ann.lee@example.com", "+14155550132")]
+    # Order 1001 was re-issued after a refund: the later file wins, and its two line items are not doubled.
+    assert query(warehouse, "select financial_status, refunded_amount, line_count from staging.stg_shopify__orders where order_id = 1001") == [
+        ("partially_refunded", 20, 2)
+    ]
+    assert query(warehouse, "select count(*) from staging.stg_shopify__order_lines where order_id = 1001") == [(2,)]
+    # The webhook retried evt-004 three times across two files.
+    assert query(warehouse, "select count(*) from staging.stg_sendgrid__events where event_id = 'evt-004'") == [(1,)]
+    assert query(warehouse, "select status, satisfaction_score from staging.stg_zendesk__tickets where ticket_id = 501") == [("solved", "bad")]
+
+
+def test_amounts_are_converted_to_usd_and_test_orders_flagged(first_and_second_run):
+    warehouse = first_and_second_run[0] / "warehouse.duckdb"
+    rows = query(warehouse, "select order_id, round(total_amount_usd, 2)::double, is_test_order from staging.stg_shopify__orders order by 1")
+    # 1002: EUR 60.00 at 1.0850; 1004: GBP 52.00 at 1.2650 (its own day's rate).
+    assert rows == [(1001, 91.4, False), (1002, 65.1, False), (1003, 10.0, True), (1004, 65.78, False)]

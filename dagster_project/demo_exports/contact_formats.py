@@ -44,7 +44,9 @@ def draw_national_numbers(country: np.ndarray, rng: np.random.Generator) -> np.n
         elif country[i] == "DE":
             result[i] = f"151{line:08d}" if kind[i] < 0.7 else f"30{line:08d}"
         else:
-            result[i] = f"6{line:08d}" if kind[i] < 0.7 else f"1{line:08d}"
+            # 069x and 063x mobiles belong to overseas departments, not to metropolitan France.
+            mobile = f"6{'01245678'[line % 8]}{line // 8 % 10**7:07d}"
+            result[i] = mobile if kind[i] < 0.7 else f"1{line:08d}"
     return result
 
 

@@ -18,7 +18,10 @@ REASONS = ("550 5.1.1 The email account that you tried to reach does not exist."
            "550 5.7.1 Message blocked due to sender reputation", "Invalid", "Bounced Address")
 BOUNCED_NO_MAILBOX, BLOCKED, DROPPED_INVALID, DROPPED_BOUNCED = range(len(REASONS))
 HUMAN_AGENTS = 6  # agent indices below this are people's mail clients; the last one is Apple's proxy
-EVENT_COLUMNS = ("recipient", "ts", "event", "message", "campaign", "url", "agent", "ip", "machine", "reason", "asm")
+# Narrow types keep millions of events small in memory.
+EVENT_COLUMNS = {"recipient": np.int32, "ts": np.int64, "event": np.int8, "message": np.int32, "campaign": np.int16,
+                 "url": np.int16, "agent": np.int8, "ip": np.int64, "machine": np.int8, "reason": np.int8,
+                 "asm": np.int16}
 
 
 @dataclass
@@ -30,11 +33,9 @@ class EventLog:
     def add(self, recipient: np.ndarray, ts: np.ndarray, event: int, **columns: np.ndarray | int) -> None:
         """Append events of one type; unspecified columns are -1."""
         n = len(recipient)
-        self.chunks["recipient"].append(recipient.astype(np.int32))
-        self.chunks["ts"].append(np.asarray(ts, dtype=np.int64))
-        self.chunks["event"].append(np.full(n, event, dtype=np.int8))
-        for name in EVENT_COLUMNS[3:]:
-            self.chunks[name].append(np.broadcast_to(np.asarray(columns.get(name, -1), dtype=np.int64), (n,)).copy())
+        given = {"recipient": recipient, "ts": ts, "event": event, **columns}
+        for name, dtype in EVENT_COLUMNS.items():
+            self.chunks[name].append(np.broadcast_to(np.asarray(given.get(name, -1)).astype(dtype), (n,)).copy())
 
 
 @dataclass(frozen=True)

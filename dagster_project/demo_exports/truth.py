@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from dagster_project.demo_exports.export_files import Written
+from dagster_project.demo_exports.identities import ADDRESS_FIELDS
 from dagster_project.demo_exports.population import interests_text
 from dagster_project.demo_exports.truth_readme import TRUTH_README
 from dagster_project.demo_exports.world import World
@@ -108,7 +109,10 @@ def people_truth(world: World, records: pl.DataFrame) -> pl.DataFrame:
         pl.concat_str([pl.lit("+"), pl.col("country").replace_strict(
             {"US": "1", "CA": "1", "GB": "44", "DE": "49", "FR": "33"}), pl.col("phone_national")]).alias("phone_e164"),
         "street", "apartment", "city", "province", "postcode",
-        pl.when(pl.col("moved_at") >= 0).then(pl.from_epoch("moved_at", time_unit="s")).alias("moved_at"),
+        pl.when(pl.col("moved_at") >= 0).then(pl.from_epoch("moved_at", time_unit="s").dt.replace_time_zone("UTC"))
+        .alias("moved_at"),
+        *(pl.when(pl.col("moved_at") >= 0).then(pl.col(f"new_{field}")).alias(f"moved_to_{field}")
+          for field in ADDRESS_FIELDS),
         pl.Series("household_id", [people["person_id"][int(h)] if h >= 0 else None for h in head], dtype=pl.String),
         "birthdate",
         pl.Series("acquisition_date", sim_start + people["acquisition_day"].to_numpy().astype("timedelta64[D]")),

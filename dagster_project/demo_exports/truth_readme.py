@@ -11,7 +11,8 @@ All tables are Parquet. Times are UTC.
 - `person_id` (P0000000…), true identity: `first_name`, `last_name`, `email` (canonical; for a few
   people a shared company mailbox, `email_is_shared`), `alternative_email` (the other address they use),
   `phone_e164`, address (`street`, `apartment`, `city`, `province`, `postcode` before any move;
-  `moved_at` when they moved), `household_id` (person_id of the household head, null when alone),
+  `moved_at` when they moved and `moved_to_*` the new address, null for people who never move),
+  `household_id` (person_id of the household head, null when alone),
   `birthdate`, `country`, `currency`.
 - Acquisition: `acquisition_date`, `acquired_before_window`, `in_crm` (false: only ever a shopper),
   `buys_at_acquisition`.

@@ -8,9 +8,14 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS, SourceContract
-from dagster_project.defs.ingest.raw_tables import LoadedPartition, create_raw_tables, raw_table, replace_partition
+from dagster_project.defs.ingest.raw_tables import (
+    DeliveredFile, LoadedPartition, create_raw_tables, raw_table, replace_partitions,
+)
 from dagster_project.defs.ingest.readers import ContractViolation, read_export
 from dagster_project.defs.ingest.resources import LandingZone
+
+_BATCH_ROWS = 250_000
+"""Files are written to the warehouse in batches of about this many rows, one transaction each."""
 
 WAREHOUSE_POOL = "warehouse"
 """DuckDB allows one writing process per file: every asset that writes the warehouse joins this pool."""
@@ -45,6 +50,7 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         loaded: list[LoadedPartition] = []
         missing: list[date] = []
         violations: list[ContractViolation] = []
+        pending: list[DeliveredFile] = []
         with warehouse.get_connection() as connection:
             create_raw_tables(connection)
             for key in context.partition_keys:
@@ -54,16 +60,14 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
                     missing.append(day)
                     continue
                 try:
-                    parsed = read_export(path, contract)
+                    pending.append(DeliveredFile(day, path.relative_to(landing.root).as_posix(), read_export(path, contract)))
                 except ContractViolation as violation:
                     context.log.error(f"Rejected {violation}")
                     violations.append(violation)
-                    continue
-                loaded.append(replace_partition(
-                    connection, contract, day, path.relative_to(landing.root).as_posix(), parsed,
-                    datetime.now(timezone.utc).replace(tzinfo=None),
-                ))
-                context.log.info(f"{path.name}: {loaded[-1].rows_loaded} rows loaded, {loaded[-1].rows_quarantined} quarantined")
+                if sum(f.parsed.rows.height for f in pending) >= _BATCH_ROWS:
+                    loaded += replace_partitions(connection, contract, pending, _utc_now())
+                    pending = []
+            loaded += replace_partitions(connection, contract, pending, _utc_now())
             (table_rows,) = connection.execute(f"SELECT count(*) FROM {raw_table(contract)}").fetchone()
         if missing:
             context.log.warning(f"No {contract.folder}/{contract.file_stem} file delivered for {_describe_days(missing)}; existing rows kept.")
@@ -82,6 +86,10 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         yield dg.MaterializeResult(metadata={**_load_metadata(loaded, missing), "dagster/row_count": table_rows})
 
     return _raw_asset
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _load_metadata(loaded: list[LoadedPartition], missing: list[date]) -> dict[str, dg.MetadataValue | int | str]:

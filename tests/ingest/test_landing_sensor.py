@@ -66,3 +66,42 @@ def test_the_nightly_schedule_runs_the_whole_pipeline_for_the_previous_extract_d
     request = schedule(context)
     assert request.partition_key == "2024-03-05"
     assert schedule.cron_schedule == "0 3 * * *"
+
+
+def test_files_already_loaded_by_a_run_start_nothing_but_a_later_redelivery_does(platform, evaluate):
+    platform.deliver("crm/contacts_2024-03-05.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    assert platform.ingest("2024-03-05", selection="raw/crm_contacts").success
+    result, cursor = evaluate(None)
+    assert isinstance(result, dg.SkipReason)
+    platform.deliver("crm/contacts_2024-03-05.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n{GOOD_CONTACT.replace('AAV', 'AAW')}\n")
+    request, _ = evaluate(cursor)
+    assert request.tags["dagster/asset_partition_range_start"] == "2024-03-05"
+
+
+def test_a_warehouse_locked_by_a_running_job_is_reported_busy_not_read_as_empty(platform):
+    import multiprocessing
+
+    import duckdb
+
+    platform.deliver("crm/contacts_2024-03-05.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    assert platform.ingest("2024-03-04", selection="raw/crm_contacts").success  # creates the warehouse
+    writer = duckdb.connect(str(platform.warehouse))  # stands in for a run in another process
+    try:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            busy = pool.apply(_tick_in_other_process, (str(platform.landing), str(platform.warehouse)))
+    finally:
+        writer.close()
+    assert busy == "skipped: busy"
+
+
+def _tick_in_other_process(landing: str, warehouse: str) -> str:
+    """DuckDB locks per process: only another process sees the writer's lock."""
+    from pathlib import Path
+
+    from dagster_project.defs.ingest.sensors import WarehouseBusy, already_loaded, landed_files
+
+    try:
+        already_loaded(Path(warehouse), landed_files(LandingZone(path=landing)))
+    except WarehouseBusy:
+        return "skipped: busy"
+    return "read the ledger"

@@ -142,3 +142,14 @@ def _with_lineage(frame: pl.DataFrame, delivered: DeliveredFile, loaded_at: date
         pl.lit(delivered.source_file, pl.String).alias("_source_file"),
         pl.lit(loaded_at, pl.Datetime("us")).alias("_loaded_at"),
     )
+
+
+def load_times(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], datetime]:
+    """When each (source, extract date) was last loaded, from the load ledger."""
+    exists = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'load_ledger'", [RAW_SCHEMA]
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    rows = connection.execute(f"SELECT source, _extract_date, _loaded_at FROM {LOAD_LEDGER_TABLE}").fetchall()
+    return {(source, extract_date): loaded_at for source, extract_date, loaded_at in rows}

@@ -1,0 +1,1 @@
+"""Great Expectations suites that gate the pipeline, one per guarded table."""

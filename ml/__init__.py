@@ -1,0 +1,1 @@
+"""Models for churn, purchase propensity and lifetime value: a plain library, importable without Dagster."""

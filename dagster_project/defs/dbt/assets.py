@@ -11,13 +11,16 @@ from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 
 
 class LayeredDbtTranslator(DagsterDbtTranslator):
-    """Groups follow the dbt folders (`staging`, `intermediate`, `marts`), which are our stages."""
+    """Groups are our stages: a model's `meta.dagster.group` (e.g. `identity`), else its dbt folder."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        configured = super().get_group_name(dbt_resource_props)
+        if configured:
+            return configured
         if dbt_resource_props["resource_type"] == "seed":
             return "staging"
         fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 else super().get_group_name(dbt_resource_props)
+        return fqn[1] if len(fqn) > 2 else None
 
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:

@@ -6,10 +6,13 @@ import dagster as dg
 
 from dagster_project.defs.dbt.assets import build_dbt_assets
 from dagster_project.defs.dbt.resources import cxp_dbt_project, dbt_cli_resource, ensure_manifest
+from dagster_project.defs.identity.assets import build_identity_assets
 from dagster_project.settings import Settings
 
 
 def dbt_definitions(settings: Settings) -> dg.Definitions:
+    """The dbt models, and the Python identity stage that sits between their layers."""
     project = cxp_dbt_project(settings)
     ensure_manifest(project)
-    return dg.Definitions(assets=[build_dbt_assets(project)], resources={"dbt": dbt_cli_resource(project)})
+    dbt_models = build_dbt_assets(project)
+    return dg.Definitions(assets=[dbt_models, *build_identity_assets(dbt_models)], resources={"dbt": dbt_cli_resource(project)})

@@ -1,0 +1,62 @@
+"""The identity state kept between runs in the warehouse's `identity` schema."""
+
+from datetime import datetime, timezone
+
+import duckdb
+import polars as pl
+
+from dagster_project.defs.identity.customer_ids import (
+    ASSIGNMENT_SCHEMA, EVENT_SCHEMA, RETIRED_SCHEMA, CustomerIdAssignment,
+)
+
+IDENTITY_SCHEMA = "identity"
+ASSIGNMENTS_TABLE = f"{IDENTITY_SCHEMA}.customer_id_assignments"
+EVENTS_TABLE = f"{IDENTITY_SCHEMA}.customer_id_events"
+RETIRED_TABLE = f"{IDENTITY_SCHEMA}.retired_customer_ids"
+
+_DDL = {
+    ASSIGNMENTS_TABLE: "record_id VARCHAR PRIMARY KEY, customer_id VARCHAR NOT NULL, customer_created_at TIMESTAMP NOT NULL",
+    EVENTS_TABLE: "event_type VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, related_customer_id VARCHAR, "
+    "record_count BIGINT NOT NULL, happened_at TIMESTAMP NOT NULL",
+    RETIRED_TABLE: "retired_customer_id VARCHAR PRIMARY KEY, current_customer_id VARCHAR NOT NULL, retired_at TIMESTAMP NOT NULL",
+}
+
+
+def create_identity_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {IDENTITY_SCHEMA}")
+    for table, columns in _DDL.items():
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+
+
+def read_previous_state(connection: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The last run's assignments and retired ids (empty on the first run)."""
+    create_identity_tables(connection)
+    assignments = connection.sql(f"SELECT record_id, customer_id, customer_created_at FROM {ASSIGNMENTS_TABLE}").pl()
+    retired = connection.sql(f"SELECT retired_customer_id, current_customer_id, retired_at FROM {RETIRED_TABLE}").pl()
+    return assignments.cast(ASSIGNMENT_SCHEMA), retired.cast(RETIRED_SCHEMA)
+
+
+def write_state(connection: duckdb.DuckDBPyConnection, outcome: CustomerIdAssignment) -> None:
+    """Replace assignments and the retired map, append this run's events: one transaction."""
+    connection.register("new_assignments", outcome.assignments.to_arrow())
+    connection.register("new_events", outcome.events.cast(EVENT_SCHEMA).to_arrow())
+    connection.register("new_retired", outcome.retired.to_arrow())
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        connection.execute(f"DELETE FROM {ASSIGNMENTS_TABLE}")
+        connection.execute(f"INSERT INTO {ASSIGNMENTS_TABLE} BY NAME SELECT * FROM new_assignments")
+        connection.execute(f"INSERT INTO {EVENTS_TABLE} BY NAME SELECT * FROM new_events")
+        connection.execute(f"DELETE FROM {RETIRED_TABLE}")
+        connection.execute(f"INSERT INTO {RETIRED_TABLE} BY NAME SELECT * FROM new_retired")
+        connection.execute("COMMIT")
+    except Exception:
+        connection.execute("ROLLBACK")
+        raise
+    finally:
+        for view in ("new_assignments", "new_events", "new_retired"):
+            connection.unregister(view)
+
+
+def run_time() -> datetime:
+    """Naive UTC, like every timestamp in the warehouse."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)

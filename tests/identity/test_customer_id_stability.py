@@ -1,0 +1,57 @@
+"""Customer ids survive nightly reruns through the real pipeline; a merge is recorded, not silent."""
+
+from pathlib import Path
+
+import pytest
+
+from dagster_project.cli.run_pipeline import run_pipeline
+from dagster_project.settings import load_settings
+from tests.conftest import query
+from tests.ingest.test_readers import CONTACT_HEADER
+
+pytestmark = pytest.mark.slow
+
+ORDER_HEADER = (
+    "Id,Name,Email,Financial Status,Paid at,Created at,Cancelled at,Fulfillment Status,Accepts Marketing,Currency,"
+    "Subtotal,Shipping,Taxes,Total,Discount Amount,Refunded Amount,Discount Code,Lineitem quantity,Lineitem name,"
+    "Lineitem price,Lineitem sku,Billing Name,Billing Street,Billing City,Billing Zip,Billing Province,Billing Country,"
+    "Billing Phone,Tags,Source"
+)
+DANA = "0035g00000DaNaAAAV,Dana,Reyes,dana.reyes@example.com,(415) 555-0177,5 Elm St,Oakland,CA,94607,US,7/1/1985,Web,Email,,0,0,2024-03-04T09:00:00.000Z,2024-03-04T09:00:00.000Z,0"
+# A guest order from Dana's work address and mobile: nothing ties it to her CRM contact yet.
+DANA_AT_WORK = "2001,#2001,d.reyes@work.example,paid,,2024-03-05 10:00:00 -0800,,fulfilled,no,USD,20.00,0.00,0.00,20.00,0.00,0.00,,1,Hat,20.00,HT-1,Dana Reyes,1 Office Park,San Jose,95110,CA,US,(408) 555-0100,,web"
+# Dana writes to support from her work address and gives her personal phone: one person after all.
+DANA_TICKET = ('{"id":700,"created_at":"2024-03-06T08:00:00Z","updated_at":"2024-03-06T08:00:00Z","status":"new",'
+               '"requester":{"id":88,"name":"Dana Reyes","email":"d.reyes@work.example","phone":"+1 415 555 0177"}}')
+
+
+def deliver(landing: Path, relative: str, content: str) -> None:
+    path = landing / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+
+
+def customer_of(warehouse: Path, record_id: str) -> str:
+    return query(warehouse, f"select customer_id from identity.customer_id_assignments where record_id = '{record_id}'")[0][0]
+
+
+def test_ids_survive_reruns_and_a_merge_keeps_the_older_id_with_a_mapping(cxp_home, monkeypatch):
+    landing = cxp_home / "landing"
+    monkeypatch.setenv("CXP_LANDING", str(landing))
+    warehouse = cxp_home / "warehouse.duckdb"
+
+    deliver(landing, "crm/contacts_2024-03-04.csv", f"{CONTACT_HEADER}\n{DANA}\n")
+    assert run_pipeline(load_settings()).success
+    dana = customer_of(warehouse, "crm_contact:0035g00000DaNaAAAV")
+
+    deliver(landing, "ecommerce/orders_2024-03-05.csv", f"{ORDER_HEADER}\n{DANA_AT_WORK}\n")
+    assert run_pipeline(load_settings()).success
+    work = customer_of(warehouse, "shopify_order:2001")
+    assert customer_of(warehouse, "crm_contact:0035g00000DaNaAAAV") == dana != work
+
+    deliver(landing, "support/tickets_2024-03-06.jsonl", DANA_TICKET + "\n")
+    assert run_pipeline(load_settings()).success
+    assert {customer_of(warehouse, r) for r in ("crm_contact:0035g00000DaNaAAAV", "shopify_order:2001", "zendesk_requester:88")} == {dana}
+    assert query(warehouse, "select event_type, customer_id, related_customer_id from identity.customer_id_events "
+                            "where event_type <> 'created'") == [("merged", work, dana)]
+    assert query(warehouse, "select retired_customer_id, current_customer_id from identity.retired_customer_ids") == [(work, dana)]

@@ -62,6 +62,34 @@ def run(landing: Path | None) -> None:
     click.echo("\nDone. Open the Dagster UI with `cxp ui` to browse runs, assets and checks.")
 
 
+@main.group(name="eval")
+def evaluate() -> None:
+    """Measure results against the demo generator's ground truth."""
+
+
+@evaluate.command(name="identity")
+@click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Truth folder [default: CXP_LANDING/_truth].")
+def evaluate_identity(truth: Path | None) -> None:
+    """Pairwise and B-cubed precision/recall of customer ids, and over- and under-merged people."""
+    import duckdb
+
+    from dagster_project.defs.identity.evaluation import read_truth, score_identity_resolution
+    from dagster_project.defs.identity.identity_state import ASSIGNMENTS_TABLE
+
+    settings = load_settings()
+    truth = truth or settings.landing / "_truth"
+    if not (truth / "source_records.parquet").exists():
+        raise click.ClickException(f"No ground truth in {truth}: it exists only for data made by `cxp generate`.")
+    if not settings.warehouse_path.exists():
+        raise click.ClickException(f"No warehouse at {settings.warehouse_path}: run `cxp run` first.")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        try:
+            assignments = connection.sql(f"SELECT record_id, customer_id FROM {ASSIGNMENTS_TABLE}").pl()
+        except duckdb.CatalogException as error:
+            raise click.ClickException(f"Identities are not resolved in {settings.warehouse_path} yet: run `cxp run`.") from error
+    click.echo(str(score_identity_resolution(assignments, read_truth(truth))))
+
+
 @main.command()
 @click.option("--port", default=3000, show_default=True)
 def ui(port: int) -> None:

@@ -1,0 +1,89 @@
+"""How well resolved customers match the true people: pairwise and B-cubed scores, over- and under-merges.
+
+Everything is computed from the contingency table of (customer, person) record counts, so a
+million records never means enumerating their pairs.
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class IdentityScores:
+    """Agreement between predicted customers and true people over the records both know."""
+
+    records: int
+    people: int
+    customers: int
+    pairwise_precision: float
+    pairwise_recall: float
+    pairwise_f1: float
+    bcubed_precision: float
+    bcubed_recall: float
+    bcubed_f1: float
+    over_merged_customers: int
+    """Customers whose records belong to more than one person."""
+    people_in_over_merged_customers: int
+    under_merged_people: int
+    """People whose records are spread over more than one customer."""
+
+    def __str__(self) -> str:
+        return "\n".join([
+            f"records {self.records:,}  people {self.people:,}  customers {self.customers:,}",
+            f"pairwise  precision {self.pairwise_precision:.4f}  recall {self.pairwise_recall:.4f}  F1 {self.pairwise_f1:.4f}",
+            f"B-cubed   precision {self.bcubed_precision:.4f}  recall {self.bcubed_recall:.4f}  F1 {self.bcubed_f1:.4f}",
+            f"over-merged customers {self.over_merged_customers:,} (holding {self.people_in_over_merged_customers:,} people)",
+            f"under-merged people {self.under_merged_people:,}",
+        ])
+
+
+def _pairs(counts: pl.Expr) -> pl.Expr:
+    return (counts * (counts - 1) / 2).sum()
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def score_identity_resolution(assignments: pl.DataFrame, truth: pl.DataFrame) -> IdentityScores:
+    """Compare `record_id → customer_id` with `record_id → person_id` on the records in both."""
+    joined = assignments.select("record_id", "customer_id").join(truth.select("record_id", "person_id"), on="record_id")
+    cells = joined.group_by("customer_id", "person_id").len("n")
+    per_customer = cells.group_by("customer_id").agg(pl.col("n").sum(), pl.len().alias("people"))
+    per_person = cells.group_by("person_id").agg(pl.col("n").sum(), pl.len().alias("customers"))
+    true_positive = cells.select(_pairs(pl.col("n"))).item()
+    predicted = per_customer.select(_pairs(pl.col("n"))).item()
+    actual = per_person.select(_pairs(pl.col("n"))).item()
+    # B-cubed: each record's share of its customer that is its person, and of its person that is its customer.
+    records = joined.height
+    with_sizes = cells.join(per_customer.select("customer_id", pl.col("n").alias("customer_n")), on="customer_id").join(
+        per_person.select("person_id", pl.col("n").alias("person_n")), on="person_id"
+    )
+    bcubed_precision = with_sizes.select((pl.col("n") ** 2 / pl.col("customer_n")).sum()).item() / records if records else 1.0
+    bcubed_recall = with_sizes.select((pl.col("n") ** 2 / pl.col("person_n")).sum()).item() / records if records else 1.0
+    precision = true_positive / predicted if predicted else 1.0
+    recall = true_positive / actual if actual else 1.0
+    over = per_customer.filter(pl.col("people") > 1)
+    return IdentityScores(
+        records=records,
+        people=per_person.height,
+        customers=per_customer.height,
+        pairwise_precision=precision,
+        pairwise_recall=recall,
+        pairwise_f1=_f1(precision, recall),
+        bcubed_precision=bcubed_precision,
+        bcubed_recall=bcubed_recall,
+        bcubed_f1=_f1(bcubed_precision, bcubed_recall),
+        over_merged_customers=over.height,
+        people_in_over_merged_customers=int(over["people"].sum() or 0),
+        under_merged_people=per_person.filter(pl.col("customers") > 1).height,
+    )
+
+
+def read_truth(truth_dir) -> pl.DataFrame:
+    """The generator's record → person truth, keyed like identity nodes (`source:source_key`)."""
+    records = pl.read_parquet(truth_dir / "source_records.parquet")
+    return records.filter(pl.col("person_id").is_not_null()).select(
+        pl.concat_str("source", pl.lit(":"), "source_key").alias("record_id"), pl.col("person_id").cast(pl.String)
+    )

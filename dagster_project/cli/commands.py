@@ -1,7 +1,6 @@
 """The `cxp` command line: generate demo exports, run the pipeline, open the UI."""
 
 import os
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -102,4 +101,6 @@ def ui(port: int) -> None:
     dagster = Path(sys.executable).with_name("dagster")  # the one installed beside this interpreter
     command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)]
     click.echo(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev -w workspace.yaml -p {port}")
-    raise SystemExit(subprocess.call(command, cwd=REPO_ROOT))
+    os.chdir(REPO_ROOT)
+    # Become dagster dev rather than wrap it: signals then reach it, and no orphan outlives cxp.
+    os.execv(command[0], command)

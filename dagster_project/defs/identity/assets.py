@@ -3,10 +3,14 @@
 from collections.abc import Sequence
 
 import dagster as dg
+import duckdb
+import polars as pl
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from dagster_project.defs.identity.customer_ids import assign_customer_ids, find_clusters
+from dagster_project.defs.identity.probabilistic_matching import MatchingSettings, score_record_pairs, select_match_edges
 from dagster_project.defs.identity.identity_state import (
     ASSIGNMENTS_TABLE, EVENTS_TABLE, RETIRED_TABLE, read_previous_state, run_time, write_state,
 )
@@ -15,6 +19,21 @@ from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 # dbt builds intermediate models into the `intermediate` schema (dbt_project.yml).
 NODES_TABLE = "intermediate.int_identity_nodes"
 DETERMINISTIC_EDGES_TABLE = "intermediate.int_identity_edges_deterministic"
+MATCH_PAIRS_TABLE = "identity.probabilistic_match_pairs"
+_PAIR_COLUMNS = {
+    "record_id_l": pl.String, "record_id_r": pl.String, "match_probability": pl.Float64,
+    "match_weight": pl.Float64, "is_accepted": pl.Boolean,
+}
+
+
+class ProbabilisticMatchingConfig(dg.Config):
+    """Run flags of probabilistic matching; the model itself is trained afresh on every run."""
+
+    match_threshold: float = Field(default=0.88, description="Match probability at or above which a scored pair joins two records.")
+    min_records_for_training: int = Field(
+        default=1000, description="Below this many identity nodes there is too little data to estimate match weights; only deterministic rules apply."
+    )
+    memory_limit: str = Field(default="4GB", description="DuckDB memory limit of the Splink session (pairs at 1M records need a cap).")
 
 _TABLES = {"customer_id_assignments": ASSIGNMENTS_TABLE, "customer_id_events": EVENTS_TABLE, "retired_customer_ids": RETIRED_TABLE}
 _DESCRIPTIONS = {
@@ -25,13 +44,46 @@ _DESCRIPTIONS = {
 
 
 def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.AssetsDefinition]:
-    """The customer id assets, downstream of the dbt identity graph."""
+    """Probabilistic matching and the customer id assets, downstream of the dbt identity graph."""
     nodes = get_asset_key_for_model([dbt_models], "int_identity_nodes")
     edges = get_asset_key_for_model([dbt_models], "int_identity_edges_deterministic")
+    match_pairs = dg.AssetKey(["identity", "probabilistic_match_pairs"])
+
+    @dg.asset(
+        key=match_pairs, group_name="identity", deps=[nodes], pool=WAREHOUSE_POOL, kinds={"splink", "duckdb"},
+        description="One row per candidate pair of identity nodes scored by Splink, with each comparison's match weight and whether it joins them.",
+    )
+    def probabilistic_match_pairs(
+        context: dg.AssetExecutionContext, config: ProbabilisticMatchingConfig, warehouse: DuckDBResource
+    ) -> dg.MaterializeResult:
+        """Train a Fellegi-Sunter model on the identity nodes and score candidate pairs."""
+        with warehouse.get_connection() as connection:
+            records = connection.sql(f"SELECT * FROM {NODES_TABLE}").pl()
+        if records.height < config.min_records_for_training:
+            context.log.warning(f"{records.height} identity nodes: too few to estimate match weights; deterministic rules only.")
+            pairs = pl.DataFrame(schema=_PAIR_COLUMNS)
+        else:
+            settings = MatchingSettings(match_threshold=config.match_threshold)
+            with duckdb.connect(config={"memory_limit": config.memory_limit}) as session:
+                scored = score_record_pairs(records, settings, connection=session)
+            accepted = select_match_edges(scored, settings).with_columns(pl.lit(True).alias("is_accepted"))
+            pairs = scored.join(accepted, on=["record_id_l", "record_id_r"], how="left").with_columns(pl.col("is_accepted").fill_null(False))
+        with warehouse.get_connection() as connection:
+            connection.register("scored_pairs", pairs.to_arrow())
+            connection.execute("CREATE SCHEMA IF NOT EXISTS identity")
+            connection.execute(f"CREATE OR REPLACE TABLE {MATCH_PAIRS_TABLE} AS SELECT * FROM scored_pairs")
+            connection.unregister("scored_pairs")
+        return dg.MaterializeResult(metadata={
+            "identity_nodes": records.height,
+            "scored_pairs": pairs.height,
+            "accepted_pairs": int(pairs["is_accepted"].sum()),
+            "match_threshold": config.match_threshold,
+            "trained": records.height >= config.min_records_for_training,
+        })
 
     @dg.multi_asset(
         specs=[
-            dg.AssetSpec(["identity", name], group_name="identity", description=_DESCRIPTIONS[name], deps=[nodes, edges], kinds={"duckdb"})
+            dg.AssetSpec(["identity", name], group_name="identity", description=_DESCRIPTIONS[name], deps=[nodes, edges, match_pairs], kinds={"duckdb"})
             for name in _TABLES
         ],
         pool=WAREHOUSE_POOL,
@@ -41,7 +93,10 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
         with warehouse.get_connection() as connection:
             previous, retired = read_previous_state(connection)
             record_ids = connection.sql(f"SELECT record_id FROM {NODES_TABLE}").pl()["record_id"]
-            accepted = connection.sql(f"SELECT record_id_l, record_id_r FROM {DETERMINISTIC_EDGES_TABLE}").pl()
+            accepted = connection.sql(
+                f"SELECT record_id_l, record_id_r FROM {DETERMINISTIC_EDGES_TABLE} "
+                f"UNION ALL SELECT record_id_l, record_id_r FROM {MATCH_PAIRS_TABLE} WHERE is_accepted"
+            ).pl()
             outcome = assign_customer_ids(find_clusters(record_ids, accepted), previous, retired, run_time())
             write_state(connection, outcome)
         sizes = outcome.assignments.group_by("customer_id").len()
@@ -58,4 +113,4 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
         for name in _TABLES:
             yield dg.MaterializeResult(asset_key=["identity", name], metadata=summary)
 
-    return [customer_ids]
+    return [probabilistic_match_pairs, customer_ids]

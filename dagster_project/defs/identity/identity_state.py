@@ -8,6 +8,7 @@ import polars as pl
 from dagster_project.defs.identity.customer_ids import (
     ASSIGNMENT_SCHEMA, EVENT_SCHEMA, RETIRED_SCHEMA, CustomerIdAssignment,
 )
+from dagster_project.warehouse import transaction_with_frames
 
 IDENTITY_SCHEMA = "identity"
 ASSIGNMENTS_TABLE = f"{IDENTITY_SCHEMA}.customer_id_assignments"
@@ -38,23 +39,14 @@ def read_previous_state(connection: duckdb.DuckDBPyConnection) -> tuple[pl.DataF
 
 def write_state(connection: duckdb.DuckDBPyConnection, outcome: CustomerIdAssignment) -> None:
     """Replace assignments and the retired map, append this run's events: one transaction."""
-    connection.register("new_assignments", outcome.assignments.to_arrow())
-    connection.register("new_events", outcome.events.cast(EVENT_SCHEMA).to_arrow())
-    connection.register("new_retired", outcome.retired.to_arrow())
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction_with_frames(
+        connection, new_assignments=outcome.assignments, new_events=outcome.events.cast(EVENT_SCHEMA), new_retired=outcome.retired
+    ):
         connection.execute(f"DELETE FROM {ASSIGNMENTS_TABLE}")
         connection.execute(f"INSERT INTO {ASSIGNMENTS_TABLE} BY NAME SELECT * FROM new_assignments")
         connection.execute(f"INSERT INTO {EVENTS_TABLE} BY NAME SELECT * FROM new_events")
         connection.execute(f"DELETE FROM {RETIRED_TABLE}")
         connection.execute(f"INSERT INTO {RETIRED_TABLE} BY NAME SELECT * FROM new_retired")
-        connection.execute("COMMIT")
-    except Exception:
-        connection.execute("ROLLBACK")
-        raise
-    finally:
-        for view in ("new_assignments", "new_events", "new_retired"):
-            connection.unregister(view)
 
 
 def run_time() -> datetime:

@@ -15,6 +15,7 @@ import polars as pl
 
 from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS, SourceContract
 from dagster_project.defs.ingest.readers import ParsedExport
+from dagster_project.warehouse import transaction_with_frames
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}.quarantine"
@@ -103,11 +104,7 @@ def replace_partitions(
     )
     dates = [f.extract_date for f in files]
     table = raw_table(contract)
-    connection.register("incoming_rows", rows.to_arrow())
-    connection.register("incoming_quarantine", quarantine.to_arrow())
-    connection.register("incoming_ledger", ledger.to_arrow())
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with transaction_with_frames(connection, incoming_rows=rows, incoming_quarantine=quarantine, incoming_ledger=ledger):
         replaced = dict(connection.execute(
             f"SELECT _extract_date, count(*) FROM {table} WHERE _extract_date IN (SELECT unnest(?::DATE[])) GROUP BY 1", [dates]
         ).fetchall())
@@ -118,13 +115,6 @@ def replace_partitions(
         connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
         connection.execute(f"INSERT INTO {QUARANTINE_TABLE} BY NAME SELECT * FROM incoming_quarantine")
         connection.execute(f"INSERT OR REPLACE INTO {LOAD_LEDGER_TABLE} BY NAME SELECT * FROM incoming_ledger")
-        connection.execute("COMMIT")
-    except Exception:
-        connection.execute("ROLLBACK")
-        raise
-    finally:
-        for view in ("incoming_rows", "incoming_quarantine", "incoming_ledger"):
-            connection.unregister(view)
     return [
         LoadedPartition(
             extract_date=f.extract_date, source_file=f.source_file, file_sha256=f.parsed.file_sha256,

@@ -16,7 +16,7 @@ from dagster_project.defs.ingest.partitions import partition_range_tags
 from dagster_project.defs.pipeline.instance import prepare_dagster_home
 from dagster_project.settings import Settings
 
-MODEL_SCHEMAS = ("staging", "intermediate", "marts")
+MODEL_SCHEMAS = ("staging", "intermediate", "identity", "marts")
 
 
 class LandingError(Exception):
@@ -89,7 +89,7 @@ def run_pipeline(settings: Settings) -> PipelineOutcome:
 def _count_rows(warehouse: Path, outcome: PipelineOutcome) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         tables = connection.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN (?, ?, ?) "
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN (?, ?, ?, ?) "
             "ORDER BY table_schema, table_name", list(MODEL_SCHEMAS),
         ).fetchall()
         for schema, table in tables:

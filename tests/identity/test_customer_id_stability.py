@@ -1,4 +1,4 @@
-"""Customer ids survive nightly reruns through the real pipeline; a merge is recorded, not silent."""
+"""Customer ids survive nightly reruns through the real pipeline; a merge is recorded, not silent, and the marts follow it."""
 
 from pathlib import Path
 
@@ -55,3 +55,13 @@ def test_ids_survive_reruns_and_a_merge_keeps_the_older_id_with_a_mapping(cxp_ho
     assert query(warehouse, "select event_type, customer_id, related_customer_id from identity.customer_id_events "
                             "where event_type <> 'created'") == [("merged", work, dana)]
     assert query(warehouse, "select retired_customer_id, current_customer_id from identity.retired_customer_ids") == [(work, dana)]
+
+    # Downstream, the marts carry the survivor, and the retired id still leads to it.
+    assert query(warehouse, f"select current_customer_id, is_retired from marts.customer_id_lookup where customer_id = '{work}'") == [(dana, True)]
+    assert query(warehouse, "select customer_id from marts.fct_orders where order_id = 2001") == [(dana,)]
+    assert query(warehouse, "select customer_id, first_name, last_name, email, sources from marts.dim_customers") == [
+        (dana, "Dana", "Reyes", "dana.reyes@example.com", ["crm_contact", "shopify_order", "zendesk_requester"])
+    ]
+    assert query(warehouse, "select record_id, match_type from marts.customer_identity_map order by record_id") == [
+        ("crm_contact:0035g00000DaNaAAAV", "phone"), ("shopify_order:2001", "email"), ("zendesk_requester:88", "email"),
+    ]

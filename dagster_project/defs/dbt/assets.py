@@ -23,19 +23,36 @@ class LayeredDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else None
 
 
-def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
-    """One multi-asset running `dbt build` for the selected models; dbt tests become asset checks."""
+# Models built on resolved identities run after the identity stage's Python assets; the rest
+# (seeds, staging, the identity graph) before it. Two multi-assets keep that order explicit.
+CUSTOMER_360_SELECTION = "source:identity+"
 
+
+def build_dbt_assets(project: DbtProject) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """The models before the identity stage, and the customer 360 models after it.
+
+    Each is one multi-asset running `dbt build` on its selected models; dbt tests become asset checks.
+    """
+    return (
+        _dbt_build_assets(project, "cxp_dbt_models", exclude=CUSTOMER_360_SELECTION),
+        _dbt_build_assets(project, "cxp_customer_360_models", select=CUSTOMER_360_SELECTION),
+    )
+
+
+def _dbt_build_assets(project: DbtProject, name: str, select: str = "fqn:*", exclude: str = "") -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
+        name=name,
+        select=select,
+        exclude=exclude,
         dagster_dbt_translator=LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
         pool=WAREHOUSE_POOL,
     )
-    def cxp_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Build the selected models and run their tests."""
         # The manifest's own target directory keeps dbt's partial-parse cache warm (a cold parse
         # costs ~7 s a run); warehouse steps never overlap, so runs cannot collide in it.
         yield from dbt.cli(["build"], context=context, target_path=project.target_path).stream()
 
-    return cxp_dbt_models
+    return dbt_models

@@ -89,6 +89,52 @@ def evaluate_identity(truth: Path | None) -> None:
     click.echo(str(score_identity_resolution(assignments, read_truth(truth))))
 
 
+@main.group()
+def explain() -> None:
+    """Why records were joined into one customer: the rule, or Splink's match weights."""
+
+
+@explain.command(name="customer")
+@click.argument("customer_id")
+def explain_customer_command(customer_id: str) -> None:
+    """A customer's records, every accepted link between them, and the id's merge/split history."""
+    from dagster_project.cli.explain_output import render_customer
+    from dagster_project.defs.identity.link_explanation import explain_customer
+
+    with _read_warehouse() as connection:
+        click.echo(render_customer(_explained(explain_customer, connection, customer_id)))
+
+
+@explain.command(name="records")
+@click.argument("record_a")
+@click.argument("record_b")
+def explain_records_command(record_a: str, record_b: str) -> None:
+    """Whether two records (<source>:<key>) are one customer, the links joining them, and the pair's own evidence."""
+    from dagster_project.cli.explain_output import render_record_pair
+    from dagster_project.defs.identity.link_explanation import explain_record_pair
+
+    with _read_warehouse() as connection:
+        click.echo(render_record_pair(_explained(explain_record_pair, connection, record_a, record_b)))
+
+
+def _read_warehouse():
+    import duckdb
+
+    settings = load_settings()
+    if not settings.warehouse_path.exists():
+        raise click.ClickException(f"No warehouse at {settings.warehouse_path}: run `cxp run` first.")
+    return duckdb.connect(str(settings.warehouse_path), read_only=True)
+
+
+def _explained(explain, *args):
+    from dagster_project.defs.identity.link_explanation import ExplanationError
+
+    try:
+        return explain(*args)
+    except ExplanationError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @main.command()
 @click.option("--port", default=3000, show_default=True)
 def ui(port: int) -> None:

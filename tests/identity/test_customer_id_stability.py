@@ -1,10 +1,12 @@
 """Customer ids survive nightly reruns through the real pipeline; a merge is recorded, not silent, and the marts follow it."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from dagster_project.cli.run_pipeline import run_pipeline
+from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import load_settings
 from tests.conftest import query
 from tests.ingest.test_readers import CONTACT_HEADER
@@ -65,3 +67,36 @@ def test_ids_survive_reruns_and_a_merge_keeps_the_older_id_with_a_mapping(cxp_ho
     assert query(warehouse, "select record_id, match_type from marts.customer_identity_map order by record_id") == [
         ("crm_contact:0035g00000DaNaAAAV", "phone"), ("shopify_order:2001", "email"), ("zendesk_requester:88", "email"),
     ]
+
+
+def test_one_more_day_of_demo_exports_changes_ids_only_through_recorded_merges_and_splits(cxp_home, monkeypatch, tmp_path):
+    landing = cxp_home / "landing"
+    monkeypatch.setenv("CXP_LANDING", str(landing))
+    warehouse = cxp_home / "warehouse.duckdb"
+    last_day = dt.date(2024, 3, 31)
+    generate_demo_exports(landing, customers=300, days=30, seed=11, end_date=last_day)
+    held_back = tmp_path / "held-back"
+    for path in landing.rglob(f"*_{last_day.isoformat()}.*"):
+        target = held_back / path.relative_to(landing)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    assert run_pipeline(load_settings()).success
+    before = dict(query(warehouse, "select record_id, customer_id from identity.customer_id_assignments"))
+
+    for path in held_back.rglob("*"):
+        if path.is_file():
+            path.rename(landing / path.relative_to(held_back))
+    assert run_pipeline(load_settings()).success
+    after = dict(query(warehouse, "select record_id, customer_id from identity.customer_id_assignments"))
+    retired = dict(query(warehouse, "select retired_customer_id, current_customer_id from identity.retired_customer_ids"))
+    splits = set(query(warehouse, "select customer_id, related_customer_id from identity.customer_id_events where event_type = 'split'"))
+
+    assert len(after) > len(before)  # the new day brought new records
+    changed = {record: (before[record], after[record]) for record in before if after[record] != before[record]}
+    unexplained = {
+        record: ids for record, ids in changed.items() if retired.get(ids[0]) != ids[1] and ids not in splits
+    }
+    assert not unexplained
+    # Every id issued before is still live or maps to a live one.
+    live = set(after.values())
+    assert all(customer in live or retired.get(customer) in live for customer in before.values())

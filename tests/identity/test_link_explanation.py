@@ -56,12 +56,12 @@ def warehouse(cxp_home: Path) -> Path:
         create_identity_tables(connection)
         connection.execute(
             "CREATE TABLE identity.probabilistic_match_pairs (record_id_l VARCHAR, record_id_r VARCHAR, match_probability DOUBLE, "
-            "match_weight DOUBLE, first_name_match_weight DOUBLE, birthdate_match_weight DOUBLE, postcode_match_weight DOUBLE, is_accepted BOOLEAN)"
+            "match_weight DOUBLE, first_name_match_weight DOUBLE, birthdate_match_weight DOUBLE, postcode_match_weight DOUBLE, is_accepted BOOLEAN, decision VARCHAR)"
         )
         connection.execute(
             "INSERT INTO identity.probabilistic_match_pairs VALUES "
-            "('crm_contact:A', 'crm_contact:B', 0.998, 9.0, 4.5, 9.0, 5.5, true), "
-            "('crm_contact:T', 'crm_contact:U', 0.2, -2.0, -6.0, 0.0, 4.0, false)"
+            "('crm_contact:A', 'crm_contact:B', 0.998, 9.0, 4.5, 9.0, 5.5, true, 'accepted'), "
+            "('crm_contact:T', 'crm_contact:U', 0.2, -2.0, -6.0, 0.0, 4.0, false, 'below threshold')"
         )
         created, merged = datetime(2024, 3, 1), datetime(2024, 3, 2)
         for record_id in ("crm_contact:A", "shopify_order:1", "zendesk_requester:9", "crm_contact:B"):
@@ -113,7 +113,7 @@ def test_records_sharing_a_distrusted_phone_are_explained_as_different_customers
     assert result.exit_code == 0, result.output
     assert "Different customers: no chain of accepted links joins them." in result.output
     assert "shares phone +14155550199, not trusted as proof of one person: records with incompatible first names" in result.output
-    assert "Splink match, probability 0.2000, total weight -2.00 (not accepted" in result.output
+    assert "Splink match, probability 0.2000, total weight -2.00 (below threshold)" in result.output
 
 
 def test_an_unknown_record_or_customer_is_a_clear_error(warehouse, monkeypatch):

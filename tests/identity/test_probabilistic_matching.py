@@ -1,4 +1,5 @@
-"""Splink matching on hand-made pairs, trained (u by sampling, m by EM) on a seeded synthetic crowd."""
+"""Splink matching on hand-made pairs, trained (u by sampling, m by EM) on a seeded synthetic crowd;
+the cluster-level closure edges on hand-made scored pairs."""
 
 import random
 from datetime import date, timedelta
@@ -8,9 +9,20 @@ import pytest
 
 from dagster_project.defs.identity.probabilistic_matching import (
     MatchingSettings,
+    label_match_decisions,
+    read_nickname_seed,
     score_record_pairs,
     select_match_edges,
 )
+from dagster_project.settings import load_settings
+
+# The nickname list the pipeline uses: the dbt seed.
+NICKNAMES = read_nickname_seed(load_settings().dbt_project_dir / "seeds" / "first_name_nicknames.csv")
+
+SCHEMA = {
+    "record_id": pl.String, "first_name": pl.String, "last_name": pl.String, "email": pl.String,
+    "phone_e164": pl.String, "street": pl.String, "postcode": pl.String, "city": pl.String, "birthdate": pl.Date,
+}
 
 FIRST_NAMES = (
     "james mary robert patricia michael linda william elizabeth david barbara richard susan joseph jessica "
@@ -87,15 +99,12 @@ HAND_MADE = [
 @pytest.fixture(scope="module")
 def scored_pairs() -> pl.DataFrame:
     """Pairs scored by a model trained on 300 synthetic people plus the hand-made records."""
-    nodes = pl.DataFrame(synthetic_crowd(300, seed=11) + HAND_MADE, schema={
-        "record_id": pl.String, "first_name": pl.String, "last_name": pl.String, "email": pl.String,
-        "phone_e164": pl.String, "street": pl.String, "postcode": pl.String, "city": pl.String, "birthdate": pl.Date,
-    })
-    return score_record_pairs(nodes, MatchingSettings(max_pairs_for_u_estimation=2e6))
+    nodes = pl.DataFrame(synthetic_crowd(300, seed=11) + HAND_MADE, schema=SCHEMA)
+    return score_record_pairs(nodes, MatchingSettings(max_pairs_for_u_estimation=2e6, nicknames=NICKNAMES))
 
 
-def is_edge(pairs: pl.DataFrame, left: str, right: str) -> bool:
-    edges = select_match_edges(pairs)
+def is_edge(pairs: pl.DataFrame, left: str, right: str, nodes: pl.DataFrame | None = None) -> bool:
+    edges = select_match_edges(pairs, MatchingSettings(nicknames=NICKNAMES), nodes)
     return edges.filter(
         ((pl.col("record_id_l") == left) & (pl.col("record_id_r") == right))
         | ((pl.col("record_id_l") == right) & (pl.col("record_id_r") == left))
@@ -114,13 +123,28 @@ def test_records_without_email_or_phone_match_on_name_birthdate_and_address(scor
     assert is_edge(scored_pairs, "no_contact:a", "no_contact:b")
 
 
-def test_synthetic_duplicates_are_found_with_few_false_matches(scored_pairs: pl.DataFrame) -> None:
-    edges = select_match_edges(scored_pairs).filter(pl.col("record_id_l").str.starts_with("synthetic:"))
-    same_person = edges.select(
+def same_person_share(edges: pl.DataFrame) -> pl.Series:
+    """Per synthetic edge, whether both records belong to one generated person."""
+    return edges.filter(pl.col("record_id_l").str.starts_with("synthetic:")).select(
         pl.col("record_id_l").str.extract(r"(\d+)-") == pl.col("record_id_r").str.extract(r"(\d+)-")
     ).to_series()
+
+
+def test_synthetic_duplicates_are_found_with_few_false_matches(scored_pairs: pl.DataFrame) -> None:
+    same_person = same_person_share(select_match_edges(scored_pairs))
     assert same_person.mean() >= 0.98
     assert same_person.sum() >= 300
+
+
+def test_records_without_any_email_or_phone_are_matched() -> None:
+    """A source with names, birthdates and addresses only: the prior rules that use email find
+    nothing, and the model must still be trained and find the duplicates."""
+    records = [dict(record, email=None, phone_e164=None) for record in synthetic_crowd(300, seed=5)]
+    nodes = pl.DataFrame(records, schema=SCHEMA)
+    pairs = score_record_pairs(nodes, MatchingSettings(max_pairs_for_u_estimation=2e6, nicknames=NICKNAMES))
+    same_person = same_person_share(select_match_edges(pairs))
+    assert same_person.mean() >= 0.98
+    assert same_person.sum() >= 200
 
 
 def test_each_comparison_keeps_its_match_weight(scored_pairs: pl.DataFrame) -> None:
@@ -132,6 +156,105 @@ def test_each_comparison_keeps_its_match_weight(scored_pairs: pl.DataFrame) -> N
 
 def test_scoring_is_reproducible() -> None:
     nodes = pl.DataFrame(synthetic_crowd(150, seed=3), schema_overrides={"birthdate": pl.Date})
-    settings = MatchingSettings(max_pairs_for_u_estimation=1e5)
+    settings = MatchingSettings(max_pairs_for_u_estimation=1e5, nicknames=NICKNAMES)
     first, second = (score_record_pairs(nodes, settings).sort("record_id_l", "record_id_r") for _ in range(2))
     assert first.equals(second)
+
+
+# Closure edges: hand-made scored pairs, as score_record_pairs returns them (weights made up).
+WEIGHTS = ("first_name", "last_name", "birthdate", "address", "phone", "email")
+
+
+def scored(*rows: tuple[str, str, float, dict[str, float]]) -> pl.DataFrame:
+    """Pairs (left, right, probability, {comparison: weight}); unnamed comparisons weigh 0 (null)."""
+    return pl.DataFrame(
+        [
+            {"record_id_l": left, "record_id_r": right, "match_probability": probability, "match_weight": 0.0,
+             **{f"{name}_match_weight": weights.get(name, 0.0) for name in WEIGHTS}}
+            for left, right, probability, weights in rows
+        ]
+    )
+
+
+def node(record_id: str, first: str | None = None, last: str | None = None, **attributes) -> dict:
+    return {column: None for column in SCHEMA} | {"record_id": record_id, "first_name": first, "last_name": last} | attributes
+
+
+def edge_set(pairs: pl.DataFrame, nodes: list[dict]) -> set[tuple[str, str]]:
+    edges = select_match_edges(pairs, MatchingSettings(nicknames=NICKNAMES), pl.DataFrame(nodes, schema=SCHEMA))
+    return set(edges.iter_rows())
+
+
+def test_nameless_record_joins_the_one_cluster_holding_its_email() -> None:
+    """A SendGrid recipient (an email, nothing else) and two orders of one person with that email."""
+    nodes = [
+        node("sendgrid:a", email="rw@example.com"),
+        node("order:1", "rebecca", "wilson", email="rw@example.com", postcode="27746"),
+        node("order:2", "becca", "wilson", email="rw@example.com", postcode="27746"),
+    ]
+    pairs = scored(
+        ("order:1", "order:2", 0.99, {"first_name": 3.0, "last_name": 8.0, "email": 15.0, "address": 5.0}),
+        ("order:1", "sendgrid:a", 0.3, {"email": 15.0}),
+        ("order:2", "sendgrid:a", 0.3, {"email": 15.0}),
+    )
+    assert edge_set(pairs, nodes) == {("order:1", "order:2"), ("order:1", "sendgrid:a"), ("order:2", "sendgrid:a")}
+
+
+def test_nameless_record_of_a_mailbox_two_people_share_stays_apart() -> None:
+    nodes = [
+        node("sendgrid:info", email="info@acme.com"),
+        node("crm:1", "alice", "meyer", email="info@acme.com"),
+        node("crm:2", "bruno", "lang", email="info@acme.com"),
+    ]
+    pairs = scored(
+        ("crm:1", "crm:2", 0.4, {"first_name": -6.0, "last_name": -7.0, "email": 15.0}),
+        ("crm:1", "sendgrid:info", 0.3, {"email": 15.0}),
+        ("crm:2", "sendgrid:info", 0.3, {"email": 15.0}),
+    )
+    assert edge_set(pairs, nodes) == set()
+
+
+def thin_and_full(*others: dict) -> tuple[list[dict], pl.DataFrame]:
+    """A support requester (name and an email seen nowhere else) and a CRM contact of that name,
+    plus `others`, each scored against the requester on the name alone."""
+    nodes = [
+        node("zendesk:1", "bob", "quimby", email="bq77@example.net"),
+        node("crm:1", "robert", "quimby", email="robert.quimby@example.com", postcode="02110", birthdate=date(1960, 5, 1)),
+        *others,
+    ]
+    pairs = scored(*(
+        (other["record_id"], "zendesk:1", 0.2, {"first_name": 4.0, "last_name": 12.0, "email": -2.0}) for other in nodes[1:]
+    ))
+    return nodes, pairs
+
+
+def test_thin_record_joins_the_only_other_cluster_with_its_full_name() -> None:
+    nodes, pairs = thin_and_full()
+    assert edge_set(pairs, nodes) == {("crm:1", "zendesk:1")}
+
+
+def test_thin_record_stays_apart_when_namesakes_are_several() -> None:
+    namesake = node("crm:2", "robert", "quimby", postcode="94110", birthdate=date(1984, 9, 9))
+    nodes, pairs = thin_and_full(namesake)
+    assert edge_set(pairs, nodes) == set()
+
+
+def test_two_full_clusters_with_one_name_are_not_joined_by_the_name() -> None:
+    """Both carry an address: their disagreement is evidence, and the pair score has weighed it."""
+    nodes = [
+        node("crm:1", "robert", "quimby", postcode="02110"),
+        node("crm:2", "robert", "quimby", postcode="94110"),
+    ]
+    pairs = scored(("crm:1", "crm:2", 0.2, {"first_name": 4.0, "last_name": 12.0, "address": -3.0}))
+    assert edge_set(pairs, nodes) == set()
+
+
+def test_every_scored_pair_records_why_it_is_or_is_not_an_edge() -> None:
+    pairs = pl.DataFrame({
+        "record_id_l": ["a", "c", "e"], "record_id_r": ["b", "d", "f"], "match_probability": [0.99, 0.999, 0.5],
+        "first_name_match_weight": [3.0, -2.5, 1.0], "birthdate_match_weight": [0.0, 4.0, 0.0],
+    })
+    decided = label_match_decisions(pairs, MatchingSettings(match_threshold=0.88, nicknames=NICKNAMES))
+    assert decided.select("record_id_l", "is_accepted", "decision").rows() == [
+        ("a", True, "accepted"), ("c", False, "vetoed: first_name disagrees"), ("e", False, "below threshold"),
+    ]

@@ -10,7 +10,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from dagster_project.defs.identity.customer_ids import assign_customer_ids, find_clusters
-from dagster_project.defs.identity.probabilistic_matching import MatchingSettings, score_record_pairs, select_match_edges
+from dagster_project.defs.identity.probabilistic_matching import MatchingSettings, label_match_decisions, score_record_pairs
 from dagster_project.defs.identity.identity_state import (
     ASSIGNMENTS_TABLE, EVENTS_TABLE, RETIRED_TABLE, read_previous_state, run_time, write_state,
 )
@@ -22,7 +22,7 @@ DETERMINISTIC_EDGES_TABLE = "intermediate.int_identity_edges_deterministic"
 MATCH_PAIRS_TABLE = "identity.probabilistic_match_pairs"
 _PAIR_COLUMNS = {
     "record_id_l": pl.String, "record_id_r": pl.String, "match_probability": pl.Float64,
-    "match_weight": pl.Float64, "is_accepted": pl.Boolean,
+    "match_weight": pl.Float64, "is_accepted": pl.Boolean, "decision": pl.String,
 }
 
 
@@ -59,15 +59,16 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
         """Train a Fellegi-Sunter model on the identity nodes and score candidate pairs."""
         with warehouse.get_connection() as connection:
             records = connection.sql(f"SELECT * FROM {NODES_TABLE}").pl()
+            # One nickname list for the deterministic rules and the matcher: the dbt seed.
+            nicknames = tuple(connection.sql("SELECT first_name, nickname FROM seeds.first_name_nicknames").fetchall())
         if records.height < config.min_records_for_training:
             context.log.warning(f"{records.height} identity nodes: too few to estimate match weights; deterministic rules only.")
             pairs = pl.DataFrame(schema=_PAIR_COLUMNS)
         else:
-            settings = MatchingSettings(match_threshold=config.match_threshold)
+            settings = MatchingSettings(match_threshold=config.match_threshold, nicknames=nicknames)
             with duckdb.connect(config={"memory_limit": config.memory_limit}) as session:
                 scored = score_record_pairs(records, settings, connection=session)
-            accepted = select_match_edges(scored, settings).with_columns(pl.lit(True).alias("is_accepted"))
-            pairs = scored.join(accepted, on=["record_id_l", "record_id_r"], how="left").with_columns(pl.col("is_accepted").fill_null(False))
+            pairs = label_match_decisions(scored, settings, records)
         with warehouse.get_connection() as connection:
             connection.register("scored_pairs", pairs.to_arrow())
             connection.execute("CREATE SCHEMA IF NOT EXISTS identity")

@@ -44,10 +44,12 @@ class Link:
     comparison_weights: dict[str, float] = field(default_factory=dict)
     """Splink's match weight per comparison (term-frequency adjustment included)."""
     is_accepted: bool = True
+    decision: str | None = None
+    """Why a scored pair is or is not an edge: `accepted`, `accepted: cluster evidence`, `vetoed: … disagrees`, `below threshold`."""
 
     def describe(self) -> str:
         if self.kind == "probabilistic":
-            verdict = "accepted" if self.is_accepted else "not accepted: below the match threshold or vetoed by a guard"
+            verdict = self.decision or ("accepted" if self.is_accepted else "not accepted")
             return f"Splink match, probability {self.match_probability:.4f}, total weight {self.match_weight:+.2f} ({verdict})"
         return f"same {self.kind} {self.identifier} (deterministic rule)"
 
@@ -196,7 +198,7 @@ def _splink_links(pairs: pl.DataFrame) -> list[Link]:
             row["record_id_l"], row["record_id_r"], "probabilistic",
             match_probability=row["match_probability"], match_weight=row["match_weight"],
             comparison_weights={c.removesuffix("_match_weight"): row[c] for c in weight_columns if row[c] is not None},
-            is_accepted=row["is_accepted"],
+            is_accepted=row["is_accepted"], decision=row.get("decision"),
         )
         for row in pairs.iter_rows(named=True)
     ]

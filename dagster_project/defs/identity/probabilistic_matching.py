@@ -1,12 +1,18 @@
 """Probabilistic record matching with Splink on DuckDB: train a Fellegi-Sunter model on the
 identity nodes and score candidate pairs, keeping each comparison's match weight.
 
+Pairwise scores alone cannot link a record whose only evidence is a name or a single identifier:
+the prior odds of a match between two random records outweigh it. `select_match_edges` adds
+cluster-level evidence for those records (see `_closure_edges`).
+
 Plain functions, no Dagster: the identity assets wrap them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import csv
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -14,35 +20,19 @@ from splink import DuckDBAPI, Linker, SettingsCreator
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
 
-# Given-name variants that a typo distance cannot see (Bob/Robert); the formal name is compared.
-NICKNAMES: dict[str, str] = {
-    "bob": "robert", "bobby": "robert", "rob": "robert", "robbie": "robert",
-    "bill": "william", "billy": "william", "will": "william", "willy": "william", "liam": "william",
-    "liz": "elizabeth", "lizzie": "elizabeth", "beth": "elizabeth", "betty": "elizabeth", "eliza": "elizabeth",
-    "jim": "james", "jimmy": "james", "jamie": "james",
-    "jack": "john", "johnny": "john",
-    "rick": "richard", "rich": "richard", "dick": "richard", "richie": "richard",
-    "mike": "michael", "mikey": "michael", "chris": "christopher",
-    "jen": "jennifer", "jenny": "jennifer",
-    "kate": "katherine", "kathy": "katherine", "katie": "katherine", "cathy": "catherine",
-    "maggie": "margaret", "peggy": "margaret", "meg": "margaret",
-    "tom": "thomas", "tommy": "thomas", "joe": "joseph", "joey": "joseph",
-    "dan": "daniel", "danny": "daniel", "matt": "matthew", "tony": "anthony",
-    "pat": "patricia", "patty": "patricia", "trish": "patricia",
-    "sue": "susan", "susie": "susan", "debbie": "deborah", "deb": "deborah",
-    "jess": "jessica", "jessie": "jessica", "nick": "nicholas", "alex": "alexander",
-    "sam": "samuel", "ben": "benjamin", "andy": "andrew", "drew": "andrew",
-    "ed": "edward", "ted": "edward", "eddie": "edward", "charlie": "charles", "chuck": "charles",
-    "dave": "david", "steve": "steven", "stephen": "steven", "tim": "timothy",
-    "ken": "kenneth", "kenny": "kenneth", "don": "donald", "ron": "ronald",
-    "becky": "rebecca", "becca": "rebecca", "vicky": "victoria", "tori": "victoria",
-    "abby": "abigail", "zach": "zachary", "greg": "gregory", "jon": "jonathan",
-    "pam": "pamela", "kim": "kimberly", "jackie": "jacqueline", "larry": "lawrence",
-    "jerry": "gerald", "ray": "raymond", "fred": "frederick", "doug": "douglas",
-    "phil": "phillip", "philip": "phillip", "pete": "peter", "cindy": "cynthia",
-    "sandy": "sandra", "barb": "barbara", "jeff": "jeffrey", "josh": "joshua",
-    "hans": "johannes", "fritz": "friedrich", "kathi": "katharina",
-}
+from dagster_project.defs.identity.customer_ids import find_clusters
+
+def read_nickname_seed(path: Path) -> tuple[tuple[str, str], ...]:
+    """(first_name, nickname) rows of the dbt seed `first_name_nicknames.csv`, for callers outside
+    the pipeline (which reads the loaded seed table): one nickname list for rules and matcher."""
+    with path.open(encoding="utf-8", newline="") as seed:
+        return tuple((row["first_name"], row["nickname"]) for row in csv.DictReader(seed))
+
+
+# A cluster holding none of these is "thin": nothing in it could contradict a namesake.
+_DISTINGUISHING_COLUMNS = ("phone_e164", "street", "postcode", "birthdate")
+# Identifiers a nameless record (a SendGrid recipient) can be tied to its person by.
+_IDENTIFIER_COMPARISONS = {"email": "email", "phone_e164": "phone"}
 
 # Each rule is cheap (an equi-join on a selective key); together they find nearly every true pair.
 PREDICTION_BLOCKING_RULES = (
@@ -89,7 +79,11 @@ class MatchingSettings:
     max_pairs_for_u_estimation: float = 1e7
     seed: int = 42
     """Seed of u sampling; EM is deterministic given its blocked pairs, so the model is reproducible."""
-    nicknames: dict[str, str] = field(default_factory=lambda: dict(NICKNAMES))
+    nicknames: tuple[tuple[str, str], ...] = ()
+    """(first_name, nickname) rows, lower case, as in the dbt seed `first_name_nicknames`: given-name
+    variants a typo distance cannot see (Bob/Robert). A nickname may stand for several names (chris)."""
+    closure_rules: bool = True
+    """Whether `select_match_edges`, given the nodes, adds the cluster-level edges of `_closure_edges`."""
 
 
 def _name_comparison(column: str, *formal_name_level: cll.ComparisonLevelCreator) -> cl.CustomComparison:
@@ -113,7 +107,12 @@ def _comparisons() -> list:
     return [
         _name_comparison(
             "first_name",
-            cll.ExactMatchLevel("formal_first_name").configure(label_for_charts="Same formal name (nickname)"),
+            # The formal-name equality is implied by the shared form; it names the blocking key so that
+            # EM leaves this comparison out when a training rule blocks on the formal name.
+            cll.CustomLevel(
+                "formal_first_name_l = formal_first_name_r or list_has_any(first_name_forms_l, first_name_forms_r)",
+                label_for_charts="Same formal name (nickname)",
+            ),
         ),
         _name_comparison("last_name"),
         cl.CustomComparison(
@@ -184,21 +183,41 @@ def build_splink_settings(settings: MatchingSettings) -> SettingsCreator:
     )
 
 
+def _with_name_forms(frame: pl.DataFrame, nicknames: tuple[tuple[str, str], ...]) -> pl.DataFrame:
+    """Add `first_name_forms` (the name and every formal name it is a nickname of) and
+    `formal_first_name` (one of those forms, the same for a nickname and its formal name: a
+    blocking and grouping key; an ambiguous nickname takes the alphabetically first)."""
+    formal_names = (
+        pl.DataFrame(list(nicknames), schema={"formal_name": pl.String, "first_name": pl.String}, orient="row")
+        .group_by("first_name")
+        .agg(pl.col("formal_name").unique().sort().alias("formal_names"))
+    )
+    return (
+        frame.join(formal_names, on="first_name", how="left")
+        .with_columns(
+            pl.when(pl.col("first_name").is_not_null())
+            .then(pl.concat_list(pl.col("first_name"), pl.col("formal_names").fill_null([])).list.unique().list.sort())
+            .alias("first_name_forms"),
+            pl.coalesce(pl.col("formal_names").list.first(), pl.col("first_name")).alias("formal_first_name"),
+        )
+        .drop("formal_names")
+    )
+
+
+def _as_frame(nodes: pl.DataFrame | duckdb.DuckDBPyRelation) -> pl.DataFrame:
+    return nodes.pl() if isinstance(nodes, duckdb.DuckDBPyRelation) else nodes
+
+
 def _register_matching_input(
     connection: duckdb.DuckDBPyConnection, nodes: pl.DataFrame | duckdb.DuckDBPyRelation, settings: MatchingSettings
 ) -> str:
     """Nodes plus the derived columns blocking and comparisons use, as a table on `connection`."""
-    frame = nodes.pl() if isinstance(nodes, duckdb.DuckDBPyRelation) else nodes
-    nicknames = pl.DataFrame({"nickname": list(settings.nicknames), "formal_name": list(settings.nicknames.values())})
-    prepared = (
-        frame.select("record_id", "first_name", "last_name", "email", "phone_e164", "street", "postcode", "city", "birthdate")
-        .join(nicknames, left_on="first_name", right_on="nickname", how="left")
-        .with_columns(
-            pl.coalesce("formal_name", "first_name").alias("formal_first_name"),
-            pl.col("last_name").str.slice(0, 1).alias("last_name_initial"),
-        )
-        .drop("formal_name")
-    )
+    prepared = _with_name_forms(
+        _as_frame(nodes).select(
+            "record_id", "first_name", "last_name", "email", "phone_e164", "street", "postcode", "city", "birthdate"
+        ),
+        settings.nicknames,
+    ).with_columns(pl.col("last_name").str.slice(0, 1).alias("last_name_initial"))
     # A temporary table: nothing is left in a warehouse connection that is passed in.
     connection.register("identity_matching_input_frame", prepared)
     connection.execute("create or replace temp table identity_matching_input as select * from identity_matching_input_frame")
@@ -266,9 +285,125 @@ def score_record_pairs(
         connection.execute(f"drop table if exists {table}")
 
 
-def select_match_edges(pairs: pl.DataFrame, settings: MatchingSettings = MatchingSettings()) -> pl.DataFrame:
-    """The scored pairs that are edges of the identity graph: at or above the threshold, and no vetoing comparison against."""
-    return pairs.filter(
-        pl.col("match_probability") >= settings.match_threshold,
-        *(pl.col(f"{comparison}_match_weight") >= 0 for comparison in settings.vetoing_comparisons),
-    ).select("record_id_l", "record_id_r")
+def _vetoed(settings: MatchingSettings) -> pl.Expr:
+    """A vetoing comparison is evidence against the pair (see `MatchingSettings.vetoing_comparisons`)."""
+    return pl.any_horizontal(pl.col(f"{comparison}_match_weight") < 0 for comparison in settings.vetoing_comparisons)
+
+
+def _closure_edges(
+    pairs: pl.DataFrame, edges: pl.DataFrame, nodes: pl.DataFrame, settings: MatchingSettings
+) -> pl.DataFrame:
+    """Scored pairs that cluster-level evidence accepts, for records a pair score cannot place.
+
+    Provisional clusters are the named records connected by `edges` or by a shared email or phone
+    that no vetoing comparison opposes (what the deterministic rules would mostly trust). Then:
+
+    - identifier closure: a nameless record (a SendGrid recipient: an email and nothing else)
+      joins the named records with its email or phone when they all lie in one provisional
+      cluster; a mailbox of two people (their names veto each other) stays unlinked;
+    - name closure: two provisional clusters that are the only ones in the data with a full name
+      (formal first name + last name) are one person when at least one of them is thin (carries no
+      phone, address or birthdate that could tell namesakes apart). A pair score cannot see that a
+      name is unique in the data, only how common its parts are.
+
+    Only scored pairs without a veto are returned, so that the accepted pairs are a subset of the
+    scored ones.
+    """
+    candidates = pairs.filter(~_vetoed(settings)).select("record_id_l", "record_id_r", *(
+        f"{comparison}_match_weight" for comparison in _IDENTIFIER_COMPARISONS.values()
+    ))
+    columns = dict.fromkeys(("record_id", "first_name", "last_name", *_IDENTIFIER_COMPARISONS, *_DISTINGUISHING_COLUMNS))
+    records = _with_name_forms(nodes.select(*columns), settings.nicknames)
+    is_named = pl.col("first_name").is_not_null() | pl.col("last_name").is_not_null()
+    named = records.filter(is_named)
+    named_ids = named.select("record_id")
+    # The identifier comparisons have one level above null, the exact one, so a positive weight means equal values.
+    same_identifier = pl.any_horizontal(pl.col(f"{c}_match_weight") > 0 for c in _IDENTIFIER_COMPARISONS.values())
+    provisional_edges = pl.concat([edges, candidates.filter(same_identifier).select("record_id_l", "record_id_r")])
+    provisional_edges = provisional_edges.join(named_ids, left_on="record_id_l", right_on="record_id", how="semi").join(
+        named_ids, left_on="record_id_r", right_on="record_id", how="semi"
+    )
+    named = named.join(find_clusters(named["record_id"], provisional_edges), on="record_id")
+
+    accepted = []
+    nameless = records.filter(~is_named)
+    for column in _IDENTIFIER_COMPARISONS:
+        holders = named.filter(pl.col(column).is_not_null())
+        one_cluster = holders.group_by(column).agg(pl.col("cluster").n_unique().alias("clusters")).filter(pl.col("clusters") == 1)
+        tied = nameless.join(one_cluster, on=column, how="semi").select("record_id", column)
+        links = tied.join(holders.select(pl.col("record_id").alias("holder"), column), on=column)
+        accepted.append(links.select("record_id", "holder"))
+
+    full_name = pl.col("formal_first_name") + " " + pl.col("last_name")
+    cluster_is_thin = pl.all_horizontal(pl.col(c).is_null().all() for c in _DISTINGUISHING_COLUMNS).over("cluster")
+    keyed = named.with_columns(cluster_is_thin.alias("is_thin"), full_name.alias("full_name")).filter(
+        pl.col("full_name").is_not_null()
+    )
+    unique_names = (
+        keyed.group_by("full_name")
+        .agg(pl.col("cluster").n_unique().alias("clusters"), pl.col("is_thin").any())
+        .filter(pl.col("clusters") == 2, pl.col("is_thin"))
+    )
+    bearers = keyed.join(unique_names, on="full_name", how="semi").select("record_id", "full_name", "cluster")
+    accepted.append(
+        bearers.join(bearers, on="full_name", suffix="_other")
+        .filter(pl.col("cluster") != pl.col("cluster_other"))
+        .select("record_id", pl.col("record_id_other").alias("holder"))
+    )
+
+    links = pl.concat(accepted)
+    # Either orientation of a scored pair.
+    return pl.concat([
+        candidates.join(links, left_on=["record_id_l", "record_id_r"], right_on=["record_id", "holder"], how="semi"),
+        candidates.join(links, left_on=["record_id_r", "record_id_l"], right_on=["record_id", "holder"], how="semi"),
+    ]).select("record_id_l", "record_id_r").unique(maintain_order=True)
+
+
+def select_match_edges(
+    pairs: pl.DataFrame,
+    settings: MatchingSettings = MatchingSettings(),
+    nodes: pl.DataFrame | duckdb.DuckDBPyRelation | None = None,
+) -> pl.DataFrame:
+    """The scored pairs that are edges of the identity graph.
+
+    A pair is an edge at or above the threshold when no vetoing comparison is against it. Given the
+    nodes that were scored (and `settings.closure_rules`), the pairs that cluster-level evidence
+    accepts are edges too (`_closure_edges`).
+    """
+    edges = pairs.filter(pl.col("match_probability") >= settings.match_threshold, ~_vetoed(settings)).select(
+        "record_id_l", "record_id_r"
+    )
+    if nodes is None or not settings.closure_rules:
+        return edges
+    return pl.concat([edges, _closure_edges(pairs, edges, _as_frame(nodes), settings)]).unique(maintain_order=True)
+
+
+def label_match_decisions(
+    pairs: pl.DataFrame, settings: MatchingSettings, nodes: pl.DataFrame | duckdb.DuckDBPyRelation | None = None
+) -> pl.DataFrame:
+    """The scored pairs with `is_accepted` and the `decision` behind it, for explaining any pair.
+
+    `accepted` (pair score at or above the threshold, no veto), `accepted: cluster evidence`
+    (see `_closure_edges`), `vetoed: <comparison> disagrees`, or `below threshold`.
+    """
+    edge_keys = ["record_id_l", "record_id_r"]
+    by_score = select_match_edges(pairs, replace(settings, closure_rules=False)).with_columns(pl.lit("accepted").alias("accepted_as"))
+    by_cluster = select_match_edges(pairs, settings, nodes).join(by_score, on=edge_keys, how="anti").with_columns(
+        pl.lit("accepted: cluster evidence").alias("accepted_as")
+    )
+    vetoes = [
+        pl.when(pl.col(f"{comparison}_match_weight") < 0).then(pl.lit(f"vetoed: {comparison} disagrees"))
+        for comparison in settings.vetoing_comparisons
+    ]
+    return (
+        pairs.join(pl.concat([by_score, by_cluster]), on=edge_keys, how="left")
+        .with_columns(
+            pl.col("accepted_as").is_not_null().alias("is_accepted"),
+            pl.coalesce(
+                "accepted_as",
+                pl.when(pl.col("match_probability") >= settings.match_threshold).then(pl.coalesce(*vetoes)),
+                pl.lit("below threshold"),
+            ).alias("decision"),
+        )
+        .drop("accepted_as")
+    )

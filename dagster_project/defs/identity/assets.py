@@ -10,16 +10,14 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from dagster_project.defs.identity.customer_ids import assign_customer_ids, find_clusters
-from dagster_project.defs.identity.probabilistic_matching import MatchingSettings, label_match_decisions, score_record_pairs
+from dagster_project.defs.identity.explanation_metadata import customer_size_metadata, match_decision_metadata
 from dagster_project.defs.identity.identity_state import (
-    ASSIGNMENTS_TABLE, EVENTS_TABLE, RETIRED_TABLE, read_previous_state, run_time, write_state,
+    ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, EVENTS_TABLE, MATCH_PAIRS_TABLE, NODES_TABLE, RETIRED_TABLE,
+    read_previous_state, run_time, write_state,
 )
+from dagster_project.defs.identity.probabilistic_matching import MatchingSettings, label_match_decisions, score_record_pairs
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 
-# dbt builds intermediate models into the `intermediate` schema (dbt_project.yml).
-NODES_TABLE = "intermediate.int_identity_nodes"
-DETERMINISTIC_EDGES_TABLE = "intermediate.int_identity_edges_deterministic"
-MATCH_PAIRS_TABLE = "identity.probabilistic_match_pairs"
 _PAIR_COLUMNS = {
     "record_id_l": pl.String, "record_id_r": pl.String, "match_probability": pl.Float64,
     "match_weight": pl.Float64, "is_accepted": pl.Boolean, "decision": pl.String,
@@ -80,6 +78,7 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
             "accepted_pairs": int(pairs["is_accepted"].sum()),
             "match_threshold": config.match_threshold,
             "trained": records.height >= config.min_records_for_training,
+            **match_decision_metadata(pairs),
         })
 
     @dg.multi_asset(
@@ -112,6 +111,6 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
         }
         context.log.info(f"Customer ids: {summary}")
         for name in _TABLES:
-            yield dg.MaterializeResult(asset_key=["identity", name], metadata=summary)
+            yield dg.MaterializeResult(asset_key=["identity", name], metadata=summary | customer_size_metadata(outcome.assignments))
 
     return [probabilistic_match_pairs, customer_ids]

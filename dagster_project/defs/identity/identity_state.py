@@ -10,7 +10,13 @@ from dagster_project.defs.identity.customer_ids import (
 )
 from dagster_project.warehouse import transaction_with_frames
 
+# The identity graph dbt builds (intermediate schema, dbt_project.yml) and this stage reads.
+NODES_TABLE = "intermediate.int_identity_nodes"
+DETERMINISTIC_EDGES_TABLE = "intermediate.int_identity_edges_deterministic"
+ASSESSED_IDENTIFIERS_TABLE = "intermediate.int_identity_identifiers_assessed"
+
 IDENTITY_SCHEMA = "identity"
+MATCH_PAIRS_TABLE = f"{IDENTITY_SCHEMA}.probabilistic_match_pairs"
 ASSIGNMENTS_TABLE = f"{IDENTITY_SCHEMA}.customer_id_assignments"
 EVENTS_TABLE = f"{IDENTITY_SCHEMA}.customer_id_events"
 RETIRED_TABLE = f"{IDENTITY_SCHEMA}.retired_customer_ids"
@@ -42,10 +48,12 @@ def write_state(connection: duckdb.DuckDBPyConnection, outcome: CustomerIdAssign
     with transaction_with_frames(
         connection, new_assignments=outcome.assignments, new_events=outcome.events.cast(EVENT_SCHEMA), new_retired=outcome.retired
     ):
-        connection.execute(f"DELETE FROM {ASSIGNMENTS_TABLE}")
+        # Recreated rather than emptied: DuckDB commits a DELETE and re-INSERT of the same primary
+        # keys slowly (37 s against 2 s for 1M assignments).
+        connection.execute(f"CREATE OR REPLACE TABLE {ASSIGNMENTS_TABLE} ({_DDL[ASSIGNMENTS_TABLE]})")
         connection.execute(f"INSERT INTO {ASSIGNMENTS_TABLE} BY NAME SELECT * FROM new_assignments")
         connection.execute(f"INSERT INTO {EVENTS_TABLE} BY NAME SELECT * FROM new_events")
-        connection.execute(f"DELETE FROM {RETIRED_TABLE}")
+        connection.execute(f"CREATE OR REPLACE TABLE {RETIRED_TABLE} ({_DDL[RETIRED_TABLE]})")
         connection.execute(f"INSERT INTO {RETIRED_TABLE} BY NAME SELECT * FROM new_retired")
 
 

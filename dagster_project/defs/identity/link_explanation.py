@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from dagster_project.defs.identity.identity_state import ASSIGNMENTS_TABLE, EVENTS_TABLE, RETIRED_TABLE
-
-NODES_TABLE = "intermediate.int_identity_nodes"
-DETERMINISTIC_EDGES_TABLE = "intermediate.int_identity_edges_deterministic"
-ASSESSED_IDENTIFIERS_TABLE = "intermediate.int_identity_identifiers_assessed"
-MATCH_PAIRS_TABLE = "identity.probabilistic_match_pairs"
+from dagster_project.defs.identity.identity_state import (
+    ASSESSED_IDENTIFIERS_TABLE, ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, EVENTS_TABLE, MATCH_PAIRS_TABLE, NODES_TABLE,
+    RETIRED_TABLE,
+)
 # Node attributes shown beside each other when two records are compared.
 COMPARED_ATTRIBUTES = ("first_name", "last_name", "email", "phone_e164", "street", "postcode", "city", "country_code", "birthdate")
 

@@ -1,5 +1,6 @@
 """Customer ids survive nightly reruns through the real pipeline; a merge is recorded, not silent, and the marts follow it."""
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -76,12 +77,24 @@ def test_one_more_day_of_demo_exports_changes_ids_only_through_recorded_merges_a
     last_day = dt.date(2024, 3, 31)
     generate_demo_exports(landing, customers=300, days=30, seed=11, end_date=last_day)
     held_back = tmp_path / "held-back"
+    # A day before the last on which both exports were delivered (the generator skips some days).
+    day = next(day for day in (last_day - dt.timedelta(days=k) for k in range(1, 29))
+               if (landing / f"crm/contacts_{day}.csv").exists() and (landing / f"ecommerce/orders_{day}.csv").exists())
+    add_household_and_office_mailbox(landing, day)
     for path in landing.rglob(f"*_{last_day.isoformat()}.*"):
         target = held_back / path.relative_to(landing)
         target.parent.mkdir(parents=True, exist_ok=True)
         path.rename(target)
     assert run_pipeline(load_settings()).success
     before = dict(query(warehouse, "select record_id, customer_id from identity.customer_id_assignments"))
+    # Over-merge guard, with Splink trained on ~1,200 records: a shared household phone and a
+    # shared office mailbox join nobody.
+    guarded = ["crm_contact:0035g00000HoUsAAA1", "crm_contact:0035g00000HoUsAAA2", "shopify_order:9000001", "shopify_order:9000002"]
+    assert len({before[record] for record in guarded}) == 4
+    assert query(warehouse, "select identifier, distrust_reason from intermediate.int_identity_identifiers_assessed "
+                            "where identifier in ('+14155550199', 'info@acme-supplies.com') order by 1") == [
+        ("+14155550199", "records with incompatible first names"), ("info@acme-supplies.com", "generic mailbox"),
+    ]
 
     for path in held_back.rglob("*"):
         if path.is_file():
@@ -100,3 +113,35 @@ def test_one_more_day_of_demo_exports_changes_ids_only_through_recorded_merges_a
     # Every id issued before is still live or maps to a live one.
     live = set(after.values())
     assert all(customer in live or retired.get(customer) in live for customer in before.values())
+
+
+def add_household_and_office_mailbox(landing: Path, day: dt.date) -> None:
+    """Ann and Tom Lee share a landline and a street; Maria and John order with their office's info@ address."""
+    contact = {"Last Name": "Lee", "Phone": "(415) 555-0199", "Mailing Street": "12 Birch Ln", "Mailing City": "Oakland",
+               "Mailing State/Province": "CA", "Mailing Zip/Postal Code": "94607", "Mailing Country": "US", "Email Opt Out": "0",
+               "Personalization Opt Out": "0", "Is Deleted": "0", "Created Date": f"{day}T09:00:00.000Z", "Last Modified Date": f"{day}T09:00:00.000Z"}
+    append_rows(landing / f"crm/contacts_{day}.csv", [
+        contact | {"Contact ID": "0035g00000HoUsAAA1", "First Name": "Ann", "Birthdate": "4/2/1961"},
+        contact | {"Contact ID": "0035g00000HoUsAAA2", "First Name": "Tom", "Birthdate": "9/30/1958"},
+    ])
+    order = {"Email": "info@acme-supplies.com", "Financial Status": "paid", "Created at": f"{day} 10:00:00 -0800",
+             "Accepts Marketing": "no", "Currency": "USD", "Subtotal": "20.00", "Shipping": "0.00", "Taxes": "0.00", "Total": "20.00",
+             "Discount Amount": "0.00", "Refunded Amount": "0.00", "Lineitem quantity": "1", "Lineitem name": "Hat",
+             "Lineitem price": "20.00", "Lineitem sku": "HT-1", "Billing Street": "1 Office Park", "Billing City": "San Jose",
+             "Billing Zip": "95110", "Billing Province": "CA", "Billing Country": "US", "Source": "web"}
+    append_rows(landing / f"ecommerce/orders_{day}.csv", [
+        order | {"Id": "9000001", "Name": "#9000001", "Billing Name": "Maria Garcia"},
+        order | {"Id": "9000002", "Name": "#9000002", "Billing Name": "John Baker"},
+    ])
+
+
+def append_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    """Append rows to a generated CSV export, in its own column order."""
+    with path.open(encoding="utf-8-sig", newline="") as existing:
+        header = next(csv.reader(existing))
+    ends_with_newline = path.read_bytes().endswith(b"\n")
+    with path.open("a", encoding="utf-8", newline="") as export:
+        if not ends_with_newline:
+            export.write("\n")
+        csv.DictWriter(export, fieldnames=header, restval="", lineterminator="\n").writerows(rows)
+

@@ -69,11 +69,16 @@ def evaluate() -> None:
 @evaluate.command(name="identity")
 @click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Truth folder [default: CXP_LANDING/_truth].")
 def evaluate_identity(truth: Path | None) -> None:
-    """Pairwise and B-cubed precision/recall of customer ids, and over- and under-merged people."""
+    """Pairwise and B-cubed precision/recall of customer ids, and over- and under-merged people.
+
+    The same scores for the deterministic rules alone follow, so that the probabilistic layer's
+    gain in recall (and any cost in precision) is measured on every evaluation.
+    """
     import duckdb
 
-    from dagster_project.defs.identity.evaluation import read_truth, score_identity_resolution
-    from dagster_project.defs.identity.identity_state import ASSIGNMENTS_TABLE
+    from dagster_project.defs.identity.evaluation import (
+        read_deterministic_only_customers, read_resolved_customers, read_truth, score_identity_resolution,
+    )
 
     settings = load_settings()
     truth = truth or settings.landing / "_truth"
@@ -83,10 +88,15 @@ def evaluate_identity(truth: Path | None) -> None:
         raise click.ClickException(f"No warehouse at {settings.warehouse_path}: run `cxp run` first.")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         try:
-            assignments = connection.sql(f"SELECT record_id, customer_id FROM {ASSIGNMENTS_TABLE}").pl()
+            resolved = read_resolved_customers(connection)
+            deterministic_only = read_deterministic_only_customers(connection)
         except duckdb.CatalogException as error:
             raise click.ClickException(f"Identities are not resolved in {settings.warehouse_path} yet: run `cxp run`.") from error
-    click.echo(str(score_identity_resolution(assignments, read_truth(truth))))
+    people = read_truth(truth)
+    click.echo("Resolved customers (deterministic rules + Splink):")
+    click.echo(str(score_identity_resolution(resolved, people)))
+    click.echo("\nDeterministic rules only (same identity graph, no probabilistic edges):")
+    click.echo(str(score_identity_resolution(deterministic_only, people)))
 
 
 @main.group()

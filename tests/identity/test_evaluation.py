@@ -1,9 +1,10 @@
 """Identity scores against truth, checked on cases small enough to count by hand."""
 
+import duckdb
 import polars as pl
 import pytest
 
-from dagster_project.defs.identity.evaluation import score_identity_resolution
+from dagster_project.defs.identity.evaluation import read_deterministic_only_customers, score_identity_resolution
 
 
 def frame(column: str, mapping: dict[str, str]) -> pl.DataFrame:
@@ -41,3 +42,12 @@ def test_records_unknown_to_the_truth_are_left_out():
     truth = frame("person_id", {"a": "P1", "b": "P1"})
     scores = score_identity_resolution(frame("customer_id", {"a": "C1", "b": "C1", "test-order": "C1"}), truth)
     assert scores.records == 2 and scores.pairwise_precision == 1.0
+
+
+def test_the_deterministic_baseline_joins_only_records_linked_by_a_deterministic_edge():
+    connection = duckdb.connect()
+    connection.execute("create schema intermediate")
+    connection.execute("create table intermediate.int_identity_nodes as select * from (values ('a'), ('b'), ('c')) t(record_id)")
+    connection.execute("create table intermediate.int_identity_edges_deterministic as select 'a' as record_id_l, 'b' as record_id_r")
+    customers = dict(read_deterministic_only_customers(connection).iter_rows())
+    assert customers["a"] == customers["b"] != customers["c"]

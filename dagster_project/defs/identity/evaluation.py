@@ -6,7 +6,11 @@ million records never means enumerating their pairs.
 
 from dataclasses import dataclass
 
+import duckdb
 import polars as pl
+
+from dagster_project.defs.identity.customer_ids import find_clusters
+from dagster_project.defs.identity.identity_state import ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, NODES_TABLE
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,18 @@ def score_identity_resolution(assignments: pl.DataFrame, truth: pl.DataFrame) ->
         people_in_over_merged_customers=int(over["people"].sum() or 0),
         under_merged_people=per_person.filter(pl.col("customers") > 1).height,
     )
+
+
+def read_resolved_customers(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """`record_id → customer_id` as the pipeline resolved it (deterministic rules and Splink)."""
+    return connection.sql(f"SELECT record_id, customer_id FROM {ASSIGNMENTS_TABLE}").pl()
+
+
+def read_deterministic_only_customers(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """`record_id → customer_id` had only the deterministic rules run: the baseline Splink must beat."""
+    record_ids = connection.sql(f"SELECT record_id FROM {NODES_TABLE}").pl()["record_id"]
+    edges = connection.sql(f"SELECT record_id_l, record_id_r FROM {DETERMINISTIC_EDGES_TABLE}").pl()
+    return find_clusters(record_ids, edges).select("record_id", pl.col("cluster").cast(pl.String).alias("customer_id"))
 
 
 def read_truth(truth_dir) -> pl.DataFrame:

@@ -45,12 +45,15 @@ PREDICTION_BLOCKING_RULES = (
     "l.formal_first_name = r.formal_first_name and l.last_name = r.last_name",
 )
 
-# EM rounds: each leaves out the comparisons its blocking columns use, so together they estimate all.
-# Postcode alone would be quadratic in the records per postcode (71M pairs, 573 s of EM at 1M
-# records); the last-name initial cuts that 13-fold and barely constrains the name comparisons.
-TRAINING_BLOCKING_RULES = (
-    "l.postcode = r.postcode and l.last_name_initial = r.last_name_initial",
-    "l.formal_first_name = r.formal_first_name and l.last_name = r.last_name",
+# EM rounds: each leaves out the comparisons its blocking columns use, so together they estimate
+# all. A round lists its blocking keys from the widest to the narrowest and trains on the widest
+# that yields at most `max_pairs_for_em` pairs: "same postcode" is quadratic in the records per
+# postcode (71M pairs, 573 s of EM at 1M records), and its last-name initial cuts that 13-fold
+# while barely constraining the name comparisons; on small data the narrow block is too thin to
+# observe every level.
+TRAINING_ROUNDS: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("postcode",), ("postcode", "last_name_initial")),
+    (("formal_first_name", "last_name"),),
 )
 
 # Near-certain rules for the prior (share of record pairs that match), with their assumed recall.
@@ -73,8 +76,9 @@ class MatchingSettings:
     """Pairs below this match probability are not returned at all."""
     blocking_rules: tuple[str, ...] = PREDICTION_BLOCKING_RULES
     """Candidate pairs: the union of these equi-joins (Splink SQL, `l.`/`r.` columns)."""
-    training_blocking_rules: tuple[str, ...] = TRAINING_BLOCKING_RULES
-    """One EM session per rule, in order."""
+    training_rounds: tuple[tuple[tuple[str, ...], ...], ...] = TRAINING_ROUNDS
+    """One EM session per round, in order; each on the widest of its blocking keys within `max_pairs_for_em`."""
+    max_pairs_for_em: float = 5e6
     prior_rules: tuple[str, ...] = PRIOR_RULES
     prior_rules_recall: float = 0.6
     """Assumed share of all true pairs that `prior_rules` find; sets the prior match probability."""
@@ -227,7 +231,7 @@ def _register_matching_input(
     return "identity_matching_input"
 
 
-def train_linker(linker: Linker, settings: MatchingSettings) -> None:
+def train_linker(linker: Linker, settings: MatchingSettings, connection: duckdb.DuckDBPyConnection, table: str) -> None:
     """Estimate the prior from near-certain rules, u by seeded random sampling, m by EM."""
     linker.training.estimate_probability_two_random_records_match(
         list(settings.prior_rules), recall=settings.prior_rules_recall
@@ -235,8 +239,19 @@ def train_linker(linker: Linker, settings: MatchingSettings) -> None:
     linker.training.estimate_u_using_random_sampling(
         max_pairs=settings.max_pairs_for_u_estimation, seed=settings.seed
     )
-    for rule in settings.training_blocking_rules:
-        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    for keys in settings.training_rounds:
+        chosen = next((key for key in keys if _blocked_pairs(connection, table, key) <= settings.max_pairs_for_em), keys[-1])
+        linker.training.estimate_parameters_using_expectation_maximisation(" and ".join(f"l.{c} = r.{c}" for c in chosen))
+
+
+def _blocked_pairs(connection: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> int:
+    """Record pairs that agree on every column (none of them null)."""
+    present = " and ".join(f"{column} is not null" for column in columns)
+    (pairs,) = connection.execute(
+        f"select coalesce(sum(n * (n - 1) // 2), 0) from "
+        f"(select count(*) as n from {table} where {present} group by {', '.join(columns)})"
+    ).fetchall()[0]
+    return int(pairs)
 
 
 def _scored_pairs_sql(predictions_table: str, columns: list[str]) -> str:
@@ -278,7 +293,7 @@ def score_record_pairs(
     # log_level=None: leave logging to the application (Dagster) instead of Splink's own handler.
     linker = Linker(DuckDBAPI(connection).register(table), build_splink_settings(settings), log_level=None)
     try:
-        train_linker(linker, settings)
+        train_linker(linker, settings, connection, table)
         predictions = linker.inference.predict(threshold_match_probability=settings.score_floor, warning_mode="never")
         columns = connection.sql(f"select * from {predictions.physical_name} limit 0").columns
         return connection.sql(_scored_pairs_sql(predictions.physical_name, columns)).pl()

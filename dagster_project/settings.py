@@ -10,6 +10,10 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from data_quality.thresholds import QualityThresholds
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +30,9 @@ class Settings:
     """First extract date the daily partitions cover (CXP_PARTITION_START)."""
     dbt_project_dir: Path
     """The dbt project (CXP_DBT_PROJECT_DIR); defaults to the repository's `dbt/`."""
+    quality_thresholds_file: Path | None = None
+    """This environment's overrides of the quality-gate thresholds (CXP_QUALITY_THRESHOLDS), a YAML
+    file shaped like `data_quality/thresholds.yml`; unset, the defaults apply."""
 
     @property
     def warehouse_path(self) -> Path:
@@ -46,9 +53,20 @@ class Settings:
         """Dagster's instance: run history shared by `cxp run` and `dagster dev`."""
         return self.home / "dagster"
 
+    @property
+    def quality_dir(self) -> Path:
+        """The Great Expectations project: suites as run, validation results per run, Data Docs."""
+        return self.home / "quality"
+
+    def quality_thresholds(self) -> QualityThresholds:
+        """The quality-gate thresholds of this environment: the defaults with its overrides."""
+        from data_quality.thresholds import load_quality_thresholds
+
+        return load_quality_thresholds(self.quality_thresholds_file)
+
     def ensure_directories(self) -> None:
         """Create the directories the platform writes into."""
-        for directory in (self.home, self.landing, self.dbt_target_dir, self.dbt_log_dir, self.dagster_home):
+        for directory in (self.home, self.landing, self.dbt_target_dir, self.dbt_log_dir, self.dagster_home, self.quality_dir):
             directory.mkdir(parents=True, exist_ok=True)
 
     def export_environment(self) -> None:
@@ -68,4 +86,8 @@ def load_settings() -> Settings:
     landing = Path(os.environ.get("CXP_LANDING") or home / "landing").expanduser().resolve()
     partition_start = date.fromisoformat(os.environ.get("CXP_PARTITION_START", "2020-01-01"))
     dbt_project_dir = Path(os.environ.get("CXP_DBT_PROJECT_DIR") or REPO_ROOT / "dbt").expanduser().resolve()
-    return Settings(home=home, landing=landing, partition_start=partition_start, dbt_project_dir=dbt_project_dir)
+    thresholds = os.environ.get("CXP_QUALITY_THRESHOLDS")
+    return Settings(
+        home=home, landing=landing, partition_start=partition_start, dbt_project_dir=dbt_project_dir,
+        quality_thresholds_file=Path(thresholds).expanduser().resolve() if thresholds else None,
+    )

@@ -9,7 +9,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 # Every variable cxp reads or exports; monkeypatch restores them after each test.
 _PLATFORM_VARIABLES = (
-    "CXP_HOME", "CXP_LANDING", "CXP_WAREHOUSE_PATH", "CXP_PARTITION_START", "DAGSTER_HOME", "DBT_TARGET_PATH", "DBT_LOG_PATH",
+    "CXP_HOME", "CXP_LANDING", "CXP_WAREHOUSE_PATH", "CXP_PARTITION_START", "CXP_QUALITY_THRESHOLDS", "DAGSTER_HOME",
+    "DBT_TARGET_PATH", "DBT_LOG_PATH",
 )
 
 

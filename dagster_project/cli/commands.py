@@ -35,7 +35,9 @@ def generate(customers: int, days: int, seed: int, out: Path | None, end_date) -
 
 @main.command()
 @click.option("--landing", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Landing directory [default: CXP_LANDING].")
-def run(landing: Path | None) -> None:
+@click.option("--date", "extract_date", type=click.DateTime(["%Y-%m-%d"]),
+              help="Load only this extract date's files (as the nightly run does), e.g. to replay a fixed day.")
+def run(landing: Path | None, extract_date) -> None:
     """Ingest every delivered export and build every model, in-process through Dagster."""
     from dagster_project.cli.run_pipeline import LandingError, run_pipeline
 
@@ -44,7 +46,7 @@ def run(landing: Path | None) -> None:
     settings = load_settings()
     click.echo(f"Landing:   {settings.landing}\nWarehouse: {settings.warehouse_path}")
     try:
-        outcome = run_pipeline(settings)
+        outcome = run_pipeline(settings, extract_date.date() if extract_date else None)
     except LandingError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"\nRun {outcome.run_id} over extract dates {outcome.first_date} … {outcome.last_date}")
@@ -56,6 +58,14 @@ def run(landing: Path | None) -> None:
     for name, count in outcome.table_rows.items():
         click.echo(f"  {name:<{width}}  {count:>12,} rows")
     click.echo(f"dbt output: {outcome.log_file}")
+    passed = sum(check.passed for check in outcome.checks)
+    click.echo(f"\nChecks: {passed:,} of {len(outcome.checks):,} passed")
+    for check in outcome.failed_checks:
+        click.echo(f"  {'✗' if check.severity == 'ERROR' else '!'} {check.asset}: {check.check} ({check.severity})")
+    if outcome.checks:
+        from data_quality.validation import data_docs_index
+
+        click.echo(f"Great Expectations Data Docs: {data_docs_index(settings.quality_dir).as_uri()}")
     if not outcome.success:
         raise click.ClickException(f"Run {outcome.run_id} failed in: {', '.join(outcome.failed_steps) or 'see the log above'}")
     click.echo("\nDone. Open the Dagster UI with `cxp ui` to browse runs, assets and checks.")

@@ -23,6 +23,18 @@ class LandingError(Exception):
     """The landing directory cannot be run as it is."""
 
 
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One asset check evaluated in the run."""
+
+    asset: str
+    check: str
+    passed: bool
+    severity: str
+    """ERROR (a blocking rule or an error-severity dbt test) or WARN."""
+    metadata: dict
+
+
 @dataclass
 class PipelineOutcome:
     """What a run did, for the closing summary."""
@@ -36,6 +48,13 @@ class PipelineOutcome:
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined_per_source: dict[str, int] = field(default_factory=dict)
     failed_steps: list[str] = field(default_factory=list)
+    materialized: set[str] = field(default_factory=set)
+    """Assets (`group/name` keys) materialized by the run."""
+    checks: list[CheckOutcome] = field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> list[CheckOutcome]:
+        return [check for check in self.checks if not check.passed]
 
 
 def delivered_dates(landing: Path) -> dict[str, list[date]]:
@@ -44,8 +63,9 @@ def delivered_dates(landing: Path) -> dict[str, list[date]]:
     return {name: days for name, days in present.items() if days}
 
 
-def run_pipeline(settings: Settings) -> PipelineOutcome:
-    """Load every delivered file and build every model, in one Dagster run over the dates present."""
+def run_pipeline(settings: Settings, extract_date: date | None = None) -> PipelineOutcome:
+    """Load every delivered file and build every model, in one Dagster run over the dates present;
+    given an extract date, load that day's files only, as the nightly schedule does."""
     present = delivered_dates(settings.landing)
     if not present:
         raise LandingError(
@@ -58,6 +78,10 @@ def run_pipeline(settings: Settings) -> PipelineOutcome:
         raise LandingError(f"Files dated {first} predate the first partition {settings.partition_start}; set CXP_PARTITION_START.")
     if last > datetime.now(timezone.utc).date() + timedelta(days=1):
         raise LandingError(f"Files are dated in the future ({last}); extract dates are UTC days that have begun.")
+    if extract_date is not None:
+        if not any(extract_date in days for days in present.values()):
+            raise LandingError(f"No export file in {settings.landing} is dated {extract_date}.")
+        first = last = extract_date
 
     prepare_dagster_home(settings)
     from dagster_project.defs.platform import build_definitions  # heavy: dbt parse and Dagster imports
@@ -80,6 +104,14 @@ def run_pipeline(settings: Settings) -> PipelineOutcome:
         run_id=result.run_id, success=result.success, first_date=first, last_date=last, log_file=log_file,
         files_per_source={name: len(days) for name, days in present.items()},
         failed_steps=[event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"],
+        materialized={event.asset_key.to_user_string() for event in result.get_asset_materialization_events()},
+        checks=[
+            CheckOutcome(
+                asset=evaluation.asset_key.to_user_string(), check=evaluation.check_name, passed=evaluation.passed,
+                severity=evaluation.severity.value, metadata={key: value.value for key, value in evaluation.metadata.items()},
+            )
+            for evaluation in (event.event_specific_data for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION")
+        ],
     )
     if settings.warehouse_path.exists():
         _count_rows(settings.warehouse_path, outcome)

@@ -1,0 +1,90 @@
+"""A rule's outcome as a Dagster check result: the verdict, what was observed, samples, the Data Docs link."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import dagster as dg
+import duckdb
+
+from data_quality.rules import RuleOutcome, Severity
+
+_SEVERITY = {Severity.BLOCKING: dg.AssetCheckSeverity.ERROR, Severity.WARNING: dg.AssetCheckSeverity.WARN}
+_SHOWN_SAMPLES = 10
+
+
+def check_result(asset_key: dg.AssetKey, outcome: RuleOutcome, extra: dict | None = None) -> dg.AssetCheckResult:
+    """The check result of one rule; failing expectations come first in the metadata."""
+    failing = [e for e in outcome.expectations if not e.success]
+    metadata: dict[str, dg.MetadataValue | str | int | float] = {
+        "rule": outcome.rule.description,
+        "severity": outcome.rule.severity.value,
+        "batch": outcome.rule.batch,
+        "batch_rows_validated": outcome.rows_validated,
+        "expectations": dg.MetadataValue.md(_expectations_table(outcome)),
+    }
+    samples = [sample for expectation in failing for sample in expectation.samples][:_SHOWN_SAMPLES]
+    if samples:
+        metadata["failing_samples"] = dg.MetadataValue.md(_table(samples))
+    if outcome.docs_url:
+        metadata["validation_result"] = dg.MetadataValue.url(outcome.docs_url)
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=outcome.rule.name,
+        passed=outcome.passed,
+        severity=_SEVERITY[outcome.rule.severity],
+        description=outcome.rule.description,
+        metadata={**metadata, **(extra or {})},
+    )
+
+
+def offending_raw_rows(connection: duckdb.DuckDBPyConnection, table: str, outcome: RuleOutcome) -> dict[str, dg.MetadataValue]:
+    """The raw rows behind a failing rule's samples, as delivered, for the check's metadata."""
+    located = {
+        (sample["_source_file"], int(sample["_line_number"]))
+        for expectation in outcome.expectations if not expectation.success
+        for sample in expectation.samples
+        if isinstance(sample.get("_source_file"), str) and _is_number(sample.get("_line_number"))
+    }
+    if not located:
+        return {}
+    rows = []
+    for source_file, line in sorted(located)[:_SHOWN_SAMPLES]:
+        cursor = connection.execute(
+            f"SELECT * EXCLUDE (_extract_date, _source_file, _line_number, _loaded_at) FROM {table} "
+            "WHERE _source_file = ? AND _line_number = ?", [source_file, line],
+        )
+        names = [column[0] for column in cursor.description]
+        for values in cursor.fetchall():
+            record = {name: value for name, value in zip(names, values) if value not in (None, "")}
+            rows.append({"file": source_file, "line": line, "record": json.dumps(record, default=str)[:400]})
+    return {"offending_rows": dg.MetadataValue.md(_table(rows))} if rows else {}
+
+
+def _is_number(value) -> bool:
+    """A line number: not missing, and not pandas' NaN for a profile row no line stands behind."""
+    return isinstance(value, (int, float)) and not math.isnan(value)
+
+
+def _expectations_table(outcome: RuleOutcome) -> str:
+    rows = [
+        {"expectation": e.expectation, "column": e.column or "", "success": "✓" if e.success else "✗",
+         **{key: e.observed.get(key, "") for key in ("element_count", "unexpected_count", "unexpected_percent", "observed_value")}}
+        for e in sorted(outcome.expectations, key=lambda e: e.success)
+    ]
+    return _table(rows)
+
+
+def _table(rows: list[dict]) -> str:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(column, "")) for column in columns) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        value = "" if math.isnan(value) else f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")

@@ -82,5 +82,5 @@ def test_staging_holds_the_current_version_of_each_record(first_and_second_run):
 def test_amounts_are_converted_to_usd_and_test_orders_flagged(first_and_second_run):
     warehouse = first_and_second_run[0] / "warehouse.duckdb"
     rows = query(warehouse, "select order_id, round(total_amount_usd, 2)::double, is_test_order from staging.stg_shopify__orders order by 1")
-    # 1002: EUR 60.00 at 1.0850; 1004: GBP 52.00 at 1.2650 (its own day's rate).
-    assert rows == [(1001, 91.4, False), (1002, 65.1, False), (1003, 10.0, True), (1004, 65.78, False)]
+    # 1002: EUR 60.00 at 1.0850; 1004: GBP 48.00 (36.00 after its 4.00 discount, plus shipping and taxes) at 1.2650 (its own day's rate).
+    assert rows == [(1001, 91.4, False), (1002, 65.1, False), (1003, 10.0, True), (1004, 60.72, False)]

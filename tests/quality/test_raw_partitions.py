@@ -1,0 +1,97 @@
+"""The raw suites' profiles and verdicts on hand-made raw rows in a real DuckDB warehouse."""
+
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pytest
+
+from dagster_project.defs.ingest.raw_tables import create_raw_tables
+from data_quality.raw_partitions import build_raw_export_batches, partitions_to_validate, record_verdicts
+from data_quality.thresholds import load_quality_thresholds
+
+DAY = date(2024, 3, 1)
+ORDER_COLUMNS = ("Id", "Financial Status", "Created at", "Currency", "Subtotal", "Lineitem price", "Lineitem quantity", "Email")
+THRESHOLDS = load_quality_thresholds().raw
+
+
+@pytest.fixture
+def warehouse() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    create_raw_tables(connection)
+    return connection
+
+
+def load_orders(connection, day: date, rows: list[tuple], loaded_at: datetime = datetime(2024, 3, 10)) -> None:
+    """Order rows of one day's file (lines from 2), and the file's ledger entry."""
+    source_file = f"ecommerce/orders_{day}.csv"
+    for line, values in enumerate(rows, start=2):
+        columns = ", ".join(f'"{c}"' for c in ORDER_COLUMNS)
+        connection.execute(
+            f"INSERT INTO raw.ecommerce_orders ({columns}, _extract_date, _source_file, _line_number, _loaded_at) "
+            f"VALUES ({', '.join('?' * len(ORDER_COLUMNS))}, ?, ?, ?, ?)",
+            [*values, day, source_file, line, loaded_at],
+        )
+    connection.execute(
+        "INSERT OR REPLACE INTO raw.load_ledger VALUES ('ecommerce_orders', ?, ?, 'sha', 1, ?, 0, ?)",
+        [day, source_file, len(rows), loaded_at],
+    )
+
+
+def order(number: int, status: str = "paid", created: str = "2024-03-01 10:00:00 +0000", price: str = "10.00") -> tuple:
+    return (str(number), status, created, "USD", price, price, "1", f"buyer{number}@example.com")
+
+
+def profile(connection, days):
+    return build_raw_export_batches(connection, "ecommerce_orders", days, THRESHOLDS, DAY + timedelta(days=30))["profile"].frame
+
+
+def test_a_failed_partition_stays_under_validation_until_it_passes(warehouse):
+    days = [DAY + timedelta(days=n) for n in range(3)]
+    for day in days:
+        load_orders(warehouse, day, [order(1)])
+    assert partitions_to_validate(warehouse, "ecommerce_orders") == days  # never validated
+
+    record_verdicts(warehouse, "ecommerce_orders", days[:2], True, "run-1")
+    record_verdicts(warehouse, "ecommerce_orders", days[2:], False, "run-1")
+    assert partitions_to_validate(warehouse, "ecommerce_orders") == days[2:]
+
+    load_orders(warehouse, days[0], [order(1)], loaded_at=datetime(2024, 3, 11))  # a re-delivery
+    assert partitions_to_validate(warehouse, "ecommerce_orders") == [days[0], days[2]]
+
+
+def test_the_profile_points_at_the_file_and_line_of_an_unknown_status_and_a_future_timestamp(warehouse):
+    load_orders(warehouse, DAY, [order(1), order(2, status="shipped"), order(3, created="2031-01-01 00:00:00 +0000"), order(4)])
+    frame = profile(warehouse, [DAY])
+
+    shipped = frame[(frame.aspect == "value") & (frame.field == "financial_status") & (frame.value == "shipped")]
+    assert shipped[["_source_file", "_line_number", "rows"]].values.tolist() == [[f"ecommerce/orders_{DAY}.csv", 3, 1]]
+    created = frame[(frame.aspect == "timestamp") & (frame.field == "created_at")].iloc[0]
+    assert created.latest_at == datetime(2031, 1, 1) and created._line_number == 4
+    assert created.latest_plausible_at == datetime(2024, 3, 3)  # end of the extract day, plus a day of slack
+
+
+def test_the_smallest_amount_and_its_line_are_profiled(warehouse):
+    load_orders(warehouse, DAY, [order(1), order(2, price="-5.00"), order(3)])
+    frame = profile(warehouse, [DAY])
+    price = frame[(frame.aspect == "amount") & (frame.field == "lineitem_price")].iloc[0]
+    assert (price.smallest, price._line_number) == (-5.0, 3)
+
+
+def test_volume_is_judged_against_the_median_of_earlier_partitions_once_there_are_enough(warehouse):
+    days = [DAY + timedelta(days=n) for n in range(10)]
+    for n, day in enumerate(days):
+        load_orders(warehouse, day, [order(k) for k in range(30 if n < 9 else 3)])
+    volumes = profile(warehouse, days).query("aspect == 'partition'").set_index("_extract_date")["volume_ratio"]
+    assert volumes.iloc[:7].isna().all()  # fewer than 7 earlier partitions: not judged
+    assert volumes.iloc[7:9].tolist() == [1.0, 1.0]
+    assert volumes.iloc[9] == pytest.approx(0.1)
+
+
+def test_a_column_that_turns_all_null_scores_a_fill_ratio_of_zero(warehouse):
+    days = [DAY + timedelta(days=n) for n in range(9)]
+    for n, day in enumerate(days):
+        rows = [order(k) for k in range(60)]
+        load_orders(warehouse, day, rows if n < 8 else [values[:-1] + ("",) for values in rows])
+    fills = profile(warehouse, days[-1:]).query("aspect == 'fill'").set_index("field")
+    assert fills.loc["Email", "fill_ratio"] == 0.0
+    assert fills.loc["Financial Status", "fill_ratio"] == 1.0

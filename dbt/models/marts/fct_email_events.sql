@@ -31,7 +31,8 @@ final as (
         events.event_type = 'open' and not events.is_machine_open as is_human_open,
         events.bounce_type,
         events.asm_group_id,
-        events.is_late
+        events.is_late,
+        events.received_date
 
     from events
     left join identity_map

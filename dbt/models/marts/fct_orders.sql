@@ -45,7 +45,8 @@ final as (
         orders.refunded_amount_usd,
         orders.total_amount_usd - orders.refunded_amount_usd as net_amount_usd,
         orders.cancelled_at is not null as is_cancelled,
-        orders.line_count
+        orders.line_count,
+        orders.extract_date
 
     from orders
     left join identity_map

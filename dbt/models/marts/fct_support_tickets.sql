@@ -31,7 +31,8 @@ final as (
         tickets.first_reply_minutes,
         tickets.full_resolution_minutes,
         tickets.reopens,
-        tickets.status in ('solved', 'closed') as is_resolved
+        tickets.status in ('solved', 'closed') as is_resolved,
+        tickets.extract_date
 
     from tickets
     left join identity_map

@@ -33,6 +33,14 @@ class Settings:
     quality_thresholds_file: Path | None = None
     """This environment's overrides of the quality-gate thresholds (CXP_QUALITY_THRESHOLDS), a YAML
     file shaped like `data_quality/thresholds.yml`; unset, the defaults apply."""
+    feature_repo_dir: Path = REPO_ROOT / "feature_repo"
+    """The Feast repository (CXP_FEATURE_REPO); defaults to the repository's `feature_repo/`."""
+    online_store: str = "sqlite"
+    """Feast online store (CXP_ONLINE_STORE): `sqlite` (embedded, the default) or `redis`."""
+    redis_connection_string: str = "localhost:6379"
+    """Redis to serve from when `online_store` is `redis` (CXP_REDIS), Feast's `host:port,db=0` form."""
+    feature_server_port: int = 6566
+    """Port of the HTTP feature server `cxp serve` starts (CXP_FEATURE_SERVER_PORT)."""
 
     @property
     def warehouse_path(self) -> Path:
@@ -58,6 +66,23 @@ class Settings:
         """The Great Expectations project: suites as run, validation results per run, Data Docs."""
         return self.home / "quality"
 
+    @property
+    def feature_files_dir(self) -> Path:
+        """Feature snapshots as Parquet, one folder per feature table and one file per snapshot
+        date: Feast's offline store reads them."""
+        return self.home / "features"
+
+    @property
+    def feature_store_dir(self) -> Path:
+        """Feast's registry and, with the embedded default, its SQLite online store."""
+        return self.home / "feature_store"
+
+    @property
+    def feature_store_yaml(self) -> Path:
+        """The `feature_store.yaml` of the configured online store."""
+        name = "feature_store.yaml" if self.online_store == "sqlite" else f"feature_store.{self.online_store}.yaml"
+        return self.feature_repo_dir / name
+
     def quality_thresholds(self) -> QualityThresholds:
         """The quality-gate thresholds of this environment: the defaults with its overrides."""
         from data_quality.thresholds import load_quality_thresholds
@@ -66,7 +91,8 @@ class Settings:
 
     def ensure_directories(self) -> None:
         """Create the directories the platform writes into."""
-        for directory in (self.home, self.landing, self.dbt_target_dir, self.dbt_log_dir, self.dagster_home, self.quality_dir):
+        for directory in (self.home, self.landing, self.dbt_target_dir, self.dbt_log_dir, self.dagster_home, self.quality_dir,
+                          self.feature_files_dir, self.feature_store_dir):
             directory.mkdir(parents=True, exist_ok=True)
 
     def export_environment(self) -> None:
@@ -78,6 +104,10 @@ class Settings:
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         os.environ["DBT_TARGET_PATH"] = str(self.dbt_target_dir)
         os.environ["DBT_LOG_PATH"] = str(self.dbt_log_dir)
+        # feature_store.yaml expands these (Feast reads it with os.path.expandvars).
+        os.environ["CXP_FEATURE_STORE_DIR"] = str(self.feature_store_dir)
+        os.environ["CXP_FEATURE_FILES_DIR"] = str(self.feature_files_dir)
+        os.environ["CXP_REDIS"] = self.redis_connection_string
 
 
 def load_settings() -> Settings:
@@ -87,7 +117,14 @@ def load_settings() -> Settings:
     partition_start = date.fromisoformat(os.environ.get("CXP_PARTITION_START", "2020-01-01"))
     dbt_project_dir = Path(os.environ.get("CXP_DBT_PROJECT_DIR") or REPO_ROOT / "dbt").expanduser().resolve()
     thresholds = os.environ.get("CXP_QUALITY_THRESHOLDS")
+    online_store = os.environ.get("CXP_ONLINE_STORE", "sqlite").lower()
+    if online_store not in ("sqlite", "redis"):
+        raise ValueError(f"CXP_ONLINE_STORE must be 'sqlite' or 'redis', not {online_store!r}")
     return Settings(
         home=home, landing=landing, partition_start=partition_start, dbt_project_dir=dbt_project_dir,
         quality_thresholds_file=Path(thresholds).expanduser().resolve() if thresholds else None,
+        feature_repo_dir=Path(os.environ.get("CXP_FEATURE_REPO") or REPO_ROOT / "feature_repo").expanduser().resolve(),
+        online_store=online_store,
+        redis_connection_string=os.environ.get("CXP_REDIS", "localhost:6379"),
+        feature_server_port=int(os.environ.get("CXP_FEATURE_SERVER_PORT", "6566")),
     )

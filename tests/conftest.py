@@ -10,6 +10,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # Every variable cxp reads or exports; monkeypatch restores them after each test.
 _PLATFORM_VARIABLES = (
     "CXP_HOME", "CXP_LANDING", "CXP_WAREHOUSE_PATH", "CXP_PARTITION_START", "CXP_QUALITY_THRESHOLDS", "DAGSTER_HOME",
+    "CXP_FEATURE_REPO", "CXP_ONLINE_STORE", "CXP_REDIS", "CXP_FEATURE_SERVER_PORT", "CXP_FEATURE_STORE_DIR", "CXP_FEATURE_FILES_DIR",
     "DBT_TARGET_PATH", "DBT_LOG_PATH",
 )
 

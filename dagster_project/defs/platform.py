@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.defs.dbt.definitions import dbt_definitions
+from dagster_project.defs.features.definitions import feature_store_definitions
 from dagster_project.defs.ingest.definitions import ingest_definitions
 from dagster_project.defs.ingest.partitions import extract_date_partitions
 from dagster_project.defs.ingest.sensors import build_landing_sensor
@@ -24,6 +25,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         ingest_definitions(settings, partitions),
         dbt_definitions(settings),
         quality_definitions(settings),
+        feature_store_definitions(settings),
         dg.Definitions(
             jobs=[pipeline],
             sensors=[build_landing_sensor(pipeline, partitions)],

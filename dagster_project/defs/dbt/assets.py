@@ -26,16 +26,21 @@ class LayeredDbtTranslator(DagsterDbtTranslator):
 # Models built on resolved identities run after the identity stage's Python assets; the rest
 # (seeds, staging, the identity graph) before it. Two multi-assets keep that order explicit.
 CUSTOMER_360_SELECTION = "source:identity+"
+# The feature snapshots build in a step of their own, after the marts' quality gates have passed:
+# a blocking check on a mart stops them.
+FEATURE_SELECTION = "path:models/intermediate/features path:models/marts/features"
 
 
-def build_dbt_assets(project: DbtProject) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
-    """The models before the identity stage, and the customer 360 models after it.
+def build_dbt_assets(project: DbtProject) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, dg.AssetsDefinition]:
+    """The models before the identity stage, the customer 360 models after it, and the feature
+    snapshots after the 360's gates.
 
     Each is one multi-asset running `dbt build` on its selected models; dbt tests become asset checks.
     """
     return (
-        _dbt_build_assets(project, "cxp_dbt_models", exclude=CUSTOMER_360_SELECTION),
-        _dbt_build_assets(project, "cxp_customer_360_models", select=CUSTOMER_360_SELECTION),
+        _dbt_build_assets(project, "cxp_dbt_models", exclude=f"{CUSTOMER_360_SELECTION} {FEATURE_SELECTION}"),
+        _dbt_build_assets(project, "cxp_customer_360_models", select=CUSTOMER_360_SELECTION, exclude=FEATURE_SELECTION),
+        _dbt_build_assets(project, "cxp_feature_models", select=FEATURE_SELECTION),
     )
 
 

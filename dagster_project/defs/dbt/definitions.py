@@ -14,8 +14,8 @@ def dbt_definitions(settings: Settings) -> dg.Definitions:
     """The dbt models, and the Python identity stage that sits between their layers."""
     project = cxp_dbt_project(settings)
     ensure_manifest(project)
-    dbt_models, customer_360_models = build_dbt_assets(project)
+    dbt_models, customer_360_models, feature_models = build_dbt_assets(project)
     return dg.Definitions(
-        assets=[dbt_models, *build_identity_assets(dbt_models), customer_360_models],
+        assets=[dbt_models, *build_identity_assets(dbt_models), customer_360_models, feature_models],
         resources={"dbt": dbt_cli_resource(project)},
     )

@@ -1,0 +1,118 @@
+"""Feature store assets: the Parquet files Feast reads, the registry, and the online store.
+
+Order in a run: dbt builds the feature snapshots (after the marts' gates), their changed days are
+exported as Parquet, the Feast definitions are applied when they changed, and the rows that
+changed since the last materialization are written to the online store.
+"""
+
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from dagster_project.defs.features.feature_files import export_feature_table
+from dagster_project.defs.features.online_store import delete_customers_online, materialize_online
+from dagster_project.defs.features.resources import FeatureStoreResource
+from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
+
+FEATURE_TABLES = ("customer_purchase_features", "customer_email_features", "customer_support_features", "customer_profile_features")
+OFFLINE_FILES = dg.AssetKey(["feature_store", "offline_files"])
+REGISTRY = dg.AssetKey(["feature_store", "registry"])
+ONLINE_STORE = dg.AssetKey(["feature_store", "online_store"])
+
+
+@dg.asset(
+    key=OFFLINE_FILES, group_name="feature_store", pool=WAREHOUSE_POOL, kinds={"parquet", "duckdb"},
+    deps=[dg.AssetKey(["features", table]) for table in FEATURE_TABLES],
+    description="The feature snapshot tables as Parquet, one file per table and snapshot date, for Feast's offline store.",
+)
+def feature_offline_files(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+    root = feature_store.settings().feature_files_dir
+    exports = []
+    with warehouse.get_connection() as connection:
+        for table in FEATURE_TABLES:
+            exports.append(export_feature_table(connection, table, root))
+    for export in exports:
+        context.log.info(f"{export.table}: {len(export.dates_written)} day(s) written ({export.rows_written:,} rows), "
+                         f"{len(export.dates_removed)} removed; {export.total_rows:,} rows over {export.total_dates} days")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(root)),
+        "rows_written": sum(export.rows_written for export in exports),
+        "days_written": sum(len(export.dates_written) for export in exports),
+        "total_rows": sum(export.total_rows for export in exports),
+        "latest_snapshot_date": str(max((e.latest_snapshot_date for e in exports if e.latest_snapshot_date), default=None)),
+        **{f"{export.table}_rows": export.total_rows for export in exports},
+    })
+
+
+def _definitions_fingerprint(objects: list) -> str:
+    """A digest of the registered form of every object: it changes exactly when a definition does."""
+    digest = hashlib.sha256()
+    for item in sorted(objects, key=lambda item: (type(item).__name__, item.name)):
+        proto = item.to_proto()
+        spec = getattr(proto, "spec", proto)
+        digest.update(type(item).__name__.encode() + spec.SerializeToString(deterministic=True))
+    return digest.hexdigest()
+
+
+@dg.asset(
+    key=REGISTRY, group_name="feature_store", kinds={"feast"}, deps=[OFFLINE_FILES],
+    description="The Feast registry: entity, feature views, on-demand views and feature services. Applied when a definition changes.",
+)
+def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+    from feature_repo.definitions import feature_store_objects
+
+    settings = feature_store.settings()
+    objects = feature_store_objects(settings)
+    fingerprint = _definitions_fingerprint(objects)
+    marker = settings.feature_store_dir / "applied_definitions.json"
+    applied = json.loads(marker.read_text())["fingerprint"] if marker.exists() else None
+    registry_exists = (settings.feature_store_dir / "registry.db").exists()
+    if fingerprint != applied or not registry_exists:
+        feature_store.open().apply(objects)
+        marker.write_text(json.dumps({"fingerprint": fingerprint, "applied_at": datetime.now(timezone.utc).isoformat()}))
+        context.log.info(f"Applied {len(objects)} Feast objects (definitions {fingerprint[:12]}).")
+        changed = True
+    else:
+        context.log.info("Feast definitions unchanged; nothing applied.")
+        changed = False
+    return dg.MaterializeResult(metadata={
+        "definitions_fingerprint": fingerprint, "applied": changed, "objects": len(objects),
+        "feature_views": dg.MetadataValue.json(sorted(o.name for o in objects if type(o).__name__ == "FeatureView")),
+        "feature_services": dg.MetadataValue.json(sorted(o.name for o in objects if type(o).__name__ == "FeatureService")),
+    })
+
+
+@dg.asset(
+    key=ONLINE_STORE, group_name="feature_store", kinds={"feast", "sqlite"}, deps=[REGISTRY, dg.AssetKey(["identity", "retired_customer_ids"])],
+    pool=WAREHOUSE_POOL,
+    description="Feast's online store: the latest feature values per customer, written incrementally; ids retired by a merge are removed.",
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26)),
+)
+def feast_online_store(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+    settings = feature_store.settings()
+    store = feature_store.open()
+    until = datetime.now(timezone.utc)
+    mode = materialize_online(store, settings, until)
+    with warehouse.get_connection() as connection:
+        retired = [row[0] for row in connection.sql("SELECT retired_customer_id FROM identity.retired_customer_ids").fetchall()]
+        newest = connection.sql(" UNION ALL ".join(
+            f"SELECT max(event_timestamp) FROM features.{table}" for table in FEATURE_TABLES)).fetchall()
+    removed = delete_customers_online(store, settings, retired)
+    newest_event = max((row[0] for row in newest if row[0] is not None), default=None)
+    context.log.info(f"Materialized ({mode}) up to {until:%Y-%m-%d %H:%M} UTC; removed {removed} rows of {len(retired)} retired ids.")
+    return dg.MaterializeResult(metadata={
+        "mode": mode,
+        "materialized_until": until.isoformat(),
+        "newest_feature_timestamp": str(newest_event),
+        "retired_customer_ids": len(retired),
+        "retired_rows_removed": removed,
+        "online_store": settings.online_store,
+    })
+
+
+def feature_store_assets() -> list[dg.AssetsDefinition]:
+    return [feature_offline_files, feast_registry, feast_online_store]

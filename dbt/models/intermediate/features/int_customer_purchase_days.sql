@@ -1,5 +1,6 @@
 -- One row per customer per day on which their purchase history changed as it was known then, with
--- running totals since their first order. Feature snapshots difference these totals over windows.
+-- running totals since their first order: the lifetime figures of the purchase features (their
+-- 30/90/365-day windows read each order's state from int_customer_order_states instead).
 -- An order counts from the day it was placed; a refund or a cancellation from the extract date of
 -- the export that delivered it (the shop's exports carry no refund time), so no snapshot uses
 -- anything that arrived after its day.
@@ -11,8 +12,7 @@ with
 
 orders as (
 
-    select * from {{ ref('fct_orders') }}
-    where customer_id is not null
+    select * from {{ ref('int_customer_order_states') }}
 
 ),
 
@@ -53,15 +53,15 @@ placed as (
 
     select
         orders.customer_id,
-        cast(orders.created_at as date) as known_on,
+        orders.placed_on as known_on,
         1 as orders,
-        orders.total_amount_usd as gross_usd,
-        orders.discount_amount_usd as discount_usd,
+        orders.gross_usd,
+        orders.discount_usd,
         0 as refunded_usd,
         case when orders.source_channel = 'web' then 1 else 0 end as web_orders,
         case when orders.source_channel = 'pos' then 1 else 0 end as pos_orders,
         case when orders.source_channel in ('iphone', 'android') then 1 else 0 end as app_orders,
-        orders.created_at as placed_at,
+        orders.placed_at,
         {%- for category in categories %}
         coalesce(spend.spend_{{ category | lower }}_usd, 0) as spend_{{ category | lower }}_usd,
         {%- endfor %}
@@ -77,14 +77,14 @@ reversed as (
 
     select
         customer_id,
-        greatest(extract_date, cast(created_at as date)) as known_on,
-        case when is_cancelled then -1 else 0 end as orders,
-        case when is_cancelled then -total_amount_usd else 0 end as gross_usd,
-        case when is_cancelled then -discount_amount_usd else 0 end as discount_usd,
-        case when is_cancelled then 0 else refunded_amount_usd end as refunded_usd,
-        case when is_cancelled and source_channel = 'web' then -1 else 0 end as web_orders,
-        case when is_cancelled and source_channel = 'pos' then -1 else 0 end as pos_orders,
-        case when is_cancelled and source_channel in ('iphone', 'android') then -1 else 0 end as app_orders,
+        coalesce(cancelled_known_on, refund_known_on) as known_on,
+        case when cancelled_known_on is not null then -1 else 0 end as orders,
+        case when cancelled_known_on is not null then -gross_usd else 0 end as gross_usd,
+        case when cancelled_known_on is not null then -discount_usd else 0 end as discount_usd,
+        refunded_usd,
+        case when cancelled_known_on is not null and source_channel = 'web' then -1 else 0 end as web_orders,
+        case when cancelled_known_on is not null and source_channel = 'pos' then -1 else 0 end as pos_orders,
+        case when cancelled_known_on is not null and source_channel in ('iphone', 'android') then -1 else 0 end as app_orders,
         cast(null as timestamp) as placed_at,
         {%- for category in categories %}
         0 as spend_{{ category | lower }}_usd,
@@ -92,7 +92,7 @@ reversed as (
         0 as spend_uncategorized_usd
 
     from orders
-    where is_cancelled or refunded_amount_usd > 0
+    where cancelled_known_on is not null or refund_known_on is not null
 
 ),
 

@@ -13,24 +13,64 @@ purchase_days as (
 
 {{ feature_candidates_as_of('purchase_days', [30, 90, 365]) }},
 
--- Totals at the end of the day before each window opened; none means the window holds everything.
+order_states as (
+
+    select * from {{ ref('int_customer_order_states') }}
+
+),
+
+-- Orders placed in each window as their state was known at the end of the snapshot date: an
+-- order cancelled by then does not count, a refund known by then is subtracted. (Differences of
+-- running totals would book a late cancellation in the window it arrived in, not the one the
+-- order was placed in.)
+orders_as_of as (
+
+    select
+        as_of.customer_id,
+        as_of.snapshot_date,
+        order_states.placed_on,
+        order_states.cancelled_known_on is null or order_states.cancelled_known_on > as_of.snapshot_date as is_counted,
+        case
+            when order_states.cancelled_known_on <= as_of.snapshot_date then 0
+            when order_states.refund_known_on <= as_of.snapshot_date then order_states.gross_usd - order_states.refunded_usd
+            else order_states.gross_usd
+        end as net_usd
+    from as_of
+    inner join order_states
+        on order_states.customer_id = as_of.customer_id
+        and order_states.placed_on <= as_of.snapshot_date
+        and order_states.placed_on > as_of.snapshot_date - 365
+
+),
+
+windows as (
+
+    select
+        customer_id,
+        snapshot_date,
+        {%- for days in [30, 90, 365] %}
+        count(*) filter (where is_counted and placed_on > snapshot_date - {{ days }}) as orders_{{ days }}d,
+        coalesce(sum(net_usd) filter (where placed_on > snapshot_date - {{ days }}), 0) as net_revenue_usd_{{ days }}d
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    from orders_as_of
+    group by customer_id, snapshot_date
+
+),
+
 windowed as (
 
     select
         as_of.*,
-        coalesce(before_30d.cumulative_orders, 0) as orders_before_30d,
-        coalesce(before_90d.cumulative_orders, 0) as orders_before_90d,
-        coalesce(before_365d.cumulative_orders, 0) as orders_before_365d,
-        coalesce(before_30d.cumulative_gross_usd - before_30d.cumulative_refunded_usd, 0) as net_before_30d,
-        coalesce(before_90d.cumulative_gross_usd - before_90d.cumulative_refunded_usd, 0) as net_before_90d,
-        coalesce(before_365d.cumulative_gross_usd - before_365d.cumulative_refunded_usd, 0) as net_before_365d
+        coalesce(windows.orders_30d, 0) as orders_30d,
+        coalesce(windows.orders_90d, 0) as orders_90d,
+        coalesce(windows.orders_365d, 0) as orders_365d,
+        coalesce(windows.net_revenue_usd_30d, 0) as net_revenue_usd_30d,
+        coalesce(windows.net_revenue_usd_90d, 0) as net_revenue_usd_90d,
+        coalesce(windows.net_revenue_usd_365d, 0) as net_revenue_usd_365d
     from as_of
-    asof left join purchase_days as before_30d
-        on before_30d.customer_id = as_of.customer_id and as_of.window_30d_before >= before_30d.known_on
-    asof left join purchase_days as before_90d
-        on before_90d.customer_id = as_of.customer_id and as_of.window_90d_before >= before_90d.known_on
-    asof left join purchase_days as before_365d
-        on before_365d.customer_id = as_of.customer_id and as_of.window_365d_before >= before_365d.known_on
+    left join windows
+        on windows.customer_id = as_of.customer_id and windows.snapshot_date = as_of.snapshot_date
 
 ),
 
@@ -40,13 +80,13 @@ candidates as (
         customer_id,
         snapshot_date,
         cast(snapshot_date + interval 1 day as timestamp) as event_timestamp,
-        cumulative_orders - orders_before_30d as orders_30d,
-        cumulative_orders - orders_before_90d as orders_90d,
-        cumulative_orders - orders_before_365d as orders_365d,
+        orders_30d,
+        orders_90d,
+        orders_365d,
         cumulative_orders as orders_lifetime,
-        round(cumulative_gross_usd - cumulative_refunded_usd - net_before_30d, 4) as net_revenue_usd_30d,
-        round(cumulative_gross_usd - cumulative_refunded_usd - net_before_90d, 4) as net_revenue_usd_90d,
-        round(cumulative_gross_usd - cumulative_refunded_usd - net_before_365d, 4) as net_revenue_usd_365d,
+        cast(round(net_revenue_usd_30d, 4) as double) as net_revenue_usd_30d,
+        cast(round(net_revenue_usd_90d, 4) as double) as net_revenue_usd_90d,
+        cast(round(net_revenue_usd_365d, 4) as double) as net_revenue_usd_365d,
         round(cumulative_gross_usd - cumulative_refunded_usd, 4) as net_revenue_usd_lifetime,
         round(cumulative_gross_usd, 4) as gross_revenue_usd_lifetime,
         round(cumulative_refunded_usd, 4) as refunded_usd_lifetime,

@@ -16,7 +16,7 @@ from dagster_project.defs.ingest.partitions import partition_range_tags
 from dagster_project.defs.pipeline.instance import prepare_dagster_home
 from dagster_project.settings import Settings
 
-MODEL_SCHEMAS = ("staging", "intermediate", "identity", "marts")
+MODEL_SCHEMAS = ("staging", "intermediate", "identity", "marts", "features")
 
 
 class LandingError(Exception):
@@ -121,8 +121,8 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
 def _count_rows(warehouse: Path, outcome: PipelineOutcome) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         tables = connection.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN (?, ?, ?, ?) "
-            "ORDER BY table_schema, table_name", list(MODEL_SCHEMAS),
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN (SELECT unnest(?::VARCHAR[])) "
+            "ORDER BY table_schema, table_name", [list(MODEL_SCHEMAS)],
         ).fetchall()
         for schema, table in tables:
             (count,) = connection.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()

@@ -3,7 +3,7 @@
 For each landing directory (made by `cxp generate`), a fresh CXP_HOME runs `cxp run` over every
 extract date (the first load: every partition is validated), then `cxp run --date <last day>` (a
 nightly run: one partition). The Dagster event log gives each step's duration; the Great
-Expectations check steps (raw exports, customer sizes, order reconciliation) are set against the
+Expectations check steps (raw exports, customer sizes, order reconciliation, feature tables) are set against the
 rest of the run. dbt tests are not counted: they ran before the gates existed.
 
     uv run python bench/quality_gates.py /tmp/cxp100k/landing
@@ -22,7 +22,7 @@ from identity_resolution import PassResult, TreeSampler, read_run  # bench/ is t
 from ingest_and_stage import run_measured
 
 CXP = str(Path(sys.executable).with_name("cxp"))
-GATE_STEPS = ("raw_exports_quality", "identity_customer_sizes", "marts_order_reconciliation")
+GATE_STEPS = ("raw_exports_quality", "identity_customer_sizes", "marts_order_reconciliation", "feature_tables_quality")
 
 
 def measured_run(arguments: list[str], env: dict[str, str], sampler: TreeSampler) -> PassResult:

@@ -48,6 +48,14 @@ class MartThresholds:
 
 
 @dataclass(frozen=True)
+class FeatureThresholds:
+    """Drift warnings on the feature snapshot tables, against the previous validation."""
+
+    max_relative_mean_shift: float
+    max_null_share_increase: float
+
+
+@dataclass(frozen=True)
 class QualityThresholds:
     """Every threshold of the quality gates, for one environment."""
 
@@ -55,6 +63,7 @@ class QualityThresholds:
     raw_by_source: dict[str, dict[str, Any]]
     identity: IdentityThresholds
     marts: MartThresholds
+    features: FeatureThresholds
 
     def for_source(self, source: str) -> RawThresholds:
         """The raw thresholds of one source: the defaults with that source's overrides."""
@@ -78,6 +87,7 @@ def load_quality_thresholds(override_file: Path | None = None) -> QualityThresho
         raw_by_source=by_source,
         identity=IdentityThresholds(**_typed(IdentityThresholds, config["identity"])),
         marts=MartThresholds(**_typed(MartThresholds, config["marts"])),
+        features=FeatureThresholds(**_typed(FeatureThresholds, config["features"])),
     )
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 # Small data is noisier than a business's: judge volume and shares from fewer rows than the defaults.
 TEST_THRESHOLDS = "raw:\n  min_trailing_partitions: 5\n  min_trailing_median_rows: 10\n  min_rows_for_shares: 20\n"
 LAST_DAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
-DOWNSTREAM_OF_RAW = ("staging/", "intermediate/", "identity/", "marts/")
+DOWNSTREAM_OF_RAW = ("staging/", "intermediate/", "identity/", "marts/", "features/", "feature_store/")
 
 
 def point_platform_at(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -229,3 +229,30 @@ def test_orders_without_a_customer_fail_the_order_mart_and_its_dependants_do_not
     assert ("marts/fct_orders", "orders_reconcile_with_lines") not in evaluations
     assert query(warehouse, "select count(*) from marts.fct_order_lines") == lines_before
     assert query(warehouse, "select count(*) from marts.fct_orders where customer_id is null") == [(5,)]
+
+
+def test_impossible_feature_values_keep_the_feature_store_where_it_was(home):
+    """A broken feature model (here: its latest rows corrupted in place) must not reach Feast."""
+    warehouse = home / "warehouse.duckdb"
+    import duckdb
+
+    parquet_before = {path: path.read_bytes() for path in (home / "features").rglob("*.parquet")}
+    online_before = (home / "feature_store" / "online_store.db").read_bytes()
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute("UPDATE features.customer_email_features SET deliveries_30d = -deliveries_30d - 1")
+        connection.execute("UPDATE features.customer_purchase_features SET orders_30d = orders_lifetime + 1")
+
+    outcome = run_pipeline(load_settings(), LAST_DAY)
+
+    assert blocking_failures(outcome) == {
+        ("features/customer_email_features", "feature_values_in_range"),
+        ("features/customer_purchase_features", "windows_nested"),
+    }
+    warnings = {(c.asset, c.check) for c in outcome.failed_checks if c.severity == "WARN"}
+    assert ("features/customer_email_features", "feature_means_stable") in warnings  # the mean flipped sign
+    failed = next(c for c in outcome.failed_checks if c.check == "feature_values_in_range")
+    assert "deliveries_30d" in failed.metadata["expectations"] and "customer_id" in failed.metadata["failing_samples"]
+    assert "marts/dim_customers" in outcome.materialized  # the marts before the gate still build
+    assert not [key for key in outcome.materialized if key.startswith("feature_store/")]
+    assert {path: path.read_bytes() for path in (home / "features").rglob("*.parquet")} == parquet_before
+    assert (home / "feature_store" / "online_store.db").read_bytes() == online_before

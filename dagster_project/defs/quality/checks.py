@@ -16,6 +16,7 @@ from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.quality.check_results import check_result, offending_raw_rows
 from dagster_project.defs.quality.resources import QualityGates
 from data_quality.customer_sizes import build_customer_size_batches, customer_size_suite
+from data_quality.feature_tables import FEATURE_TABLE_RULES, build_feature_table_batches, feature_table_suite
 from data_quality.order_reconciliation import build_order_reconciliation_batches, order_reconciliation_suite
 from data_quality.raw_partitions import build_raw_export_batches, fx_currencies, partitions_to_validate, record_verdicts
 from data_quality.raw_rules import raw_export_suite
@@ -41,6 +42,7 @@ def build_quality_checks(thresholds: QualityThresholds) -> list[dg.AssetChecksDe
             lambda quality, connection: (order_reconciliation_suite(quality.thresholds().marts), build_order_reconciliation_batches(connection)),
             additional_deps=[FCT_ORDER_LINES],
         ),
+        _feature_table_checks(thresholds),
     ]
 
 
@@ -52,6 +54,12 @@ def _specs(asset_key: dg.AssetKey, suite: Suite, additional_deps: list[dg.AssetK
         )
         for rule in suite.rules
     ]
+
+
+def _selected(context: dg.AssetCheckExecutionContext, keys: dict[str, dg.AssetKey]) -> list[str]:
+    """The names (sources, tables) whose checks this run selected."""
+    selected = {check_key.asset_key for check_key in context.selected_asset_check_keys}
+    return [name for name, key in keys.items() if key in selected]
 
 
 def _raw_export_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefinition:
@@ -66,8 +74,7 @@ def _raw_export_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefinitio
         description="Great Expectations suites raw_<source> on the partitions loaded or failing since their last validation.",
     )
     def raw_exports_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, quality: QualityGates) -> Iterator[dg.AssetCheckResult]:
-        selected = {check_key.asset_key for check_key in context.selected_asset_check_keys}
-        sources = [source for source, key in keys.items() if key in selected]
+        sources = _selected(context, keys)
         today = datetime.now(timezone.utc).date()
         run_id = context.run.run_id
         with warehouse.get_connection() as connection:
@@ -90,6 +97,29 @@ def _raw_export_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefinitio
                     yield check_result(keys[source], outcome, {**validated, **extra})
 
     return raw_exports_quality
+
+
+def _feature_table_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefinition:
+    """The suites on the feature tables, in one step after dbt builds them: a blocking failure
+    keeps their Parquet export, the Feast registry and the online store where they were."""
+    keys = {table: dg.AssetKey(["features", table]) for table in FEATURE_TABLE_RULES}
+    specs = [spec for table, key in keys.items() for spec in _specs(key, feature_table_suite(table, thresholds.features))]
+
+    @dg.multi_asset_check(
+        name="feature_tables_quality", specs=specs, can_subset=True, pool=WAREHOUSE_POOL,
+        description="Great Expectations suites features_<table> on every customer's latest feature row.",
+    )
+    def feature_tables_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, quality: QualityGates) -> Iterator[dg.AssetCheckResult]:
+        tables = _selected(context, keys)
+        with warehouse.get_connection() as connection:
+            batches = build_feature_table_batches(connection, tables, quality.project_path)
+        suites = {table: feature_table_suite(table, quality.thresholds().features) for table in tables}
+        outcomes = validate_suites([(suites[table], batches[table]) for table in tables], quality.project_path, context.run.run_id)
+        for table in tables:
+            for outcome in outcomes[suites[table].name]:
+                yield check_result(keys[table], outcome)
+
+    return feature_tables_quality
 
 
 def _suite_checks(

@@ -1,9 +1,9 @@
 -- One row per customer per day on which their purchase history changed as it was known then, with
 -- running totals since their first order: the lifetime figures of the purchase features (their
 -- 30/90/365-day windows read each order's state from int_customer_order_states instead).
--- An order counts from the day it was placed; a refund or a cancellation from the extract date of
--- the export that delivered it (the shop's exports carry no refund time), so no snapshot uses
--- anything that arrived after its day.
+-- An order counts from the day the first export carrying it arrived (normally the day it was
+-- placed); a refund or a cancellation from the extract date of the export that delivered it (the
+-- shop's exports carry no refund time), so no snapshot uses anything that arrived after its day.
 {%- set categories_query -%}
     select distinct category from {{ ref('product_categories') }} order by category
 {%- endset -%}
@@ -53,7 +53,7 @@ placed as (
 
     select
         orders.customer_id,
-        orders.placed_on as known_on,
+        orders.known_on,
         1 as orders,
         orders.gross_usd,
         orders.discount_usd,
@@ -72,19 +72,19 @@ placed as (
 
 ),
 
--- A cancelled order stops counting at all (count, revenue, channel); a refund lowers net revenue.
-reversed as (
+-- A cancelled order stops counting at all (count, revenue, channel) from the day that was known.
+cancelled as (
 
     select
         customer_id,
-        coalesce(cancelled_known_on, refund_known_on) as known_on,
-        case when cancelled_known_on is not null then -1 else 0 end as orders,
-        case when cancelled_known_on is not null then -gross_usd else 0 end as gross_usd,
-        case when cancelled_known_on is not null then -discount_usd else 0 end as discount_usd,
-        refunded_usd,
-        case when cancelled_known_on is not null and source_channel = 'web' then -1 else 0 end as web_orders,
-        case when cancelled_known_on is not null and source_channel = 'pos' then -1 else 0 end as pos_orders,
-        case when cancelled_known_on is not null and source_channel in ('iphone', 'android') then -1 else 0 end as app_orders,
+        cancelled_known_on as known_on,
+        -1 as orders,
+        -gross_usd as gross_usd,
+        -discount_usd as discount_usd,
+        0 as refunded_usd,
+        case when source_channel = 'web' then -1 else 0 end as web_orders,
+        case when source_channel = 'pos' then -1 else 0 end as pos_orders,
+        case when source_channel in ('iphone', 'android') then -1 else 0 end as app_orders,
         cast(null as timestamp) as placed_at,
         {%- for category in categories %}
         0 as spend_{{ category | lower }}_usd,
@@ -92,7 +92,41 @@ reversed as (
         0 as spend_uncategorized_usd
 
     from orders
-    where cancelled_known_on is not null or refund_known_on is not null
+    where cancelled_known_on is not null
+
+),
+
+-- Each step of a refund lowers net revenue by what it added, from the day it was known.
+refund_steps as (
+
+    select
+        customer_id,
+        order_id,
+        unnest(refund_steps, recursive := true)
+
+    from orders
+
+),
+
+refunded as (
+
+    select
+        customer_id,
+        known_on,
+        0 as orders,
+        0 as gross_usd,
+        0 as discount_usd,
+        refunded_usd - coalesce(lag(refunded_usd) over (partition by order_id order by known_on), 0) as refunded_usd,
+        0 as web_orders,
+        0 as pos_orders,
+        0 as app_orders,
+        cast(null as timestamp) as placed_at,
+        {%- for category in categories %}
+        0 as spend_{{ category | lower }}_usd,
+        {%- endfor %}
+        0 as spend_uncategorized_usd
+
+    from refund_steps
 
 ),
 
@@ -115,7 +149,7 @@ daily as (
         {%- endfor %}
         sum(spend_uncategorized_usd) as spend_uncategorized_usd
 
-    from (select * from placed union all by name select * from reversed)
+    from (select * from placed union all by name select * from cancelled union all by name select * from refunded)
     group by customer_id, known_on
 
 ),

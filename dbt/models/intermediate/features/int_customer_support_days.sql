@@ -1,7 +1,7 @@
 -- One row per customer per day on which their support history changed as known then, with running
--- totals. A ticket counts (and is open) from the day it was created; its resolution, rating and
--- reopens count from the extract date of the export that delivered its current version (the help
--- desk exports the current state only, so that is when they were known).
+-- totals. A ticket counts (and is open) from the day it was created; a resolution, a reopen or a bad
+-- rating counts from the extract date of the first export whose version of the ticket carried it
+-- (the help desk exports states, not events: each change between two known versions is an event).
 with
 
 tickets as (
@@ -11,40 +11,69 @@ tickets as (
 
 ),
 
+first_exported as (
+
+    select ticket_id, min(extract_date) as first_exported_on
+    from {{ ref('stg_zendesk__ticket_versions') }}
+    group by ticket_id
+
+),
+
+-- A ticket counts from the end of the day of the first export that carried it (normally the day
+-- it was created).
 created as (
 
     select
-        customer_id,
-        cast(created_at as date) as known_on,
+        tickets.customer_id,
+        greatest(coalesce(first_exported.first_exported_on, tickets.extract_date), cast(tickets.created_at as date)) as known_on,
         1 as tickets,
         1 as open_tickets,
-        case when priority = 'urgent' then 1 else 0 end as urgent_tickets,
+        case when tickets.priority = 'urgent' then 1 else 0 end as urgent_tickets,
         0 as resolved_tickets,
         0 as resolution_minutes,
         0 as reopens,
         0 as bad_ratings,
-        created_at as ticket_at
+        tickets.created_at as ticket_at
 
     from tickets
+    left join first_exported on first_exported.ticket_id = tickets.ticket_id
 
 ),
 
+versions as (
+
+    select
+        versions.*,
+        tickets.customer_id,
+        greatest(versions.extract_date, cast(tickets.created_at as date)) as known_on,
+        case when versions.is_resolved then 1 else 0 end as resolved,
+        case when versions.is_resolved then coalesce(versions.full_resolution_minutes, 0) else 0 end as resolution_minutes_if_resolved,
+        coalesce(versions.reopens, 0) as reopen_count,
+        case when versions.satisfaction_score = 'bad' then 1 else 0 end as rated_bad
+
+    from {{ ref('stg_zendesk__ticket_versions') }} as versions
+    inner join tickets on tickets.ticket_id = versions.ticket_id
+
+),
+
+-- What each known version changed against the one before it. A ticket resolved and reopened is
+-- open again; reopens and bad ratings only ever add (a rating changed later is not un-received).
 updated as (
 
     select
         customer_id,
-        greatest(extract_date, cast(created_at as date)) as known_on,
+        known_on,
         0 as tickets,
-        case when is_resolved then -1 else 0 end as open_tickets,
+        -(resolved - lag(resolved, 1, 0) over ticket) as open_tickets,
         0 as urgent_tickets,
-        case when is_resolved then 1 else 0 end as resolved_tickets,
-        case when is_resolved then coalesce(full_resolution_minutes, 0) else 0 end as resolution_minutes,
-        coalesce(reopens, 0) as reopens,
-        case when satisfaction_score = 'bad' then 1 else 0 end as bad_ratings,
+        resolved - lag(resolved, 1, 0) over ticket as resolved_tickets,
+        resolution_minutes_if_resolved - lag(resolution_minutes_if_resolved, 1, 0) over ticket as resolution_minutes,
+        greatest(reopen_count - lag(reopen_count, 1, 0) over ticket, 0) as reopens,
+        greatest(rated_bad - lag(rated_bad, 1, 0) over ticket, 0) as bad_ratings,
         cast(null as timestamp) as ticket_at
 
-    from tickets
-    where is_resolved or reopens > 0 or satisfaction_score = 'bad'
+    from versions
+    window ticket as (partition by ticket_id order by extract_date)
 
 ),
 

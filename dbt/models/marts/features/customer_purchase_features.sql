@@ -20,7 +20,7 @@ order_states as (
 ),
 
 -- Orders placed in each window as their state was known at the end of the snapshot date: an
--- order cancelled by then does not count, a refund known by then is subtracted. (Differences of
+-- order cancelled by then does not count, the refund known by then is subtracted. (Differences of
 -- running totals would book a late cancellation in the window it arrived in, not the one the
 -- order was placed in.)
 orders_as_of as (
@@ -32,13 +32,14 @@ orders_as_of as (
         order_states.cancelled_known_on is null or order_states.cancelled_known_on > as_of.snapshot_date as is_counted,
         case
             when order_states.cancelled_known_on <= as_of.snapshot_date then 0
-            when order_states.refund_known_on <= as_of.snapshot_date then order_states.gross_usd - order_states.refunded_usd
-            else order_states.gross_usd
+            else order_states.gross_usd - coalesce(list_filter(
+                order_states.refund_steps, lambda step: step.known_on <= as_of.snapshot_date
+            )[-1].refunded_usd, 0)
         end as net_usd
     from as_of
     inner join order_states
         on order_states.customer_id = as_of.customer_id
-        and order_states.placed_on <= as_of.snapshot_date
+        and order_states.known_on <= as_of.snapshot_date
         and order_states.placed_on > as_of.snapshot_date - 365
 
 ),

@@ -95,19 +95,18 @@ def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStor
 def feast_online_store(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
     settings = feature_store.settings()
     store = feature_store.open()
-    until = datetime.now(timezone.utc)
-    mode = materialize_online(store, settings, until)
+    mode, writes = materialize_online(store, settings)
     with warehouse.get_connection() as connection:
         retired = [row[0] for row in connection.sql("SELECT retired_customer_id FROM identity.retired_customer_ids").fetchall()]
-        newest = connection.sql(" UNION ALL ".join(
-            f"SELECT max(event_timestamp) FROM features.{table}" for table in FEATURE_TABLES)).fetchall()
     removed = delete_customers_online(store, settings, retired)
-    newest_event = max((row[0] for row in newest if row[0] is not None), default=None)
-    context.log.info(f"Materialized ({mode}) up to {until:%Y-%m-%d %H:%M} UTC; removed {removed} rows of {len(retired)} retired ids.")
+    for write in writes:
+        context.log.info(f"{write.feature_view}: materialized ({mode}) snapshots {write.start:%Y-%m-%d} … {write.end:%Y-%m-%d}")
+    context.log.info(f"Removed {removed} rows of {len(retired)} retired ids.")
+    newest = max((write.end for write in writes), default=None)
     return dg.MaterializeResult(metadata={
         "mode": mode,
-        "materialized_until": until.isoformat(),
-        "newest_feature_timestamp": str(newest_event),
+        "feature_views_written": dg.MetadataValue.json({write.feature_view: [write.start.isoformat(), write.end.isoformat()] for write in writes}),
+        "newest_feature_timestamp": newest.isoformat() if newest else "unchanged",
         "retired_customer_ids": len(retired),
         "retired_rows_removed": removed,
         "online_store": settings.online_store,

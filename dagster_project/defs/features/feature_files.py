@@ -19,6 +19,8 @@ import duckdb
 
 FEATURE_SCHEMA = "features"
 MANIFEST = "_manifest.json"
+# The earliest snapshot date written to the files but not yet to the online store.
+ONLINE_PENDING = "_online_pending.json"
 EMPTY_TABLE_FOLDER = "_empty"
 # More changed dates than this are written by one partitioned COPY rather than one COPY each.
 _BULK_WRITE_DATES = 8
@@ -39,11 +41,6 @@ class FeatureFileExport:
 
 def feature_table_directory(root: Path, table: str) -> Path:
     return root / table
-
-
-def feature_file_glob(root: Path, table: str) -> str:
-    """The path Feast's file source reads: every snapshot date's file of the table."""
-    return str(feature_table_directory(root, table) / "*" / "*.parquet")
 
 
 def export_feature_table(connection: duckdb.DuckDBPyConnection, table: str, root: Path) -> FeatureFileExport:
@@ -69,6 +66,10 @@ def export_feature_table(connection: duckdb.DuckDBPyConnection, table: str, root
     for day in removed:
         shutil.rmtree(directory / day, ignore_errors=True)
     _keep_schema_file(connection, table, directory, empty=not current)
+    if changed:
+        pending = online_pending_since(root, table)
+        earliest = min(date.fromisoformat(changed[0]), pending) if pending else date.fromisoformat(changed[0])
+        (directory / ONLINE_PENDING).write_text(json.dumps({"since": earliest.isoformat()}))
     # The manifest is written last: an export interrupted halfway is redone by the next one.
     manifest_path.write_text(json.dumps(current, indent=0, sort_keys=True))
     return FeatureFileExport(
@@ -80,6 +81,23 @@ def export_feature_table(connection: duckdb.DuckDBPyConnection, table: str, root
         total_dates=len(current),
         latest_snapshot_date=date.fromisoformat(max(current)) if current else None,
     )
+
+
+def online_pending_since(root: Path, table: str) -> date | None:
+    """The earliest snapshot date of the table written as Parquet since the online store last caught up."""
+    path = feature_table_directory(root, table) / ONLINE_PENDING
+    return date.fromisoformat(json.loads(path.read_text())["since"]) if path.exists() else None
+
+
+def clear_online_pending(root: Path, table: str) -> None:
+    (feature_table_directory(root, table) / ONLINE_PENDING).unlink(missing_ok=True)
+
+
+def latest_snapshot_date(root: Path, table: str) -> date | None:
+    """The newest snapshot date in the table's files, from its manifest."""
+    path = feature_table_directory(root, table) / MANIFEST
+    days = json.loads(path.read_text()) if path.exists() else {}
+    return date.fromisoformat(max(days)) if days else None
 
 
 def _keep_schema_file(connection: duckdb.DuckDBPyConnection, table: str, directory: Path, empty: bool) -> None:

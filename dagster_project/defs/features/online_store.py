@@ -1,20 +1,23 @@
-"""Keeping the online store in step: incremental materialization, and no stale values for ids a
-merge retired."""
+"""Keeping the online store in step: what changed since it last caught up, everything into an
+empty store, and no stale values for ids a merge retired."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 
 from feast import FeatureStore
 from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 
+from dagster_project.defs.features.feature_files import clear_online_pending, latest_snapshot_date, online_pending_since
 from dagster_project.settings import Settings
+from feature_repo.feature_catalog import load_feature_tables
 
-# Written into the online store itself, so wiping the store also wipes it: Feast keeps its
-# incremental position in the registry, and a wiped store would otherwise get 0 rows.
+# Written into the online store itself, so a new or wiped store is recognised and filled from every
+# snapshot; the pending dates of the feature files only say what changed since a store that holds data.
 _MARKER_TABLE = "cxp_materialization_marker"
 _REDIS_MARKER_KEY = "cxp:materialization_marker"
 
@@ -38,16 +41,41 @@ def mark_online_store(settings: Settings) -> None:
         _redis(settings).set(_REDIS_MARKER_KEY, datetime.now(timezone.utc).isoformat())
 
 
-def materialize_online(store: FeatureStore, settings: Settings, until: datetime) -> str:
-    """Write what changed since the last materialization (everything into an empty store)."""
-    if online_store_holds_data(settings):
-        store.materialize_incremental(end_date=until)
-        mode = "incremental"
-    else:
-        store.materialize(start_date=datetime(1970, 1, 2, tzinfo=timezone.utc), end_date=until)
-        mode = "full"
+@dataclass(frozen=True)
+class OnlineWrite:
+    """One feature view brought up to date online: the event-time window it was materialized over."""
+
+    feature_view: str
+    start: datetime
+    end: datetime
+
+
+def materialize_online(store: FeatureStore, settings: Settings) -> tuple[str, list[OnlineWrite]]:
+    """Write to the online store each customer's latest row among the snapshot dates exported since
+    it last caught up (every date into an empty store).
+
+    The window is the snapshots' event time, not the wall clock: history loaded late (a backfill,
+    a year of exports delivered at once) reaches the store as surely as last night's day does.
+    """
+    full = not online_store_holds_data(settings)
+    writes = []
+    for spec in load_feature_tables(settings.dbt_project_dir):
+        newest = latest_snapshot_date(settings.feature_files_dir, spec.table)
+        since = None if full else online_pending_since(settings.feature_files_dir, spec.table)
+        if newest is None or (not full and since is None):
+            continue
+        start = _event_time(since) if since else datetime(1970, 1, 2, tzinfo=timezone.utc)
+        end = _event_time(newest)
+        store.materialize(start_date=start, end_date=end, feature_views=[spec.feature_view])
+        clear_online_pending(settings.feature_files_dir, spec.table)
+        writes.append(OnlineWrite(spec.feature_view, start, end))
     mark_online_store(settings)
-    return mode
+    return ("full" if full else "incremental"), writes
+
+
+def _event_time(snapshot_date: date) -> datetime:
+    """A snapshot date's event timestamp: the end of that day, UTC (see the feature marts)."""
+    return datetime.combine(snapshot_date + timedelta(days=1), time(), tzinfo=timezone.utc)
 
 
 def delete_customers_online(store: FeatureStore, settings: Settings, customer_ids: list[str]) -> int:

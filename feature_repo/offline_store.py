@@ -15,12 +15,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
+from feast.errors import SavedDatasetLocationAlreadyExists
 from feast.feature_view import FeatureView
 from feast.infra.offline_stores.duckdb import DuckDBOfflineStore, DuckDBOfflineStoreConfig
 from feast.infra.offline_stores.offline_store import RetrievalJob, RetrievalMetadata
 from feast.infra.registry.base_registry import BaseRegistry
 from feast.on_demand_feature_view import OnDemandFeatureView
+from feast.infra.offline_stores.file_source import SavedDatasetFileStorage
 from feast.repo_config import RepoConfig
+from feast.saved_dataset import SavedDatasetStorage
 from pydantic import StrictStr
 
 ENTITY_TIMESTAMP = "event_timestamp"
@@ -64,6 +68,17 @@ class ArrowRetrievalJob(RetrievalJob):
 
     def to_sql(self) -> str:
         return self._sql
+
+    def persist(self, storage: SavedDatasetStorage, allow_overwrite: bool = False, timeout: int | None = None) -> None:
+        """Write the result (on-demand features included) as one Parquet file: what
+        `FeatureStore.create_saved_dataset` stores a training set with."""
+        if not isinstance(storage, SavedDatasetFileStorage):
+            raise TypeError(f"Saved datasets of the DuckDB offline store are Parquet files, not {type(storage).__name__}.")
+        path = Path(storage.file_options.uri)
+        if path.exists() and not allow_overwrite:
+            raise SavedDatasetLocationAlreadyExists(location=str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.to_arrow(), path)
 
 
 def _quoted(name: str) -> str:

@@ -21,7 +21,8 @@ def build_on_demand_views(views: dict[str, FeatureView]) -> list[OnDemandFeature
                                          ("customer_purchase", "customer_email", "customer_support", "customer_profile"))
 
     @on_demand_feature_view(
-        sources=[purchase],
+        sources=[purchase[["orders_lifetime", "first_order_at", "last_order_at", "net_revenue_usd_lifetime", "gross_revenue_usd_lifetime",
+                           "refunded_usd_lifetime", "discount_usd_lifetime", "web_orders_lifetime", "pos_orders_lifetime", "app_orders_lifetime"]]],
         schema=[Field(name=name, dtype=Float64) for name in (
             "days_since_last_order", "days_since_first_order", "average_order_value_usd", "mean_days_between_orders",
             "refund_rate", "discount_rate", "web_order_share", "pos_order_share", "app_order_share")],
@@ -47,7 +48,7 @@ def build_on_demand_views(views: dict[str, FeatureView]) -> list[OnDemandFeature
         return out
 
     @on_demand_feature_view(
-        sources=[email],
+        sources=[email[["clicks_90d", "deliveries_90d", "last_click_at", "last_human_open_at"]]],
         schema=[Field(name=name, dtype=Float64) for name in ("click_through_rate_90d", "days_since_last_click", "days_since_last_human_open")],
         description="Click-through rate over 90 days and email recency, derived at request time.",
         owner="crm-marketing@cxp.example", tags={"owner": "crm-marketing@cxp.example"},
@@ -64,7 +65,7 @@ def build_on_demand_views(views: dict[str, FeatureView]) -> list[OnDemandFeature
         return out
 
     @on_demand_feature_view(
-        sources=[support],
+        sources=[support[["resolution_minutes_lifetime", "resolved_tickets_lifetime", "last_ticket_at"]]],
         schema=[Field(name=name, dtype=Float64) for name in ("mean_resolution_minutes", "days_since_last_ticket")],
         description="Mean time to resolution and support recency, derived at request time.",
         owner="customer-care-analytics@cxp.example", tags={"owner": "customer-care-analytics@cxp.example"},
@@ -80,7 +81,8 @@ def build_on_demand_views(views: dict[str, FeatureView]) -> list[OnDemandFeature
         return out
 
     @on_demand_feature_view(
-        sources=[profile],
+        # Only what it reads: a whole-view source would pull consent and back-dated fields into training sets.
+        sources=[profile[["first_seen_at"]]],
         schema=[Field(name="tenure_days", dtype=Float64)],
         description="Days since the customer was first seen, derived at request time.",
         owner="data-platform@cxp.example", tags={"owner": "data-platform@cxp.example"},

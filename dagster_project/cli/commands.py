@@ -1,4 +1,4 @@
-"""The `cxp` command line: generate demo exports, run the pipeline, open the UI."""
+"""The `cxp` command line: generate demo exports, run the pipeline, open the UI (serving: feature_store_commands)."""
 
 import os
 import sys
@@ -7,12 +7,17 @@ from pathlib import Path
 
 import click
 
+from dagster_project.cli.feature_store_commands import serve, training_set
 from dagster_project.settings import REPO_ROOT, load_settings
 
 
 @click.group()
 def main() -> None:
     """cxp: customer-experience data platform."""
+
+
+main.add_command(serve)
+main.add_command(training_set)
 
 
 @main.command()

@@ -51,6 +51,10 @@ def test_ids_survive_reruns_and_a_merge_keeps_the_older_id_with_a_mapping(cxp_ho
     assert run_pipeline(load_settings()).success
     work = customer_of(warehouse, "shopify_order:2001")
     assert customer_of(warehouse, "crm_contact:0035g00000DaNaAAAV") == dana != work
+    from feature_repo.definitions import open_feature_store
+
+    assert open_feature_store(load_settings()).get_online_features(
+        features=["customer_purchase:orders_lifetime"], entity_rows=[{"customer_id": work}]).to_dict()["orders_lifetime"] == [1]
 
     deliver(landing, "support/tickets_2024-03-06.jsonl", DANA_TICKET + "\n")
     assert run_pipeline(load_settings()).success
@@ -68,6 +72,13 @@ def test_ids_survive_reruns_and_a_merge_keeps_the_older_id_with_a_mapping(cxp_ho
     assert query(warehouse, "select record_id, match_type from marts.customer_identity_map order by record_id") == [
         ("crm_contact:0035g00000DaNaAAAV", "phone"), ("shopify_order:2001", "email"), ("zendesk_requester:88", "email"),
     ]
+    # Online, the retired id serves nothing stale; the survivor serves the order.
+    from feature_repo.definitions import open_feature_store
+
+    online = open_feature_store(load_settings()).get_online_features(
+        features=["customer_purchase:orders_lifetime", "customer_support:tickets_lifetime"],
+        entity_rows=[{"customer_id": work}, {"customer_id": dana}]).to_dict()
+    assert online["orders_lifetime"] == [None, 1] and online["tickets_lifetime"] == [None, 1]
 
 
 def test_one_more_day_of_demo_exports_changes_ids_only_through_recorded_merges_and_splits(cxp_home, monkeypatch, tmp_path):

@@ -1,0 +1,329 @@
+"""The feature store through the real pipeline on generated exports: dbt feature snapshots built by a
+first load and then one nightly day, their Parquet files, a Feast registry, DuckDB point-in-time
+retrieval, the SQLite online store, Redis, the HTTP feature server and `cxp training-set`."""
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from dagster_project.cli import main
+from dagster_project.cli.run_pipeline import run_pipeline
+from dagster_project.demo_exports import generate_demo_exports
+from dagster_project.settings import REPO_ROOT, load_settings
+from tests.conftest import query
+from tests.features.online_tables import decoded_online_tables
+from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
+
+pytestmark = pytest.mark.slow
+
+LAST_DAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+STORED_VIEWS = ("customer_purchase", "customer_email", "customer_support", "customer_profile")
+INCREMENTAL_TABLES = ("customer_purchase_features", "customer_email_features", "customer_support_features")
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """1,500 generated people over 60 days: a first load of all days but the last, then the last
+    day as the nightly run loads it. Yields the home, the nightly run's outcome, the Feast store,
+    and when each Parquet file was written before the nightly run."""
+    home = tmp_path_factory.mktemp("features")
+    (home / "thresholds.yml").write_text(TEST_THRESHOLDS)
+    landing = home / "landing"
+    generate_demo_exports(landing, customers=1500, days=60, seed=11, end_date=LAST_DAY)
+    held_back = home / "held-back"
+    for path in landing.rglob(f"*_{LAST_DAY.isoformat()}.*"):
+        (held_back / path.relative_to(landing)).parent.mkdir(parents=True, exist_ok=True)
+        path.rename(held_back / path.relative_to(landing))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_platform_at(home, monkeypatch)
+        assert run_pipeline(load_settings()).success
+        written_before = {path: path.stat().st_mtime_ns for path in (home / "features").rglob("*.parquet")}
+        for path in [p for p in held_back.rglob("*") if p.is_file()]:
+            path.rename(landing / path.relative_to(held_back))
+        nightly = run_pipeline(load_settings(), LAST_DAY)
+        from feature_repo.definitions import open_feature_store
+
+        yield home, nightly, open_feature_store(load_settings()), written_before
+
+
+def test_the_nightly_run_builds_features_and_publishes_them_online(platform):
+    _, nightly, store, _ = platform
+    assert nightly.success, nightly.failed_steps
+    for key in ("features/customer_purchase_features", "feature_store/offline_files", "feature_store/registry", "feature_store/online_store"):
+        assert key in nightly.materialized
+    assert {service.name for service in store.list_feature_services()} == {"churn_model", "propensity_model", "clv_model", "personalization_app"}
+    # Feature descriptions and owners come from the dbt YAML.
+    recency = next(f for f in store.get_feature_view("customer_purchase").features if f.name == "last_order_at")
+    assert "recency is derived" in recency.description and recency.tags["owner"] == "growth-analytics@cxp.example"
+
+
+def test_the_nightly_run_writes_one_new_day_of_parquet_and_leaves_history_alone(platform):
+    home, _, _, written_before = platform
+    for table in INCREMENTAL_TABLES:
+        days = sorted(path.name for path in (home / "features" / table).iterdir() if path.is_dir())
+        assert days[-1] == LAST_DAY.isoformat()
+    untouched = {path for path, written in written_before.items() if path.exists() and path.stat().st_mtime_ns == written}
+    assert untouched == set(written_before)
+
+
+def test_a_nightly_run_appends_exactly_what_a_full_rebuild_computes(platform, tmp_path):
+    home, _, _, _ = platform
+    rebuilt = tmp_path / "rebuilt.duckdb"
+    shutil.copy(home / "warehouse.duckdb", rebuilt)
+    env = {**os.environ, "CXP_WAREHOUSE_PATH": str(rebuilt), "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run([str(dbt), "build", "--full-refresh", "--select", "path:models/intermediate/features path:models/marts/features",
+                    "--project-dir", str(REPO_ROOT / "dbt"), "--profiles-dir", str(REPO_ROOT / "dbt")],
+                   env=env, check=True, capture_output=True)
+    with duckdb.connect(str(rebuilt), read_only=True) as connection:
+        connection.execute(f"ATTACH '{home / 'warehouse.duckdb'}' AS nightly (READ_ONLY)")
+        for table in INCREMENTAL_TABLES:
+            rows = connection.execute(f"SELECT count(*) FROM features.{table}").fetchone()[0]
+            only_rebuilt = connection.execute(f"SELECT count(*) FROM (FROM features.{table} EXCEPT FROM nightly.features.{table})").fetchone()[0]
+            only_nightly = connection.execute(f"SELECT count(*) FROM (FROM nightly.features.{table} EXCEPT FROM features.{table})").fetchone()[0]
+            assert rows > 0 and (only_rebuilt, only_nightly) == (0, 0), table
+
+
+def _recomputed_purchase_features(warehouse: Path, entity_rows: pd.DataFrame) -> pd.DataFrame:
+    """Orders counted from the raw export rows and fct_orders' buyers, with only what had been
+    exported before each entity row's day: an order from the first file carrying it, a
+    cancellation from the first file saying so."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        connection.register("entity_rows", entity_rows)
+        return connection.sql("""
+            with exported as (
+                select cast("Id" as bigint) as order_id, min(_extract_date) as first_exported,
+                       min(_extract_date) filter (where coalesce(trim("Cancelled at"), '') <> '') as cancellation_exported
+                from raw.ecommerce_orders
+                where coalesce("Financial Status", '') <> ''  -- order-level columns fill an order's first line row only
+                group by 1
+            ),
+            orders as (
+                select o.order_id, o.customer_id, o.created_at, x.first_exported, x.cancellation_exported
+                from marts.fct_orders o join exported x on x.order_id = o.order_id
+            ),
+            known as (
+                select e.customer_id, e.event_timestamp, o.order_id, o.created_at,
+                       coalesce(greatest(o.cancellation_exported, cast(o.created_at as date)) < cast(e.event_timestamp as date)
+                                and o.cancellation_exported is not null, false) as cancelled_by_then
+                from entity_rows e
+                left join orders o
+                  on o.customer_id = e.customer_id
+                  and greatest(o.first_exported, cast(o.created_at as date)) < cast(e.event_timestamp as date)
+            )
+            select customer_id, event_timestamp,
+                   count(order_id) filter (where not cancelled_by_then) as orders_lifetime,
+                   count(order_id) filter (where not coalesce(cancelled_by_then, false)
+                                           and cast(created_at as date) >= cast(event_timestamp as date) - 30) as orders_30d,
+                   max(created_at) as last_order_at  -- the last order known, cancelled or not
+            from known
+            group by all
+        """).df()
+
+
+def test_features_at_a_past_date_equal_a_recomputation_from_only_earlier_events(platform):
+    home, _, store, _ = platform
+    buyers = [row[0] for row in query(home / "warehouse.duckdb",
+              "select customer_id from marts.fct_orders where customer_id is not null group by 1 having count(*) >= 2 order by 1 limit 40")]
+    assert buyers
+    first_day = LAST_DAY - dt.timedelta(days=55)
+    entity_rows = pd.DataFrame([
+        {"customer_id": customer, "event_timestamp": pd.Timestamp(first_day + dt.timedelta(days=offset), tz="UTC") + pd.Timedelta(hours=13)}
+        for customer in buyers for offset in range(0, 57, 4)
+    ])
+    retrieved = store.get_historical_features(
+        entity_df=entity_rows, features=["customer_purchase:orders_lifetime", "customer_purchase:orders_30d", "customer_purchase:last_order_at"],
+    ).to_df()
+    expected = _recomputed_purchase_features(home / "warehouse.duckdb", entity_rows)
+    merged = retrieved.merge(expected, on=["customer_id", "event_timestamp"], suffixes=("", "_expected"))
+    assert len(merged) == len(entity_rows)  # no entity row dropped or duplicated
+    assert (merged["orders_lifetime"].fillna(0) == merged["orders_lifetime_expected"]).all()
+    assert (merged["orders_30d"].fillna(0) == merged["orders_30d_expected"]).all()
+    retrieved_last = pd.to_datetime(merged["last_order_at"], utc=True)
+    expected_last = pd.to_datetime(merged["last_order_at_expected"], utc=True)
+    assert ((retrieved_last == expected_last) | (retrieved_last.isna() & expected_last.isna())).all()
+
+
+def _sample_customers(home: Path) -> list[str]:
+    """Customers whose features changed on the nightly day, and as many whose did not."""
+    changed = [row[0] for row in query(home / "warehouse.duckdb",
+               f"select distinct customer_id from features.customer_email_features where snapshot_date = '{LAST_DAY}' order by 1 limit 60")]
+    others = [row[0] for row in query(home / "warehouse.duckdb", "select customer_id from marts.dim_customers order by customer_id limit 60")]
+    assert changed
+    return sorted(set(changed + others))
+
+
+def _stored_features(store) -> list[str]:
+    return [f"{view}:{feature.name}" for view in STORED_VIEWS for feature in store.get_feature_view(view).features]
+
+
+def _same(left: pd.Series, right: pd.Series) -> pd.Series:
+    return (left == right) | (left.isna() & right.isna())
+
+
+def test_online_values_equal_the_latest_offline_values(platform):
+    home, _, store, _ = platform
+    customers = _sample_customers(home)
+    features = _stored_features(store)
+    offline = store.get_historical_features(
+        entity_df=pd.DataFrame({"customer_id": customers, "event_timestamp": pd.Timestamp.now(tz="UTC")}), features=features,
+    ).to_df().set_index("customer_id")
+    online = pd.DataFrame(store.get_online_features(features=features, entity_rows=[{"customer_id": c} for c in customers]).to_dict())
+    online = online.set_index("customer_id")
+    for feature in (ref.split(":")[1] for ref in features):
+        left, right = offline.loc[customers, feature], online.loc[customers, feature]
+        if pd.api.types.is_datetime64_any_dtype(left):
+            left, right = pd.to_datetime(left, utc=True), pd.to_datetime(right, utc=True)
+        assert _same(left, right).all(), feature
+
+
+def test_the_bulk_online_writer_stores_what_feasts_own_engine_stores(platform, tmp_path):
+    """The same full materialization through Feast's local engine, into a store of its own."""
+    home, _, store, _ = platform
+    from feast import FeatureStore
+
+    stock_dir = tmp_path / "stock"
+    stock_dir.mkdir()
+    shutil.copy(home / "feature_store" / "registry.db", stock_dir / "registry.db")
+    config = (REPO_ROOT / "feature_repo" / "feature_store.yaml").read_text()
+    config = config.replace("${CXP_FEATURE_STORE_DIR}", str(stock_dir)).replace(
+        "type: feature_repo.materialization_engine.CxpMaterializationEngine", "type: local")
+    (stock_dir / "feature_store.yaml").write_text(config)
+    stock = FeatureStore(repo_path=str(REPO_ROOT / "feature_repo"), fs_yaml_file=stock_dir / "feature_store.yaml")
+    stock.apply([store.get_entity("customer"), *(store.get_feature_view(view) for view in STORED_VIEWS)])
+    stock.materialize(start_date=dt.datetime(1970, 1, 2, tzinfo=dt.timezone.utc), end_date=dt.datetime.now(dt.timezone.utc))
+
+    ours = decoded_online_tables(home / "feature_store" / "online_store.db")
+    theirs = decoded_online_tables(stock_dir / "online_store.db")
+    assert set(theirs) == {f"cxp_{view}" for view in STORED_VIEWS}
+    for table, rows in theirs.items():
+        assert len(rows) > 1000 and ours[table] == rows, table
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real redis-server on a free loopback port, for this test only."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server); the Redis online store is not tested here")
+    port = free_port()
+    server = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield port
+    server.terminate()
+    server.wait(10)
+
+
+def test_the_redis_online_store_serves_the_same_values_and_forgets_removed_customers(platform, redis_server, monkeypatch):
+    home, _, sqlite_store, _ = platform
+    from dagster_project.defs.features.online_store import delete_customers_online, materialize_online
+    from feature_repo.definitions import open_feature_store
+
+    monkeypatch.setenv("CXP_ONLINE_STORE", "redis")
+    monkeypatch.setenv("CXP_REDIS", f"127.0.0.1:{redis_server},db=0")
+    settings = load_settings()
+    redis_store = open_feature_store(settings)
+    mode, writes = materialize_online(redis_store, settings)
+    assert mode == "full" and {write.feature_view for write in writes} == set(STORED_VIEWS)
+
+    customers = _sample_customers(home)
+    features = _stored_features(sqlite_store)
+    rows = [{"customer_id": c} for c in customers]
+    from_redis = pd.DataFrame(redis_store.get_online_features(features=features, entity_rows=rows).to_dict())
+    from_sqlite = pd.DataFrame(sqlite_store.get_online_features(features=features, entity_rows=rows).to_dict())
+    for column in from_sqlite.columns:
+        assert _same(from_redis[column], from_sqlite[column]).all(), column
+
+    assert delete_customers_online(redis_store, settings, customers[:3]) == 3
+    gone = redis_store.get_online_features(features=features[:3], entity_rows=rows[:3]).to_dict()
+    assert all(value is None for column in gone if column != "customer_id" for value in gone[column])
+
+
+def test_apps_read_the_personalization_service_over_http(platform, tmp_path):
+    home, _, store, _ = platform
+    import requests
+
+    port = free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen([str(Path(sys.executable).with_name("cxp")), "serve", "--port", str(port)], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{url}/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        customers = _sample_customers(home)[:5]
+        response = requests.post(f"{url}/get-online-features", timeout=10,
+                                 json={"feature_service": "personalization_app", "entities": {"customer_id": customers}})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        served = {name: result["values"] for name, result in zip(body["metadata"]["feature_names"], body["results"])}
+        sdk = store.get_online_features(features=store.get_feature_service("personalization_app"),
+                                        entity_rows=[{"customer_id": c} for c in customers]).to_dict()
+        assert served["customer_id"] == customers
+        for name in ("orders_lifetime", "net_revenue_usd_365d", "clicks_30d", "open_tickets", "email_marketing_consent",
+                     "is_personalization_opted_out"):
+            assert served[name] == sdk[name], name
+        # Recency is derived when the request is served: the same to the minute as the SDK's.
+        for served_days, sdk_days in zip(served["days_since_last_order"], sdk["days_since_last_order"]):
+            assert (served_days is None and sdk_days is None) or abs(served_days - sdk_days) < 1 / 1440
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def test_training_set_command_writes_a_point_in_time_set_and_registers_it(platform, tmp_path):
+    home, _, store, _ = platform
+    customers = _sample_customers(home)[:30]
+    entities = pd.DataFrame([{"customer_id": c, "event_timestamp": f"{LAST_DAY - dt.timedelta(days=days)}T06:00:00Z", "churned": days % 2}
+                             for c in customers for days in (40, 20, 1)])
+    (tmp_path / "entities.csv").write_text(entities.to_csv(index=False))
+    out = tmp_path / "sets" / "churn.parquet"
+
+    result = CliRunner().invoke(main, ["training-set", "--entities", str(tmp_path / "entities.csv"), "--service", "churn_model",
+                                       "--out", str(out), "--name", "churn_test"], catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    written = pd.read_parquet(out)
+    expected = store.get_historical_features(
+        entity_df=entities.assign(event_timestamp=pd.to_datetime(entities["event_timestamp"], utc=True)),
+        features=store.get_feature_service("churn_model")).to_df()
+    assert len(written) == len(entities) and list(written["churned"]) == list(entities["churned"])
+    pd.testing.assert_frame_equal(written.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False)
+    assert "email_marketing_consent" not in written.columns  # consent is served to apps, not learned from
+    saved = store.get_saved_dataset("churn_test")
+    assert saved.feature_service_name == "churn_model" and saved.storage.file_options.uri == str(out.resolve())
+
+    again = CliRunner().invoke(main, ["training-set", "--entities", str(tmp_path / "entities.csv"), "--service", "churn_model",
+                                      "--out", str(out)])
+    assert again.exit_code != 0 and "--overwrite" in again.output
+    (tmp_path / "bad.csv").write_text("customer_id,when\nc1,2024-01-01\n")
+    bad = CliRunner().invoke(main, ["training-set", "--entities", str(tmp_path / "bad.csv"), "--service", "churn_model", "--out", str(out)])
+    assert bad.exit_code != 0 and "missing column(s) event_timestamp" in bad.output

@@ -4,6 +4,7 @@ empty store, and no stale values for ids a merge retired."""
 from __future__ import annotations
 
 import sqlite3
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -14,7 +15,7 @@ from feast.protos.feast.types.Value_pb2 import Value
 
 from dagster_project.defs.features.feature_files import clear_online_pending, latest_snapshot_date, online_pending_since
 from dagster_project.settings import Settings
-from feature_repo.feature_catalog import load_feature_tables
+from feature_repo.feature_catalog import FeatureTableSpec, load_feature_tables
 
 # Written into the online store itself, so a new or wiped store is recognised and filled from every
 # snapshot; the pending dates of the feature files only say what changed since a store that holds data.
@@ -58,17 +59,21 @@ def materialize_online(store: FeatureStore, settings: Settings) -> tuple[str, li
     a year of exports delivered at once) reaches the store as surely as last night's day does.
     """
     full = not online_store_holds_data(settings)
-    writes = []
+    windows: dict[tuple[datetime, datetime], list[FeatureTableSpec]] = defaultdict(list)
     for spec in load_feature_tables(settings.dbt_project_dir):
         newest = latest_snapshot_date(settings.feature_files_dir, spec.table)
         since = None if full else online_pending_since(settings.feature_files_dir, spec.table)
         if newest is None or (not full and since is None):
             continue
         start = _event_time(since) if since else datetime(1970, 1, 2, tzinfo=timezone.utc)
-        end = _event_time(newest)
-        store.materialize(start_date=start, end_date=end, feature_views=[spec.feature_view])
-        clear_online_pending(settings.feature_files_dir, spec.table)
-        writes.append(OnlineWrite(spec.feature_view, start, end))
+        windows[(start, _event_time(newest))].append(spec)
+    writes = []
+    # One call per window (nightly: one for every view): each call costs Feast a registry pass.
+    for (start, end), specs in windows.items():
+        store.materialize(start_date=start, end_date=end, feature_views=[spec.feature_view for spec in specs])
+        for spec in specs:
+            clear_online_pending(settings.feature_files_dir, spec.table)
+            writes.append(OnlineWrite(spec.feature_view, start, end))
     mark_online_store(settings)
     return ("full" if full else "incremental"), writes
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.assets import build_raw_assets
-from dagster_project.defs.ingest.resources import LandingZone
+from dagster_project.defs.ingest.resources import LandingZone, WarehouseResource
 from dagster_project.settings import Settings
 
 
@@ -14,7 +13,7 @@ def ingest_definitions(settings: Settings, partitions_def: dg.PartitionsDefiniti
     return dg.Definitions(
         assets=build_raw_assets(partitions_def),
         resources={
-            "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+            "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
             "landing": LandingZone(path=str(settings.landing)),
         },
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from data_quality.thresholds import QualityThresholds
+    from ml.model_settings import ModelSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,9 @@ class Settings:
     """Redis to serve from when `online_store` is `redis` (CXP_REDIS), Feast's `host:port,db=0` form."""
     feature_server_port: int = 6566
     """Port of the HTTP feature server `cxp serve` starts (CXP_FEATURE_SERVER_PORT)."""
+    model_settings_file: Path | None = None
+    """This environment's overrides of the model settings (CXP_MODEL_SETTINGS), a YAML file shaped
+    like `ml/model_settings.yml`; unset, the defaults apply."""
 
     @property
     def warehouse_path(self) -> Path:
@@ -83,6 +87,17 @@ class Settings:
         name = "feature_store.yaml" if self.online_store == "sqlite" else f"feature_store.{self.online_store}.yaml"
         return self.feature_repo_dir / name
 
+    @property
+    def models_dir(self) -> Path:
+        """The model registry: one folder per model, one per version, and the champion of each."""
+        return self.home / "models"
+
+    def model_settings(self) -> ModelSettings:
+        """Label windows, training, promotion and scoring settings of this environment."""
+        from ml.model_settings import load_model_settings
+
+        return load_model_settings(self.model_settings_file)
+
     def quality_thresholds(self) -> QualityThresholds:
         """The quality-gate thresholds of this environment: the defaults with its overrides."""
         from data_quality.thresholds import load_quality_thresholds
@@ -92,7 +107,7 @@ class Settings:
     def ensure_directories(self) -> None:
         """Create the directories the platform writes into."""
         for directory in (self.home, self.landing, self.dbt_target_dir, self.dbt_log_dir, self.dagster_home, self.quality_dir,
-                          self.feature_files_dir, self.feature_store_dir):
+                          self.feature_files_dir, self.feature_store_dir, self.models_dir):
             directory.mkdir(parents=True, exist_ok=True)
 
     def export_environment(self) -> None:
@@ -117,6 +132,7 @@ def load_settings() -> Settings:
     partition_start = date.fromisoformat(os.environ.get("CXP_PARTITION_START", "2020-01-01"))
     dbt_project_dir = Path(os.environ.get("CXP_DBT_PROJECT_DIR") or REPO_ROOT / "dbt").expanduser().resolve()
     thresholds = os.environ.get("CXP_QUALITY_THRESHOLDS")
+    model_settings = os.environ.get("CXP_MODEL_SETTINGS")
     online_store = os.environ.get("CXP_ONLINE_STORE", "sqlite").lower()
     if online_store not in ("sqlite", "redis"):
         raise ValueError(f"CXP_ONLINE_STORE must be 'sqlite' or 'redis', not {online_store!r}")
@@ -127,4 +143,5 @@ def load_settings() -> Settings:
         online_store=online_store,
         redis_connection_string=os.environ.get("CXP_REDIS", "localhost:6379"),
         feature_server_port=int(os.environ.get("CXP_FEATURE_SERVER_PORT", "6566")),
+        model_settings_file=Path(model_settings).expanduser().resolve() if model_settings else None,
     )

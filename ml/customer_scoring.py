@@ -1,0 +1,132 @@
+"""Nightly scoring: every current customer, by each model's champion, with reasons, as of the
+newest extract date; written as that date's Parquet file of the `customer_scores` feature view.
+
+A model without a champion yet scores with its baseline (the newest version's RFM cell rates for
+churn and propensity, BG/NBD + Gamma-Gamma for lifetime value), and says so in its version column.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+from feast import FeatureStore
+
+from feature_repo.customer_scores import REASONS_PER_MODEL, SCORES_TABLE
+from ml.btyd_baseline import fit_btyd_baseline
+from ml.feature_matrix import matrix_values
+from ml.gradient_boosting import GradientBoostingModel
+from ml.labels import cutoff_timestamp, read_data_span
+from ml.model_catalog import MODELS
+from ml.model_registry import ModelRegistry
+from ml.model_settings import ModelSettings
+from ml.prediction_reasons import describe_input, top_reasons
+from ml.rfm_baseline import RfmBaseline
+
+
+@dataclass(frozen=True)
+class ScoringOutcome:
+    scored_on: date
+    customers: int
+    scorers: dict[str, str]
+    path: Path
+
+
+def service_feature_refs(store: FeatureStore, services: list[str]) -> list[str]:
+    """`view:feature` references of every feature the services read, each once."""
+    refs: dict[str, None] = {}
+    for name in services:
+        for projection in store.get_feature_service(name).feature_view_projections:
+            for feature in projection.features:
+                refs[f"{projection.name_to_use()}:{feature.name}"] = None
+    return list(refs)
+
+
+def read_current_features(connection: duckdb.DuckDBPyConnection, store: FeatureStore) -> tuple[date, pl.DataFrame]:
+    """The newest extract date, and every current customer's model inputs as of its end."""
+    as_of = read_data_span(connection).last_date
+    customers = connection.sql("SELECT DISTINCT customer_id FROM features.customer_profile_features ORDER BY 1").pl()
+    entity_rows = customers.with_columns(pl.lit(cutoff_timestamp(as_of)).alias("event_timestamp"))
+    refs = service_feature_refs(store, [spec.feature_service for spec in MODELS.values()])
+    job = store.get_historical_features(entity_df=entity_rows.to_pandas(), features=refs)
+    return as_of, pl.from_arrow(job.to_arrow()).sort("customer_id")
+
+
+def _rfm_reasons(frame: pl.DataFrame) -> list[list[str | None]]:
+    columns = ["days_since_last_order", "orders_lifetime", "net_revenue_usd_lifetime"]
+    values = {name: frame[name].to_numpy() for name in columns}
+    return [[describe_input(name, values[name][row]) for name in columns] for row in range(frame.height)]
+
+
+def _score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_value: np.ndarray
+                 ) -> tuple[np.ndarray, list[list[str | None]], str]:
+    """(scores, reasons, scorer) of one model over the rows of `frame`."""
+    champion = registry.champion(name)
+    if champion is not None:
+        model = GradientBoostingModel.load(registry.version_dir(name, champion))
+        reasons = top_reasons(model.contributions(frame), model.spec.columns, matrix_values(frame, model.spec), REASONS_PER_MODEL)
+        return model.predict(frame), reasons, champion
+    if name == "clv":
+        if np.isnan(btyd_value).all():
+            return btyd_value, [[None] * REASONS_PER_MODEL] * frame.height, "none"
+        return btyd_value, _rfm_reasons(frame), "baseline:bg_nbd_gamma_gamma"
+    versions = registry.versions(name)
+    if not versions:
+        return np.full(frame.height, np.nan), [[None] * REASONS_PER_MODEL] * frame.height, "none"
+    baseline = RfmBaseline.from_dict(json.loads((registry.version_dir(name, versions[-1]) / "baseline.json").read_text()))
+    return baseline.predict(frame), _rfm_reasons(frame), f"baseline:rfm@{versions[-1]}"
+
+
+def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, settings: ModelSettings,
+                    registry: ModelRegistry) -> tuple[date, pl.DataFrame, dict[str, str]]:
+    """Every current customer's scores, reasons and the scorer of each model, as of the newest extract date."""
+    as_of, features = read_current_features(connection, store)
+    try:
+        btyd = fit_btyd_baseline(features)
+        btyd_value = btyd.expected_value(features, settings.labels.clv_horizon_days)
+        probability_alive = btyd.probability_alive(features)
+    except ValueError:
+        # Too young a history (no repeat buyer yet) or a degenerate fit: no BG/NBD value or P(alive).
+        btyd_value = probability_alive = np.full(features.height, np.nan)
+    # Churn is defined for active customers only (see ml.labels); the others get no churn score.
+    active = (features["orders_365d"].fill_null(0) > 0).to_numpy()
+    columns: dict[str, object] = {"customer_id": features["customer_id"],
+                                  "event_timestamp": pl.Series([cutoff_timestamp(as_of)] * features.height)}
+    scorers = {}
+    for name, spec in MODELS.items():
+        rows = np.flatnonzero(active) if name == "churn" else np.arange(features.height)
+        scores, reasons, scorer = _score_model(name, features[rows], registry, btyd_value[rows])
+        full_scores = np.full(features.height, np.nan)
+        full_scores[rows] = scores
+        full_reasons: list[list[str | None]] = [[None] * REASONS_PER_MODEL for _ in range(features.height)]
+        for row, reason in zip(rows.tolist(), reasons):
+            full_reasons[row] = reason
+        columns[spec.score] = pl.Series(full_scores).fill_nan(None)
+        for rank in range(REASONS_PER_MODEL):
+            columns[f"{name}_reason_{rank + 1}"] = pl.Series([reason[rank] for reason in full_reasons], dtype=pl.String)
+        columns[f"{name}_model_version"] = pl.Series([scorer] * features.height, dtype=pl.String)
+        scorers[name] = scorer
+    columns["probability_alive"] = pl.Series(probability_alive).fill_nan(None)
+    return as_of, pl.DataFrame(columns), scorers
+
+
+def write_scores(scores: pl.DataFrame, scored_on: date, feature_files_dir: Path, keep_days: int) -> Path:
+    """Write the day's scores as `<dir>/customer_scores/<date>/data_0.parquet` and drop days older than `keep_days`."""
+    root = feature_files_dir / SCORES_TABLE
+    folder = root / scored_on.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "data_0.parquet"
+    temporary = folder / "data_0.parquet.tmp"
+    scores.write_parquet(temporary)
+    temporary.replace(path)
+    oldest = scored_on - timedelta(days=keep_days)
+    for day in root.iterdir():
+        if day.is_dir() and day.name < oldest.isoformat():
+            shutil.rmtree(day)
+    return path

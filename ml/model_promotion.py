@@ -1,0 +1,23 @@
+"""Champion or not: a registered challenger against the champion, on the rows both were scored on."""
+
+from __future__ import annotations
+
+from ml.model_card import write_model_card
+from ml.model_catalog import ModelSpec
+from ml.model_registry import Decision, ModelRegistry, decide_promotion
+from ml.model_settings import PromotionRule
+
+
+def promote_if_better(spec: ModelSpec, registry: ModelRegistry, version: str, rule: PromotionRule) -> Decision:
+    """Decide by the version's own evaluation (challenger, champion and baseline were scored on the
+    same out-of-time rows when it was trained), record the decision, and write the model card."""
+    record = registry.read_version(spec.name, version)
+    metrics = record["metrics"]
+    if record["champion_at_training"] != registry.champion(spec.name):
+        raise RuntimeError(f"{spec.name}: the champion changed since {version} was evaluated; train again to compare "
+                           f"against {registry.champion(spec.name)}")
+    decision = decide_promotion(rule.metric, rule.min_improvement, metrics["challenger"][rule.metric],
+                                metrics.get("champion", {}).get(rule.metric), metrics.get("baseline", {}).get(rule.metric))
+    registry.record_decision(spec.name, version, decision)
+    registry.write_card(spec.name, version, write_model_card(spec, {**record, "decision": decision.__dict__}, record["importance"]))
+    return decision

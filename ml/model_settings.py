@@ -1,0 +1,86 @@
+"""Settings of the nightly models: defaults in `model_settings.yml`, overridable per environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULTS_FILE = Path(__file__).with_name("model_settings.yml")
+MODEL_NAMES = ("churn", "propensity", "clv")
+
+
+@dataclass(frozen=True)
+class LabelWindows:
+    """How far ahead each label looks, in days, and who counts as an active customer for churn."""
+
+    churn_active_days: int
+    churn_horizon_days: int
+    propensity_horizon_days: int
+    clv_horizon_days: int
+
+    def horizon_days(self, model: str) -> int:
+        return {"churn": self.churn_horizon_days, "propensity": self.propensity_horizon_days,
+                "clv": self.clv_horizon_days}[model]
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    max_cutoffs: int
+    min_history_days: int
+    max_rows_per_cutoff: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class PromotionRule:
+    """The evaluation metric a challenger must improve, and by how much, to become champion."""
+
+    metric: str
+    min_improvement: float
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    labels: LabelWindows
+    training: TrainingSettings
+    promotion: dict[str, PromotionRule]
+    xgboost: dict[str, float | int]
+    keep_score_days: int
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def load_model_settings(override_file: Path | None = None) -> ModelSettings:
+    """The defaults, with the keys of `override_file` (if any) replacing theirs."""
+    document: dict[str, Any] = yaml.safe_load(DEFAULTS_FILE.read_text())
+    if override_file is not None:
+        override = yaml.safe_load(override_file.read_text()) or {}
+        unknown = set(override) - set(document)
+        if unknown:
+            raise ValueError(f"{override_file}: unknown model setting section(s) {', '.join(sorted(unknown))}")
+        document = _merge(document, override)
+    labels = document["labels"]
+    promotion = {name: PromotionRule(**document["promotion"][name]) for name in MODEL_NAMES}
+    for name, rule in promotion.items():
+        if rule.metric not in ("roc_auc", "pr_auc", "spearman"):
+            raise ValueError(f"promotion.{name}.metric must be roc_auc, pr_auc or spearman, not {rule.metric!r}")
+    return ModelSettings(
+        labels=LabelWindows(
+            churn_active_days=int(labels["churn"]["active_days"]),
+            churn_horizon_days=int(labels["churn"]["horizon_days"]),
+            propensity_horizon_days=int(labels["propensity"]["horizon_days"]),
+            clv_horizon_days=int(labels["clv"]["horizon_days"]),
+        ),
+        training=TrainingSettings(**{key: int(value) for key, value in document["training"].items()}),
+        promotion=promotion,
+        xgboost=dict(document["xgboost"]),
+        keep_score_days=int(document["scoring"]["keep_days"]),
+    )

@@ -1,0 +1,141 @@
+"""One nightly training run of one model: labels, a Feast training set over monthly cutoffs, the
+xgboost challenger, its baseline and the champion, all scored on the same evaluation rows.
+
+Out of time: the newest labeled cutoff is the evaluation set. Training cutoffs are those whose label
+window closed by then (cutoff + horizon ≤ evaluation cutoff), so nothing the evaluation labels
+describe was known to the training labels; the newest of them is the holdout for early stopping
+and calibration.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+from feast import FeatureStore
+
+from ml.btyd_baseline import fit_btyd_baseline
+from ml.feature_matrix import fit_feature_matrix
+from ml.gradient_boosting import GradientBoostingModel, train_gradient_boosting
+from ml.labels import labeled_cutoffs, read_data_span, read_labels
+from ml.model_catalog import ModelSpec
+from ml.model_evaluation import classifier_metrics, regression_metrics
+from ml.model_registry import ModelRegistry
+from ml.model_settings import ModelSettings
+from ml.rfm_baseline import fit_rfm_baseline
+from ml.training_sets import frame_digest, retrieve_training_set, service_feature_names
+
+EVALUATION_FILE = "evaluation.parquet"
+
+
+@dataclass
+class TrainingOutcome:
+    """What a training run did; `version` is None when the history cannot label enough cutoffs yet."""
+
+    model: str
+    version: str | None
+    skipped_reason: str | None = None
+    cutoffs: dict[str, list[str]] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    importance: dict[str, float] = field(default_factory=dict)
+    folder: Path | None = None
+
+
+def split_cutoffs(cutoffs: list[date], horizon_days: int) -> tuple[list[date], date, date] | None:
+    """(training cutoffs, holdout cutoff, evaluation cutoff), or None when there are too few."""
+    if not cutoffs:
+        return None
+    evaluation = cutoffs[-1]
+    earlier = [cutoff for cutoff in cutoffs if cutoff + timedelta(days=horizon_days) <= evaluation]
+    if len(earlier) < 2:
+        return None
+    return earlier[:-1], earlier[-1], evaluation
+
+
+def _metrics(kind: str, labels: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
+    return classifier_metrics(labels, prediction) if kind == "classifier" else regression_metrics(labels, prediction)
+
+
+def train_model(spec: ModelSpec, connection: duckdb.DuckDBPyConnection, store: FeatureStore, settings: ModelSettings,
+                registry: ModelRegistry, trained_at: datetime) -> TrainingOutcome:
+    """Train a challenger, score it, its baseline and the champion on the evaluation cutoff, and
+    register the version (ml.model_promotion decides whether it becomes champion)."""
+    horizon = settings.labels.horizon_days(spec.name)
+    span = read_data_span(connection)
+    split = split_cutoffs(labeled_cutoffs(spec.name, span, settings.labels, settings.training), horizon)
+    if split is None:
+        return TrainingOutcome(spec.name, None, skipped_reason=(
+            f"the features cover {span.first_date} … {span.last_date}: {spec.name} needs three monthly cutoffs with "
+            f"{settings.training.min_history_days} days of history behind them and a closed {horizon}-day label window "
+            f"(two of them {horizon} days before the newest); it trains once the history is long enough"))
+    train_cutoffs, holdout_cutoff, evaluation_cutoff = split
+    labels = read_labels(connection, spec.name, [*train_cutoffs, holdout_cutoff, evaluation_cutoff], settings.labels,
+                         settings.training.max_rows_per_cutoff, settings.training.seed)
+    version, folder = registry.new_version_dir(spec.name, trained_at, frame_digest(labels))
+    try:
+        return _train_version(spec, store, settings, registry, trained_at, labels, version, folder, split)
+    except BaseException:
+        # A half-written version would hold a training set (personal features) that nothing lists.
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings, registry: ModelRegistry,
+                   trained_at: datetime, labels: pl.DataFrame, version: str, folder: Path,
+                   split: tuple[list[date], date, date]) -> TrainingOutcome:
+    horizon = settings.labels.horizon_days(spec.name)
+    train_cutoffs, holdout_cutoff, evaluation_cutoff = split
+    training_set = retrieve_training_set(store, labels, spec.feature_service, folder / "training_set.parquet",
+                                         name=f"{spec.name}_{version}")
+    train = training_set.filter(pl.col("cutoff_date").is_in(train_cutoffs))
+    holdout = training_set.filter(pl.col("cutoff_date") == holdout_cutoff)
+    evaluation = training_set.filter(pl.col("cutoff_date") == evaluation_cutoff)
+    features = service_feature_names(store, spec.feature_service)
+    inputs = fit_feature_matrix(train, features)
+    model = train_gradient_boosting(spec.kind, train, holdout, inputs, settings.xgboost, settings.training.seed)
+    model.save(folder)
+
+    label = evaluation["label"].to_numpy()
+    predictions = {"challenger": model.predict(evaluation)}
+    if spec.kind == "classifier":
+        baseline = fit_rfm_baseline(pl.concat([train, holdout]))
+        predictions["baseline"] = baseline.predict(evaluation)
+        (folder / "baseline.json").write_text(json.dumps(baseline.to_dict(), indent=1))
+    else:
+        try:
+            btyd = fit_btyd_baseline(evaluation)
+            predictions["baseline"] = btyd.expected_value(evaluation, horizon)
+            (folder / "baseline.json").write_text(json.dumps(btyd.to_dict(), indent=1))
+        except ValueError as error:
+            # No repeat buyers, or a degenerate fit: the challenger is judged against the champion alone.
+            (folder / "baseline.json").write_text(json.dumps({"unavailable": str(error)}, indent=1))
+    champion_version = registry.champion(spec.name)
+    if champion_version is not None:
+        champion = GradientBoostingModel.load(registry.version_dir(spec.name, champion_version))
+        predictions["champion"] = champion.predict(evaluation)
+    metrics = {name: _metrics(spec.kind, label, prediction) for name, prediction in predictions.items()}
+    pl.DataFrame({"customer_id": evaluation["customer_id"], "cutoff_date": evaluation["cutoff_date"], "label": label,
+                  **{name: prediction for name, prediction in predictions.items()}}).write_parquet(folder / EVALUATION_FILE)
+    outcome = TrainingOutcome(
+        model=spec.name, version=version, folder=folder,
+        cutoffs={"train": [str(c) for c in train_cutoffs], "holdout": [str(holdout_cutoff)], "evaluation": [str(evaluation_cutoff)]},
+        rows={"train": train.height, "holdout": holdout.height, "evaluation": evaluation.height},
+        metrics=metrics, importance=model.importance(),
+    )
+    record = {
+        "model": spec.name, "version": version, "kind": spec.kind, "trained_at": trained_at.isoformat(),
+        "feature_service": spec.feature_service, "features": inputs.columns, "label_horizon_days": horizon,
+        "cutoffs": outcome.cutoffs, "rows": outcome.rows, "metrics": metrics, "baseline": spec.baseline,
+        "champion_at_training": champion_version, "importance": outcome.importance,
+        "hyperparameters": settings.xgboost, "trees": model.booster.num_boosted_rounds(),
+        "data_hashes": {"labels": frame_digest(labels), "training_set": frame_digest(training_set)},
+    }
+    registry.write_version(spec.name, version, record)
+    return outcome

@@ -1,0 +1,59 @@
+"""Per-customer reasons: the inputs that pushed a score up most (xgboost's exact per-prediction
+contributions), each said in plain words with the customer's own value."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+_WINDOW = re.compile(r"^(?P<base>.+)_(?P<days>\d+)d$")
+
+
+def _number(value: float, name: str) -> str:
+    if "usd" in name:
+        return f"${value:,.0f}"
+    if name.endswith(("_rate", "_share")) or "_rate_" in name:
+        return f"{value:.0%}"
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 10 else f"{value:.2f}"
+
+
+def _words(name: str) -> str:
+    return name.replace("_usd", "").replace("_", " ")
+
+
+def describe_input(name: str, value: object) -> str:
+    """A feature and its value in plain language, e.g. `143 days since the last order`."""
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    if name.startswith("days_since_"):
+        event = _words(name.removeprefix("days_since_"))
+        return f"no {event.removeprefix('last ').removeprefix('first ')} yet" if missing else f"{value:,.0f} days since the {event}"
+    window = _WINDOW.match(name)
+    if missing and (window or name.endswith("_lifetime")):
+        # Counts and totals are missing when nothing of the kind ever happened.
+        return f"no {_words(window['base'])} in the last {window['days']} days" if window else f"no {_words(name.removesuffix('_lifetime'))} yet"
+    if missing:
+        return f"{_words(name)}: unknown"
+    if isinstance(value, str):
+        return f"{_words(name)}: {value}"
+    if isinstance(value, (bool, np.bool_)):
+        return f"{_words(name)}: {'yes' if value else 'no'}"
+    if name.endswith("_lifetime"):
+        return f"{_words(name.removesuffix('_lifetime'))} ever: {_number(float(value), name)}"
+    if window:
+        return f"{_words(window['base'])} in the last {window['days']} days: {_number(float(value), name)}"
+    return f"{_words(name)}: {_number(float(value), name)}"
+
+
+def top_reasons(contributions: np.ndarray, columns: list[str], values: dict[str, np.ndarray], count: int) -> list[list[str | None]]:
+    """For each row, the `count` inputs with the largest positive contribution, described; None
+    fills the places when fewer inputs pushed the score up. `contributions` has one column per
+    input and a last bias column (xgboost's pred_contribs)."""
+    per_input = contributions[:, : len(columns)]
+    order = np.argsort(-per_input, axis=1, kind="stable")[:, :count]
+    reasons = []
+    for row, indices in enumerate(order):
+        picked = [describe_input(columns[i], values[columns[i]][row]) if per_input[row, i] > 0 else None for i in indices]
+        reasons.append(picked + [None] * (count - len(picked)))
+    return reasons

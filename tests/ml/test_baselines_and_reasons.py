@@ -1,0 +1,55 @@
+"""The RFM baseline and the plain-language reasons, on hand-made rows."""
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from ml.prediction_reasons import describe_input, top_reasons
+from ml.rfm_baseline import RfmBaseline, fit_rfm_baseline
+
+
+def _rows(recency, orders, revenue, label):
+    return pl.DataFrame({"days_since_last_order": recency, "orders_lifetime": orders, "net_revenue_usd_lifetime": revenue,
+                         "label": label}, schema_overrides={"orders_lifetime": pl.Float64})
+
+
+def test_rfm_scores_rank_recent_frequent_big_spenders_highest_and_never_buyers_zero():
+    rng = np.random.default_rng(0)
+    n = 500
+    baseline = fit_rfm_baseline(_rows(rng.uniform(1, 300, n), rng.integers(1, 10, n).astype(float), rng.uniform(10, 900, n),
+                                      rng.integers(0, 2, n).astype(float)))
+    r, f, m = baseline.scores(_rows([2.0, 290.0, None], [9.0, 1.0, None], [890.0, 15.0, None], [0.0, 0.0, 0.0]))
+    assert (r.tolist(), f.tolist(), m.tolist()) == ([5, 1, 0], [5, 1, 0], [5, 1, 0])
+
+
+def test_rfm_probability_is_the_cell_rate_shrunk_towards_the_overall_rate():
+    # 40 recent customers who all bought again, 40 lapsed ones who never did.
+    train = _rows([1.0] * 40 + [200.0] * 40, [1.0] * 80, [50.0] * 80, [1.0] * 40 + [0.0] * 40)
+    baseline = fit_rfm_baseline(train)
+    recent, lapsed = baseline.predict(_rows([1.0, 200.0], [1.0, 1.0], [50.0, 50.0], [0.0, 0.0]))
+    # (40 + 20 × 0.5) / (40 + 20) and (0 + 20 × 0.5) / (40 + 20)
+    assert recent == pytest.approx(50 / 60) and lapsed == pytest.approx(10 / 60)
+    assert RfmBaseline.from_dict(baseline.to_dict()) == baseline
+
+
+@pytest.mark.parametrize(("name", "value", "text"), [
+    ("days_since_last_order", 143.0, "143 days since the last order"),
+    ("days_since_last_click", math.nan, "no click yet"),           # never clicked
+    ("orders_30d", 2, "orders in the last 30 days: 2"),
+    ("bad_ratings_90d", None, "no bad ratings in the last 90 days"),
+    ("net_revenue_usd_365d", 1234.5, "net revenue in the last 365 days: $1,234"),
+    ("orders_lifetime", None, "no orders yet"),
+    ("refund_rate", 0.125, "refund rate: 12%"),
+    ("favorite_category", "Shoes", "favorite category: Shoes"),
+])
+def test_inputs_are_described_in_plain_words_with_the_customers_value(name, value, text):
+    assert describe_input(name, value) == text
+
+
+def test_only_inputs_that_push_the_score_up_are_reasons():
+    contributions = np.array([[0.5, -0.2, 0.1, 0.3]])  # two inputs up, one down, then the bias
+    reasons = top_reasons(contributions, ["orders_30d", "refund_rate", "open_tickets"],
+                          {"orders_30d": np.array([0]), "refund_rate": np.array([0.5]), "open_tickets": np.array([2])}, 3)
+    assert reasons == [["orders in the last 30 days: 0", "open tickets: 2", None]]

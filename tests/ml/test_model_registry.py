@@ -1,0 +1,35 @@
+"""The champion/challenger rule and the registry that keeps it."""
+
+import datetime as dt
+
+import pytest
+
+from ml.model_registry import ModelRegistry, decide_promotion
+
+
+@pytest.mark.parametrize(("challenger", "champion", "baseline", "promoted"), [
+    (0.80, None, 0.70, True),     # first model, better than the baseline
+    (0.69, None, 0.70, False),    # first model, no better than the baseline: the baseline keeps scoring
+    (0.801, 0.80, 0.70, False),   # better than the champion, but by less than the margin
+    (0.79, 0.80, 0.70, False),    # worse than the champion
+    (0.81, 0.80, 0.70, True),     # better by more than the margin
+])
+def test_a_challenger_must_beat_baseline_and_champion_by_the_margin(challenger, champion, baseline, promoted):
+    assert decide_promotion("roc_auc", 0.005, challenger, champion, baseline).promoted is promoted
+
+
+def test_a_refused_challenger_leaves_the_champion_and_says_why(tmp_path):
+    registry = ModelRegistry(tmp_path)
+    first, _ = registry.new_version_dir("churn", dt.datetime(2026, 1, 1), "a" * 16)
+    registry.write_version("churn", first, {"metrics": {}})
+    registry.record_decision("churn", first, decide_promotion("roc_auc", 0.002, 0.80, None, 0.70))
+    worse, _ = registry.new_version_dir("churn", dt.datetime(2026, 2, 1), "b" * 16)
+    registry.write_version("churn", worse, {"metrics": {}})
+
+    registry.record_decision("churn", worse, decide_promotion("roc_auc", 0.002, 0.75, 0.80, 0.70))
+
+    assert registry.champion("churn") == first
+    assert registry.versions("churn") == [first, worse]
+    last = registry.decisions("churn")[-1]
+    assert last["version"] == worse and not last["promoted"] and last["previous_champion"] == first
+    assert "champion stays" in last["reason"]

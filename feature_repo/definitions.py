@@ -5,6 +5,7 @@ from __future__ import annotations
 from feast import FeatureStore
 
 from dagster_project.settings import Settings
+from feature_repo.customer_scores import build_customer_scores_view, ensure_scores_readable
 from feature_repo.entities import customer
 from feature_repo.feature_catalog import load_feature_tables
 from feature_repo.feature_services import build_feature_services
@@ -13,11 +14,13 @@ from feature_repo.on_demand_features import build_on_demand_views
 
 
 def feature_store_objects(settings: Settings) -> list:
-    """The entity, the feature views over this configuration's Parquet files, the derived views
-    and the feature services: what `FeatureStore.apply` registers."""
+    """The entity, the feature views over this configuration's Parquet files (the models' scores
+    among them), the derived views and the feature services: what `FeatureStore.apply` registers."""
     views = {spec.feature_view: build_feature_view(spec, settings.feature_files_dir) for spec in load_feature_tables(settings.dbt_project_dir)}
     derived = build_on_demand_views(views)
-    return [customer, *views.values(), *derived, *build_feature_services(views, derived)]
+    ensure_scores_readable(settings.feature_files_dir)
+    scores = build_customer_scores_view(settings.feature_files_dir)
+    return [customer, *views.values(), scores, *derived, *build_feature_services(views, derived, scores)]
 
 
 def open_feature_store(settings: Settings) -> FeatureStore:

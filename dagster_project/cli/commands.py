@@ -114,6 +114,36 @@ def evaluate_identity(truth: Path | None) -> None:
     click.echo(str(score_identity_resolution(deterministic_only, people)))
 
 
+@evaluate.command(name="models")
+@click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Truth folder for the oracle [default: CXP_LANDING/_truth, when it exists].")
+def evaluate_models(truth: Path | None) -> None:
+    """Each model's newest version out of time: champion, challenger, baseline and (on generated data) oracle."""
+    from ml.model_catalog import MODELS
+    from ml.model_registry import ModelRegistry
+    from ml.model_report import build_model_report, render_model_report
+
+    settings = load_settings()
+    truth = truth or settings.landing / "_truth"
+    persons = people = None
+    if (truth / "people.parquet").exists():
+        import duckdb
+        import polars as pl
+
+        from dagster_project.defs.identity.evaluation import read_resolved_customers, read_truth
+        from ml.oracle import customer_persons
+
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+            persons = customer_persons(read_resolved_customers(connection), read_truth(truth))
+        people = pl.read_parquet(truth / "people.parquet")
+    else:
+        click.echo(f"No ground truth in {truth}: the oracle column needs data made by `cxp generate`.\n")
+    registry = ModelRegistry(settings.models_dir)
+    windows = settings.model_settings().labels
+    for name in MODELS:
+        click.echo(render_model_report(build_model_report(registry, name, windows.horizon_days(name), persons, people)))
+
+
 @main.group()
 def explain() -> None:
     """Why records were joined into one customer: the rule, or Splink's match weights."""

@@ -9,6 +9,7 @@ from dagster_project.defs.features.definitions import feature_store_definitions
 from dagster_project.defs.ingest.definitions import ingest_definitions
 from dagster_project.defs.ingest.partitions import extract_date_partitions
 from dagster_project.defs.ingest.sensors import build_landing_sensor
+from dagster_project.defs.ml.definitions import model_definitions
 from dagster_project.defs.pipeline.jobs import build_nightly_schedule, build_pipeline_job
 from dagster_project.defs.quality.definitions import quality_definitions
 from dagster_project.settings import Settings, load_settings
@@ -26,6 +27,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         dbt_definitions(settings),
         quality_definitions(settings),
         feature_store_definitions(settings),
+        model_definitions(),
         dg.Definitions(
             jobs=[pipeline],
             sensors=[build_landing_sensor(pipeline, partitions)],

@@ -5,7 +5,6 @@ retrieval, the SQLite online store, Redis, the HTTP feature server and `cxp trai
 import datetime as dt
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from dagster_project.cli.run_pipeline import run_pipeline
 from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import REPO_ROOT, load_settings
 from tests.conftest import query
+from tests.features.feature_server import free_port, online_features, running_feature_server
 from tests.features.online_tables import decoded_online_tables
 from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
 
@@ -214,12 +214,6 @@ def test_the_bulk_online_writer_stores_what_feasts_own_engine_stores(platform, t
         assert all(ours[table][cell][2] <= stored[2] for cell, stored in rows.items())
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def redis_server(tmp_path):
     """A real redis-server on a free loopback port, for this test only."""
@@ -270,37 +264,18 @@ def test_the_redis_online_store_serves_the_same_values_and_forgets_removed_custo
 
 def test_apps_read_the_personalization_service_over_http(platform, tmp_path):
     home, _, store, _ = platform
-    import requests
-
-    port = free_port()
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen([str(Path(sys.executable).with_name("cxp")), "serve", "--port", str(port)], stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{url}/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        customers = _sample_customers(home)[:5]
-        response = requests.post(f"{url}/get-online-features", timeout=10,
-                                 json={"feature_service": "personalization_app", "entities": {"customer_id": customers}})
-        assert response.status_code == 200, response.text
-        body = response.json()
-        served = {name: result["values"] for name, result in zip(body["metadata"]["feature_names"], body["results"])}
-        sdk = store.get_online_features(features=store.get_feature_service("personalization_app"),
-                                        entity_rows=[{"customer_id": c} for c in customers]).to_dict()
-        assert served["customer_id"] == customers
-        for name in ("orders_lifetime", "net_revenue_usd_365d", "clicks_30d", "open_tickets", "email_marketing_consent",
-                     "is_personalization_opted_out"):
-            assert served[name] == sdk[name], name
-        # Recency is derived when the request is served: the same to the minute as the SDK's.
-        for served_days, sdk_days in zip(served["days_since_last_order"], sdk["days_since_last_order"]):
-            assert (served_days is None and sdk_days is None) or abs(served_days - sdk_days) < 1 / 1440
-    finally:
-        server.terminate()
-        server.wait(20)
+    customers = _sample_customers(home)[:5]
+    with running_feature_server(tmp_path) as url:
+        served = online_features(url, "personalization_app", customers)
+    sdk = store.get_online_features(features=store.get_feature_service("personalization_app"),
+                                    entity_rows=[{"customer_id": c} for c in customers]).to_dict()
+    assert served["customer_id"] == customers
+    for name in ("orders_lifetime", "net_revenue_usd_365d", "clicks_30d", "open_tickets", "email_marketing_consent",
+                 "is_personalization_opted_out"):
+        assert served[name] == sdk[name], name
+    # Recency is derived when the request is served: the same to the minute as the SDK's.
+    for served_days, sdk_days in zip(served["days_since_last_order"], sdk["days_since_last_order"]):
+        assert (served_days is None and sdk_days is None) or abs(served_days - sdk_days) < 1 / 1440
 
 
 def test_training_set_command_writes_a_point_in_time_set_and_registers_it(platform, tmp_path):

@@ -78,6 +78,15 @@ def materialize_online(store: FeatureStore, settings: Settings) -> tuple[str, li
     return ("full" if full else "incremental"), writes
 
 
+def materialize_scores_online(store: FeatureStore, scored_on: date) -> OnlineWrite:
+    """Write one scoring date's scores to the online store (only the cells that changed)."""
+    from feature_repo.customer_scores import SCORES_TABLE
+
+    moment = _event_time(scored_on)
+    store.materialize(start_date=moment - timedelta(days=1), end_date=moment, feature_views=[SCORES_TABLE])
+    return OnlineWrite(SCORES_TABLE, moment - timedelta(days=1), moment)
+
+
 def _event_time(snapshot_date: date) -> datetime:
     """A snapshot date's event timestamp: the end of that day, UTC (see the feature marts)."""
     return datetime.combine(snapshot_date + timedelta(days=1), time(), tzinfo=timezone.utc)

@@ -1,0 +1,1 @@
+"""The nightly models as Dagster assets: thin wrappers around the `ml` library."""

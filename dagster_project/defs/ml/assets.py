@@ -1,0 +1,130 @@
+"""The nightly models: per model a challenger (trained and evaluated out of time) and the champion
+decision; then every customer scored by the champions and the scores served online.
+
+All of it runs after the feature tables pass their gates: the assets depend on the feature files
+and the Feast registry, which a failed blocking check upstream keeps from materializing.
+"""
+
+
+from datetime import date, datetime, timedelta, timezone
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from dagster_project.defs.features.assets import OFFLINE_FILES, ONLINE_STORE, REGISTRY
+from dagster_project.defs.features.resources import FeatureStoreResource
+from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
+from dagster_project.defs.ml.evaluation_metadata import evaluation_plots, metrics_table
+from dagster_project.defs.ml.resources import ModelRegistryResource
+from ml.model_catalog import MODELS, ModelSpec
+
+LABEL_SOURCES = [dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["intermediate", "int_customer_order_states"])]
+CUSTOMER_SCORES = dg.AssetKey(["ml", "customer_scores"])
+ONLINE_SCORES = dg.AssetKey(["ml", "online_scores"])
+
+
+def challenger_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["ml", f"{name}_challenger"])
+
+
+def champion_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["ml", f"{name}_champion"])
+
+
+def build_challenger_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    @dg.asset(key=challenger_key(spec.name), group_name="ml", kinds={"xgboost", "feast"}, pool=WAREHOUSE_POOL,
+              deps=[OFFLINE_FILES, REGISTRY, *LABEL_SOURCES],
+              description=f"{spec.description} A new xgboost version trained on Feast's `{spec.feature_service}` over monthly "
+                          f"cutoffs and evaluated out of time against its baseline ({spec.baseline}) and the champion.")
+    def challenger(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource,
+                   model_registry: ModelRegistryResource) -> dg.MaterializeResult:
+        from ml.model_training import train_model
+
+        with warehouse.get_connection() as connection:
+            outcome = train_model(spec, connection, feature_store.open(), model_registry.model_settings(),
+                                  model_registry.registry(), datetime.now(timezone.utc))
+        if outcome.version is None:
+            context.log.warning(f"{spec.name}: not trained: {outcome.skipped_reason}")
+            return dg.MaterializeResult(metadata={"trained": False, "reason": outcome.skipped_reason})
+        metric = model_registry.model_settings().promotion[spec.name].metric
+        context.log.info(f"{spec.name} {outcome.version}: " + ", ".join(
+            f"{scorer} {metric} {values[metric]:.4f}" for scorer, values in outcome.metrics.items()))
+        return dg.MaterializeResult(metadata={
+            "trained": True, "version": outcome.version, "path": dg.MetadataValue.path(str(outcome.folder)),
+            "evaluation": dg.MetadataValue.md(metrics_table(outcome)),
+            **{f"{metric}_{scorer}": float(values[metric]) for scorer, values in outcome.metrics.items()},
+            "cutoffs": dg.MetadataValue.json(outcome.cutoffs), "rows": dg.MetadataValue.json(outcome.rows),
+            **evaluation_plots(spec, outcome),
+        })
+
+    return challenger
+
+
+def build_champion_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+    @dg.asset(key=champion_key(spec.name), group_name="ml", kinds={"python"}, deps=[challenger_key(spec.name)],
+              description=f"The {spec.name} model that scores customers: the challenger replaces it only when it beats it, and "
+                          f"its baseline, on the same evaluation rows by the configured margin.")
+    def champion(context: dg.AssetExecutionContext, model_registry: ModelRegistryResource) -> dg.MaterializeResult:
+        from ml.model_promotion import promote_if_better
+
+        registry = model_registry.registry()
+        # The challenger this run trained: the newest version, unless it was not trainable.
+        versions = registry.versions(spec.name)
+        decided = {entry["version"] for entry in registry.decisions(spec.name)}
+        if not versions or versions[-1] in decided:
+            champion_version = registry.champion(spec.name)
+            return dg.MaterializeResult(metadata={"decision": "no new challenger", "champion": champion_version or "none (baseline scores)"})
+        decision = promote_if_better(spec, registry, versions[-1], model_registry.model_settings().promotion[spec.name])
+        context.log.info(f"{spec.name}: {'promoted' if decision.promoted else 'kept the champion'}: {decision.reason}")
+        return dg.MaterializeResult(metadata={
+            "decision": "promoted" if decision.promoted else "champion kept", "reason": decision.reason,
+            "challenger": versions[-1], "champion": registry.champion(spec.name) or "none (baseline scores)",
+            f"{decision.metric}_challenger": decision.challenger,
+            f"{decision.metric}_champion": dg.MetadataValue.float(decision.champion) if decision.champion is not None else "none",
+            f"{decision.metric}_baseline": dg.MetadataValue.float(decision.baseline) if decision.baseline is not None else "none",
+        })
+
+    return champion
+
+
+@dg.asset(key=CUSTOMER_SCORES, group_name="ml", kinds={"xgboost", "parquet"}, pool=WAREHOUSE_POOL,
+          deps=[champion_key(name) for name in MODELS],
+          description="Every current customer scored by the champions (churn, 30-day purchase, 365-day value, P(alive)) with "
+                      "their top three reasons, as of the newest extract date: the `customer_scores` feature view's Parquet.")
+def customer_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource,
+                    model_registry: ModelRegistryResource) -> dg.MaterializeResult:
+    from ml.customer_scoring import score_customers, write_scores
+
+    settings = model_registry.model_settings()
+    with warehouse.get_connection() as connection:
+        as_of, scores, scorers = score_customers(connection, feature_store.open(), settings, model_registry.registry())
+    path = write_scores(scores, as_of, feature_store.settings().feature_files_dir, settings.keep_score_days)
+    context.log.info(f"Scored {scores.height:,} customers as of {as_of} with {scorers}")
+    return dg.MaterializeResult(metadata={
+        "scored_on": str(as_of), "customers": scores.height, "path": dg.MetadataValue.path(str(path)),
+        "scorers": dg.MetadataValue.json(scorers),
+        **{f"mean_{spec.score}": float(scores[spec.score].mean() or 0.0) for spec in MODELS.values()},
+        "churn_scored": int(scores["churn_probability"].is_not_null().sum()),
+    })
+
+
+@dg.asset(key=ONLINE_SCORES, group_name="ml", kinds={"feast"}, deps=[CUSTOMER_SCORES, ONLINE_STORE],
+          description="The newest scores in Feast's online store (the `customer_scores` view, in the `personalization_app` service).",
+          freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26)))
+def online_scores(context: dg.AssetExecutionContext, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+    from dagster_project.defs.features.online_store import materialize_scores_online
+    from feature_repo.customer_scores import SCORES_TABLE
+
+    root = feature_store.settings().feature_files_dir / SCORES_TABLE
+    dates = sorted(day.name for day in root.iterdir() if day.is_dir() and not day.name.startswith("_")) if root.exists() else []
+    if not dates:
+        raise dg.Failure(f"No scores in {root}: ml/customer_scores writes them")
+    write = materialize_scores_online(feature_store.open(), date.fromisoformat(dates[-1]))
+    context.log.info(f"Materialized the scores of {dates[-1]} online.")
+    return dg.MaterializeResult(metadata={"scored_on": dates[-1], "newest_feature_timestamp": write.end.isoformat(),
+                                          "online_store": feature_store.settings().online_store})
+
+
+def model_assets() -> list[dg.AssetsDefinition]:
+    return [*(build_challenger_asset(spec) for spec in MODELS.values()),
+            *(build_champion_asset(spec) for spec in MODELS.values()), customer_scores, online_scores]

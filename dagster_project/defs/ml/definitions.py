@@ -1,0 +1,15 @@
+"""The model stage: challengers, champions, scores and their online copy, and a job to run them alone."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dagster_project.defs.ml.assets import model_assets
+from dagster_project.defs.ml.resources import ModelRegistryResource
+
+
+def model_definitions() -> dg.Definitions:
+    models_job = dg.define_asset_job(
+        "cxp_models", selection=dg.AssetSelection.groups("ml"),
+        description="Train, evaluate, promote and score without reloading data (the nightly pipeline runs these too).")
+    return dg.Definitions(assets=model_assets(), jobs=[models_job], resources={"model_registry": ModelRegistryResource()})

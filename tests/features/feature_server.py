@@ -1,0 +1,47 @@
+"""The HTTP feature server started for real (`cxp serve` on a free loopback port), for tests."""
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_feature_server(log_dir: Path) -> Iterator[str]:
+    """`cxp serve` of the configured platform until the block ends; yields its base URL once healthy."""
+    port = free_port()
+    log = (log_dir / "server.log").open("w")
+    server = subprocess.Popen([str(Path(sys.executable).with_name("cxp")), "serve", "--port", str(port)], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{url}/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(20)
+        log.close()
+
+
+def online_features(url: str, service: str, customers: list[str]) -> dict[str, list]:
+    """POST /get-online-features for the customers; each feature's values in the customers' order."""
+    response = requests.post(f"{url}/get-online-features", timeout=10,
+                             json={"feature_service": service, "entities": {"customer_id": customers}})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return {name: result["values"] for name, result in zip(body["metadata"]["feature_names"], body["results"])}

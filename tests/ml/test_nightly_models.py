@@ -1,0 +1,161 @@
+"""The nightly models through the real pipeline on generated exports: labels, Feast training sets,
+xgboost challengers, baselines, promotion, scoring, the online store over HTTP, and `cxp eval models`.
+
+Five months of exports are short for the production label windows (90/30/365 days), so the test
+configures 30/14/30-day windows and 30 days of minimum history: three to four monthly cutoffs each.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from dagster_project.cli import main
+from dagster_project.cli.run_pipeline import run_pipeline
+from dagster_project.demo_exports import generate_demo_exports
+from dagster_project.defs.ml.assets import challenger_key, champion_key
+from dagster_project.settings import load_settings
+from ml.model_catalog import MODELS
+from ml.model_registry import ModelRegistry
+from tests.features.feature_server import online_features, running_feature_server
+from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
+
+pytestmark = pytest.mark.slow
+
+LAST_DAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+HORIZONS = {"churn": 30, "propensity": 14, "clv": 30}
+MODEL_SETTINGS = """
+labels:
+  churn: {horizon_days: 30}
+  propensity: {horizon_days: 14}
+  clv: {horizon_days: 30}
+training: {min_history_days: 30, max_cutoffs: 6}
+"""
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """3,000 generated people over 150 days, loaded and modelled by one run of the whole pipeline."""
+    home = tmp_path_factory.mktemp("models")
+    (home / "thresholds.yml").write_text(TEST_THRESHOLDS)
+    (home / "models.yml").write_text(MODEL_SETTINGS)
+    generate_demo_exports(home / "landing", customers=3000, days=150, seed=23, end_date=LAST_DAY)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        point_platform_at(home, monkeypatch)
+        monkeypatch.setenv("CXP_MODEL_SETTINGS", str(home / "models.yml"))
+        outcome = run_pipeline(load_settings())
+        yield home, outcome, ModelRegistry(load_settings().models_dir), monkeypatch
+
+
+def test_the_nightly_run_trains_evaluates_and_scores_every_model(platform):
+    home, outcome, registry, _ = platform
+    assert outcome.success, outcome.failed_steps
+    for name in MODELS:
+        assert {f"ml/{name}_challenger", f"ml/{name}_champion"} <= outcome.materialized
+        (version,) = registry.versions(name)
+        record = registry.read_version(name, version)
+        assert set(record["metrics"]) == {"challenger", "baseline"}  # no champion existed yet
+        assert (registry.version_dir(name, version) / "MODEL_CARD.md").exists()
+        assert registry.decisions(name)[-1]["version"] == version
+    scores = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        customers = connection.execute("SELECT count(DISTINCT customer_id) FROM features.customer_profile_features").fetchall()[0][0]
+    assert scores.height == customers == scores["customer_id"].n_unique()
+    assert scores["purchase_probability_30d"].is_between(0, 1).all()
+    assert scores["expected_value_365d_usd"].min() >= 0
+
+
+def test_training_labels_never_overlap_the_features_time(platform):
+    home, _, registry, _ = platform
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        orders = connection.sql("SELECT customer_id, created_at, is_cancelled, net_amount_usd FROM marts.fct_orders").pl()
+    orders = orders.with_columns(pl.col("created_at").dt.replace_time_zone("UTC"))
+    for name in MODELS:
+        folder = registry.version_dir(name, registry.versions(name)[-1])
+        record = registry.read_version(name, registry.versions(name)[-1])
+        # Feature timestamps are stored as naive UTC.
+        rows = pl.read_parquet(folder / "training_set.parquet").with_columns(
+            pl.col(pl.Datetime(time_zone=None)).dt.replace_time_zone("UTC"))
+        # Every timestamp a feature carries is at or before the moment the row's features are taken.
+        for column, dtype in rows.schema.items():
+            if column != "event_timestamp" and dtype.is_temporal() and dtype != pl.Date:
+                assert (rows[column].is_null() | (rows[column] <= rows["event_timestamp"])).all(), (name, column)
+        # The label is recomputed from the orders placed in the window that opens at that moment.
+        horizon = dt.timedelta(days=HORIZONS[name])
+        window = rows.select("customer_id", "event_timestamp", "label").join(orders, on="customer_id", how="left").with_columns(
+            in_window=(pl.col("created_at") >= pl.col("event_timestamp")) & (pl.col("created_at") < pl.col("event_timestamp") + horizon)
+            & ~pl.col("is_cancelled"))
+        recomputed = window.group_by("customer_id", "event_timestamp").agg(
+            pl.col("label").first(), pl.col("in_window").sum().alias("orders"),
+            pl.col("net_amount_usd").filter(pl.col("in_window")).sum().cast(pl.Float64).alias("value"))
+        expected = {"churn": (pl.col("orders") == 0).cast(pl.Float64), "propensity": (pl.col("orders") > 0).cast(pl.Float64),
+                    "clv": pl.col("value")}[name]
+        mismatched = recomputed.filter((pl.col("label") - expected).abs() > 1e-6)
+        assert mismatched.is_empty(), (name, mismatched.head())
+        # Out of time: every training label window closed before the evaluation cutoff.
+        evaluation = dt.date.fromisoformat(record["cutoffs"]["evaluation"][0])
+        for cutoff in [*record["cutoffs"]["train"], *record["cutoffs"]["holdout"]]:
+            assert dt.date.fromisoformat(cutoff) + horizon <= evaluation
+
+
+def test_promotion_refuses_a_worse_model_and_keeps_the_champion(platform, tmp_path):
+    home, _, registry, monkeypatch = platform
+    name = "propensity"
+    champion = registry.champion(name)
+    assert champion is not None, "the first propensity model should beat its baseline on this data"
+    # One shallow tree: a challenger that cannot match the champion.
+    (tmp_path / "worse.yml").write_text(MODEL_SETTINGS + "xgboost: {n_estimators: 1, max_depth: 1, early_stopping_rounds: 1}\n")
+    monkeypatch.setenv("CXP_MODEL_SETTINGS", str(tmp_path / "worse.yml"))
+    try:
+        from dagster_project.defs.platform import build_definitions
+
+        job = build_definitions(load_settings()).resolve_job_def("cxp_models")
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(instance=instance, asset_selection=[challenger_key(name), champion_key(name)])
+    finally:
+        monkeypatch.setenv("CXP_MODEL_SETTINGS", str(home / "models.yml"))
+    assert result.success
+    worse = registry.versions(name)[-1]
+    decision = registry.decisions(name)[-1]
+    assert decision["version"] == worse != champion and not decision["promoted"]
+    assert decision["challenger"] < decision["champion"] and "champion stays" in decision["reason"]
+    assert registry.champion(name) == champion
+    metadata = result.asset_materializations_for_node(f"ml__{name}_champion")[0].metadata
+    assert metadata["decision"].value == "champion kept" and metadata["champion"].value == champion
+
+
+def test_scores_and_their_reasons_are_read_online_over_http(platform, tmp_path):
+    home, _, _, _ = platform
+    scores = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
+    sample = scores.filter(pl.col("churn_probability").is_not_null()).sort("customer_id").head(5)
+    with running_feature_server(tmp_path) as url:
+        served = online_features(url, "personalization_app", sample["customer_id"].to_list())
+    for column in ("churn_probability", "churn_reason_1", "churn_reason_2", "churn_reason_3", "churn_model_version",
+                   "purchase_probability_30d", "propensity_reason_1", "expected_value_365d_usd", "probability_alive"):
+        assert served[column] == sample[column].to_list(), column
+    assert all(reason for reason in served["churn_reason_1"])
+
+
+def test_eval_models_prints_champion_challenger_baseline_and_oracle(platform):
+    result = CliRunner().invoke(main, ["eval", "models"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    for name in MODELS:
+        assert f"{name}: " in result.output
+    header = next(line for line in result.output.splitlines() if line.strip().startswith("metric"))
+    assert header.split()[1:] == ["champion", "challenger", "baseline", "oracle"]
+    assert "of the oracle's" in result.output
+
+
+def test_the_dagster_ui_shows_metrics_and_plots_of_each_challenger(platform):
+    with dg.DagsterInstance.get() as instance:
+        for name in MODELS:
+            event = instance.get_latest_materialization_event(challenger_key(name))
+            metadata = event.asset_materialization.metadata
+            assert metadata["trained"].value is True
+            assert "| metric |" in metadata["evaluation"].value
+            plots = [key for key in metadata if key.endswith("_plot")]
+            assert {"calibration_plot", "lift_plot", "feature_importance_plot"} <= set(plots)
+            assert all(metadata[key].value.startswith("![") and "data:image/png;base64," in metadata[key].value for key in plots)

@@ -51,6 +51,8 @@ class PipelineOutcome:
     materialized: set[str] = field(default_factory=set)
     """Assets (`group/name` keys) materialized by the run."""
     checks: list[CheckOutcome] = field(default_factory=list)
+    model_notes: list[str] = field(default_factory=list)
+    """One line per model: trained or why not, and the champion decision."""
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -113,9 +115,27 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
             for evaluation in (event.event_specific_data for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION")
         ],
     )
+    outcome.model_notes = _model_notes(result.get_asset_materialization_events())
     if settings.warehouse_path.exists():
         _count_rows(settings.warehouse_path, outcome)
     return outcome
+
+
+def _model_notes(events) -> list[str]:
+    """`churn: ...` lines from the challenger and champion assets' metadata."""
+    metadata = {event.asset_key.path[-1]: {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+                for event in events if event.asset_key.path[0] == "ml"}
+    notes = []
+    for name in ("churn", "propensity", "clv"):
+        challenger, champion = metadata.get(f"{name}_challenger"), metadata.get(f"{name}_champion", {})
+        if challenger is None:
+            continue
+        if not challenger.get("trained"):
+            notes.append(f"{name}: not trained: {challenger.get('reason')}")
+            continue
+        scores = ", ".join(f"{key.removesuffix('_challenger')} {value:.3f}" for key, value in challenger.items() if key.endswith("_challenger"))
+        notes.append(f"{name}: version {challenger['version']} ({scores}); {champion.get('decision', '?')}: {champion.get('reason', '')}")
+    return notes
 
 
 def _count_rows(warehouse: Path, outcome: PipelineOutcome) -> None:

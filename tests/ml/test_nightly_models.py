@@ -60,6 +60,9 @@ def test_the_nightly_run_trains_evaluates_and_scores_every_model(platform):
         assert set(record["metrics"]) == {"challenger", "baseline"}  # no champion existed yet
         assert (registry.version_dir(name, version) / "MODEL_CARD.md").exists()
         assert registry.decisions(name)[-1]["version"] == version
+    # cxp run's summary: each model's version, its scores, and the champion decision.
+    assert [note.split(":")[0] for note in outcome.model_notes] == list(MODELS)
+    assert all(registry.versions(note.split(":")[0])[0] in note for note in outcome.model_notes)
     scores = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
         customers = connection.execute("SELECT count(DISTINCT customer_id) FROM features.customer_profile_features").fetchall()[0][0]

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 # Small data is noisier than a business's: judge volume and shares from fewer rows than the defaults.
 TEST_THRESHOLDS = "raw:\n  min_trailing_partitions: 5\n  min_trailing_median_rows: 10\n  min_rows_for_shares: 20\n"
 LAST_DAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
-DOWNSTREAM_OF_RAW = ("staging/", "intermediate/", "identity/", "marts/", "features/", "feature_store/")
+DOWNSTREAM_OF_RAW = ("staging/", "intermediate/", "identity/", "marts/", "features/", "feature_store/", "ml/")
 
 
 def point_platform_at(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,7 +194,7 @@ def test_a_sudden_giant_customer_blocks_the_customer_360(home):
     failed = next(c for c in outcome.failed_checks if c.check == "no_giant_customer")
     assert "records" in failed.metadata["failing_samples"]
     assert "identity/customer_id_assignments" in outcome.materialized  # kept, to be explained
-    assert not [key for key in outcome.materialized if key.startswith("marts/")]
+    assert not [key for key in outcome.materialized if key.startswith(("marts/", "ml/"))]
     assert query(home / "warehouse.duckdb", "select count(*), max(source_record_count) from marts.dim_customers") == marts_before
 
 
@@ -253,6 +253,7 @@ def test_impossible_feature_values_keep_the_feature_store_where_it_was(home):
     failed = next(c for c in outcome.failed_checks if c.check == "feature_values_in_range")
     assert "deliveries_30d" in failed.metadata["expectations"] and "customer_id" in failed.metadata["failing_samples"]
     assert "marts/dim_customers" in outcome.materialized  # the marts before the gate still build
-    assert not [key for key in outcome.materialized if key.startswith("feature_store/")]
+    # No training or scoring on bad features either.
+    assert not [key for key in outcome.materialized if key.startswith(("feature_store/", "ml/"))]
     assert {path: path.read_bytes() for path in (home / "features").rglob("*.parquet")} == parquet_before
     assert (home / "feature_store" / "online_store.db").read_bytes() == online_before

@@ -87,12 +87,12 @@ def print_job(figures: dict, customers: str) -> None:
 
 
 def bench_landing(landing: Path, home: Path) -> None:
-    environment = {**{k: v for k, v in os.environ.items() if not k.startswith("CXP_")},
-                   "CXP_HOME": str(home), "CXP_LANDING": str(landing), "DAGSTER_HOME": str(home / "dagster")}
-    if not (home / "warehouse.duckdb").exists():
+    # CXP_QUALITY_THRESHOLDS and CXP_MODEL_SETTINGS of the caller's environment apply.
+    environment = {**os.environ, "CXP_HOME": str(home), "CXP_LANDING": str(landing), "DAGSTER_HOME": str(home / "dagster")}
+    if not (home / "models").exists() or not any((home / "models").iterdir()):
         started = time.perf_counter()
         subprocess.run([str(Path(sys.executable).with_name("cxp")), "run"], env=environment, check=True,
-                       stdout=subprocess.DEVNULL)
+                       stdout=(home / "pipeline.log").open("w"))
         print(f"  pipeline load (not part of the model job): {time.perf_counter() - started:.0f} s", flush=True)
     print_job(time_model_job(environment), f"exports in {landing}")
     subprocess.run([str(Path(sys.executable).with_name("cxp")), "eval", "models"], env=environment, check=True)

@@ -6,8 +6,9 @@ from feast import FeatureService, FeatureView
 from feast.on_demand_feature_view import OnDemandFeatureView
 
 # Profile fields the first build back-dates (see customer_profile_features in dbt) stay out of
-# the models: a source that appeared later would leak into earlier training rows.
-_BACKDATED_PROFILE_FIELDS = {"sources", "source_count"}
+# the models: a source that appeared later, or a preference a contact set after the first CRM
+# export, would leak into earlier training rows.
+_BACKDATED_PROFILE_FIELDS = {"sources", "source_count", "preferred_channel", "interests"}
 # Consent is served to apps; models do not learn from it.
 _CONSENT_FIELDS = {"email_marketing_consent", "is_email_marketable", "is_personalization_opted_out"}
 

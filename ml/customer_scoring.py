@@ -22,7 +22,7 @@ from feature_repo.customer_scores import REASONS_PER_MODEL, SCORES_TABLE
 from ml.btyd_baseline import fit_btyd_baseline
 from ml.feature_matrix import matrix_values
 from ml.gradient_boosting import GradientBoostingModel
-from ml.labels import cutoff_timestamp, read_data_span
+from ml.labels import current_customers_sql, cutoff_timestamp, read_data_span
 from ml.model_catalog import MODELS
 from ml.model_registry import ModelRegistry
 from ml.model_settings import ModelSettings
@@ -51,7 +51,7 @@ def service_feature_refs(store: FeatureStore, services: list[str]) -> list[str]:
 def read_current_features(connection: duckdb.DuckDBPyConnection, store: FeatureStore) -> tuple[date, pl.DataFrame]:
     """The newest extract date, and every current customer's model inputs as of its end."""
     as_of = read_data_span(connection).last_date
-    customers = connection.sql("SELECT DISTINCT customer_id FROM features.customer_profile_features ORDER BY 1").pl()
+    customers = connection.sql(f"SELECT customer_id FROM ({current_customers_sql(connection)}) ORDER BY 1").pl()
     entity_rows = customers.with_columns(pl.lit(cutoff_timestamp(as_of)).alias("event_timestamp"))
     refs = service_feature_refs(store, [spec.feature_service for spec in MODELS.values()])
     job = store.get_historical_features(entity_df=entity_rows.to_pandas(), features=refs)
@@ -70,8 +70,13 @@ def _score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_v
     champion = registry.champion(name)
     if champion is not None:
         model = GradientBoostingModel.load(registry.version_dir(name, champion))
-        reasons = top_reasons(model.contributions(frame), model.spec.columns, matrix_values(frame, model.spec), REASONS_PER_MODEL)
-        return model.predict(frame), reasons, champion
+        try:
+            reasons = top_reasons(model.contributions(frame), model.spec.columns, matrix_values(frame, model.spec), REASONS_PER_MODEL)
+            return model.predict(frame), reasons, champion
+        except KeyError:
+            # The champion reads a feature the services no longer serve: its baseline scores tonight,
+            # and the next challenger is compared with the baseline alone.
+            pass
     if name == "clv":
         if np.isnan(btyd_value).all():
             return btyd_value, [[None] * REASONS_PER_MODEL] * frame.height, "none"

@@ -36,13 +36,16 @@ class DataSpan:
 
 
 def read_data_span(connection: duckdb.DuckDBPyConnection) -> DataSpan:
-    """From the first extract date the behaviour features cover to the newest snapshot date. (The
-    profiles start earlier: the first CRM load back-dates contacts created before it.)"""
+    """From the first extract date the behaviour features cover to the newest snapshot date of any
+    feature table. (The profiles start earlier: the first CRM load back-dates contacts created before it.)"""
     first, last = connection.execute("""
         SELECT least((SELECT min(snapshot_date) FROM features.customer_purchase_features),
                      (SELECT min(snapshot_date) FROM features.customer_email_features),
                      (SELECT min(snapshot_date) FROM features.customer_support_features)),
-               (SELECT max(snapshot_date) FROM features.customer_profile_features)
+               greatest((SELECT max(snapshot_date) FROM features.customer_purchase_features),
+                        (SELECT max(snapshot_date) FROM features.customer_email_features),
+                        (SELECT max(snapshot_date) FROM features.customer_support_features),
+                        (SELECT max(snapshot_date) FROM features.customer_profile_features))
     """).fetchall()[0]
     if first is None or last is None:
         raise ValueError("the feature snapshot tables are empty: build the feature marts before training")
@@ -54,18 +57,57 @@ def cutoff_timestamp(cutoff: date) -> datetime:
     return datetime.combine(cutoff + timedelta(days=1), time(), tzinfo=timezone.utc)
 
 
-def labeled_cutoffs(model: str, span: DataSpan, windows: LabelWindows, training: TrainingSettings) -> list[date]:
-    """Monthly cutoffs, oldest first, whose label window has fully passed and that have
-    `min_history_days` of features behind them; empty when the history is too short."""
-    latest = span.last_date - timedelta(days=windows.horizon_days(model))
+@dataclass(frozen=True)
+class CutoffPlan:
+    """Training cutoffs (oldest first), the holdout and the out-of-time evaluation cutoff."""
+
+    train: list[date]
+    holdout: date
+    evaluation: date
+
+    @property
+    def all(self) -> list[date]:
+        return [*self.train, self.holdout, self.evaluation]
+
+
+def history_needed_days(model: str, windows: LabelWindows, training: TrainingSettings) -> int:
+    """Days of features a model needs before it can train: two label windows and two monthly
+    cutoffs on top of the minimum history."""
+    return training.min_history_days + 2 * windows.horizon_days(model) + 31
+
+
+def plan_cutoffs(model: str, span: DataSpan, windows: LabelWindows, training: TrainingSettings) -> CutoffPlan | None:
+    """The evaluation cutoff is the newest whose label window has closed. Training cutoffs step
+    back a calendar month at a time from it, starting at the first whose label window closed by the
+    evaluation cutoff (so nothing the evaluation labels describe was known in training), down to
+    `min_history_days` after the first extract date, at most `max_cutoffs`; the newest of them is
+    the holdout. None when fewer than two such cutoffs exist yet."""
+    horizon = timedelta(days=windows.horizon_days(model))
+    evaluation = span.last_date - horizon
     earliest = span.first_date + timedelta(days=training.min_history_days)
-    cutoffs = []
-    while len(cutoffs) < training.max_cutoffs:
-        cutoff = latest - relativedelta(months=len(cutoffs))
+    earlier = []
+    months = 1
+    while len(earlier) < training.max_cutoffs:
+        cutoff = evaluation - relativedelta(months=months)
+        months += 1
         if cutoff < earliest:
             break
-        cutoffs.append(cutoff)
-    return sorted(cutoffs)
+        if cutoff + horizon <= evaluation:
+            earlier.append(cutoff)
+    if len(earlier) < 2:
+        return None
+    earlier.sort()
+    return CutoffPlan(train=earlier[:-1], holdout=earlier[-1], evaluation=evaluation)
+
+
+def current_customers_sql(connection: duckdb.DuckDBPyConnection) -> str:
+    """A query of the ids to learn from and score: every customer with a profile, less the ids an
+    identity merge retired (their orders now belong to the survivor)."""
+    retired = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'identity' AND table_name = 'retired_customer_ids'"
+    ).fetchall()[0][0]
+    exclude = " WHERE customer_id NOT IN (SELECT retired_customer_id FROM identity.retired_customer_ids)" if retired else ""
+    return f"SELECT customer_id, min(snapshot_date) AS first_known_on FROM features.customer_profile_features{exclude} GROUP BY customer_id"
 
 
 def read_labels(connection: duckdb.DuckDBPyConnection, model: str, cutoffs: list[date], windows: LabelWindows,
@@ -82,15 +124,15 @@ def read_labels(connection: duckdb.DuckDBPyConnection, model: str, cutoffs: list
     population = (
         f"""SELECT DISTINCT orders.customer_id, cutoffs.cutoff_date
             FROM intermediate.int_customer_order_states AS orders
+            SEMI JOIN ({current_customers_sql(connection)}) AS known ON known.customer_id = orders.customer_id
             JOIN cutoffs ON orders.known_on <= cutoffs.cutoff_date
              AND orders.placed_on > cutoffs.cutoff_date - {windows.churn_active_days}
              AND orders.placed_on <= cutoffs.cutoff_date
              AND (orders.cancelled_known_on IS NULL OR orders.cancelled_known_on > cutoffs.cutoff_date)"""
         if model == "churn" else
-        """SELECT known.customer_id, cutoffs.cutoff_date
-           FROM (SELECT customer_id, min(snapshot_date) AS first_known_on
-                 FROM features.customer_profile_features GROUP BY customer_id) AS known
-           JOIN cutoffs ON known.first_known_on <= cutoffs.cutoff_date"""
+        f"""SELECT known.customer_id, cutoffs.cutoff_date
+            FROM ({current_customers_sql(connection)}) AS known
+            JOIN cutoffs ON known.first_known_on <= cutoffs.cutoff_date"""
     )
     label = {"churn": "CAST(count(orders.order_id) = 0 AS DOUBLE)",
              "propensity": "CAST(count(orders.order_id) > 0 AS DOUBLE)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ml.model_card import write_model_card
 from ml.model_catalog import ModelSpec
 from ml.model_registry import Decision, ModelRegistry, decide_promotion
@@ -14,10 +16,16 @@ def promote_if_better(spec: ModelSpec, registry: ModelRegistry, version: str, ru
     record = registry.read_version(spec.name, version)
     metrics = record["metrics"]
     if record["champion_at_training"] != registry.champion(spec.name):
-        raise RuntimeError(f"{spec.name}: the champion changed since {version} was evaluated; train again to compare "
-                           f"against {registry.champion(spec.name)}")
-    decision = decide_promotion(rule.metric, rule.min_improvement, metrics["challenger"][rule.metric],
-                                metrics.get("champion", {}).get(rule.metric), metrics.get("baseline", {}).get(rule.metric))
+        # Another run changed the champion meanwhile: this version was not compared with it.
+        decision = Decision(False, f"the champion changed to {registry.champion(spec.name)} after {version} was evaluated "
+                                   f"against {record['champion_at_training']}; the next run compares them", rule.metric,
+                            metrics["challenger"][rule.metric], None, metrics.get("baseline", {}).get(rule.metric))
+    else:
+        decision = decide_promotion(rule.metric, rule.min_improvement, metrics["challenger"][rule.metric],
+                                    metrics.get("champion", {}).get(rule.metric), metrics.get("baseline", {}).get(rule.metric))
+        if record.get("champion_not_comparable"):
+            decision = replace(decision, reason=f"{decision.reason} (champion {record['champion_at_training']} not compared: "
+                                                f"{record['champion_not_comparable']})")
     registry.record_decision(spec.name, version, decision)
     registry.write_card(spec.name, version, write_model_card(spec, {**record, "decision": decision.__dict__}, record["importance"]))
     return decision

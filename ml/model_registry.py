@@ -10,6 +10,7 @@ Versions are never edited after they are written; promotion only moves the champ
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,23 +29,35 @@ class Decision:
     challenger: float
     champion: float | None
     baseline: float | None
+    retire_champion: bool = False
+    """The champion scores worse than the baseline: the baseline scores customers until a
+    challenger beats it."""
+
+
+# What a model that has learnt nothing scores: a challenger must do better even with nothing to compare.
+CHANCE = {"roc_auc": 0.5, "pr_auc": 0.0, "spearman": 0.0}
 
 
 def decide_promotion(metric: str, min_improvement: float, challenger: float, champion: float | None,
                      baseline: float | None) -> Decision:
-    """Promote when the challenger beats its baseline and beats the champion by `min_improvement`."""
+    """Promote when the challenger beats chance, its baseline, and the champion by `min_improvement`
+    (champion None: there is none, or it could not be compared fairly)."""
     refusals = []
+    if challenger <= CHANCE[metric]:
+        refusals.append(f"challenger {metric} {challenger:.4f} is no better than chance ({CHANCE[metric]})")
     if champion is not None and challenger < champion + min_improvement:
         refusals.append(f"challenger {metric} {challenger:.4f} is not at least {min_improvement} above the champion's "
-                        f"{champion:.4f} on the same evaluation rows; the champion stays")
+                        f"{champion:.4f} on the same evaluation rows")
     if baseline is not None and challenger <= baseline:
         refusals.append(f"challenger {metric} {challenger:.4f} does not beat the baseline's {baseline:.4f}")
     if refusals:
-        return Decision(False, "; ".join(refusals), metric, challenger, champion, baseline)
-    if champion is None:
-        reason = f"no champion yet; challenger {metric} {challenger:.4f} beats the baseline"
-    else:
-        reason = f"challenger {metric} {challenger:.4f} beats the champion's {champion:.4f} by {challenger - champion:.4f} (margin {min_improvement})"
+        retire = champion is not None and baseline is not None and champion <= baseline
+        outcome = ("the champion scores no better than the baseline either: the baseline scores until a challenger beats it"
+                   if retire else "the champion stays" if champion is not None else "the baseline keeps scoring")
+        return Decision(False, "; ".join(refusals) + "; " + outcome, metric, challenger, champion, baseline, retire)
+    against = [f"the champion's {champion:.4f} by {challenger - champion:.4f} (margin {min_improvement})"] if champion is not None else []
+    against += [f"the baseline's {baseline:.4f}"] if baseline is not None else []
+    reason = f"challenger {metric} {challenger:.4f} beats " + (" and ".join(against) or "chance; there is no champion or baseline to compare")
     return Decision(True, reason, metric, challenger, champion, baseline)
 
 
@@ -89,11 +102,22 @@ class ModelRegistry:
         entry = {"at": now, "version": version, "previous_champion": self.champion(model), **decision.__dict__}
         with (self.root / model / "decisions.jsonl").open("a") as history:
             history.write(json.dumps(entry) + "\n")
+        pointer = self.root / model / "champion.json"
         if decision.promoted:
-            pointer = self.root / model / "champion.json"
             temporary = pointer.with_suffix(".tmp")
             temporary.write_text(json.dumps({"version": version, "promoted_at": now, "reason": decision.reason}))
             temporary.replace(pointer)
+        elif decision.retire_champion:
+            pointer.unlink(missing_ok=True)
+
+    def remove_incomplete_versions(self, model: str) -> list[str]:
+        """Delete version folders a killed run left without their version.json (they may hold a
+        training set of personal features that nothing lists)."""
+        folder = self.root / model
+        incomplete = [p for p in folder.iterdir() if p.is_dir() and not (p / VERSION_FILE).exists()] if folder.exists() else []
+        for path in incomplete:
+            shutil.rmtree(path, ignore_errors=True)
+        return [path.name for path in incomplete]
 
     def decisions(self, model: str) -> list[dict]:
         history = self.root / model / "decisions.jsonl"

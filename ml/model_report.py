@@ -29,8 +29,8 @@ class ModelReport:
     note: str
 
 
-def build_model_report(registry: ModelRegistry, model: str, horizon_days: int,
-                       persons: pl.DataFrame | None = None, people: pl.DataFrame | None = None) -> ModelReport:
+def build_model_report(registry: ModelRegistry, model: str, persons: pl.DataFrame | None = None,
+                       people: pl.DataFrame | None = None) -> ModelReport:
     """Metrics of the newest version's evaluation rows, with the oracle's when the truth is given
     (every scorer is then measured on the rows whose customer maps to a generated person)."""
     spec = MODELS[model]
@@ -41,6 +41,7 @@ def build_model_report(registry: ModelRegistry, model: str, horizon_days: int,
     evaluation = pl.read_parquet(registry.version_dir(model, version) / EVALUATION_FILE)
     note = f"evaluation cutoff {evaluation['cutoff_date'].max()}, {evaluation.height:,} rows"
     if persons is not None and people is not None:
+        horizon_days = registry.read_version(model, version)["label_horizon_days"]
         oracle = oracle_predictions(model, evaluation, persons, people, horizon_days)
         evaluation = evaluation.join(oracle, on=["customer_id", "cutoff_date"], how="inner")
         note += f"; {evaluation.height:,} with a known person (oracle)"
@@ -66,8 +67,10 @@ def render_model_report(report: ModelReport) -> str:
             f"{report.metrics[name][metric]:>12.4f}" if name in report.metrics else f"{'—':>12}" for name in SCORERS))
     headline = _SHOWN[spec.kind][0]
     if "oracle" in report.metrics:
-        share = report.metrics["challenger"][headline] / report.metrics["oracle"][headline]
-        lines.append(f"  challenger {headline} is {share:.1%} of the oracle's")
+        challenger, oracle = report.metrics["challenger"][headline], report.metrics["oracle"][headline]
+        chance = 0.5 if headline == "roc_auc" else 0.0
+        lines.append(f"  challenger {headline} is {challenger / oracle:.1%} of the oracle's "
+                     f"({(challenger - chance) / (oracle - chance):.1%} of its lift over chance)")
     if "champion" not in report.metrics:
         lines.append("  (— : no champion existed when this version was evaluated)")
     return "\n".join([*lines, ""])

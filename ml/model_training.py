@@ -23,7 +23,7 @@ from feast import FeatureStore
 from ml.btyd_baseline import fit_btyd_baseline
 from ml.feature_matrix import fit_feature_matrix
 from ml.gradient_boosting import GradientBoostingModel, train_gradient_boosting
-from ml.labels import labeled_cutoffs, read_data_span, read_labels
+from ml.labels import CutoffPlan, history_needed_days, plan_cutoffs, read_data_span, read_labels
 from ml.model_catalog import ModelSpec
 from ml.model_evaluation import classifier_metrics, regression_metrics
 from ml.model_registry import ModelRegistry
@@ -48,15 +48,15 @@ class TrainingOutcome:
     folder: Path | None = None
 
 
-def split_cutoffs(cutoffs: list[date], horizon_days: int) -> tuple[list[date], date, date] | None:
-    """(training cutoffs, holdout cutoff, evaluation cutoff), or None when there are too few."""
-    if not cutoffs:
-        return None
-    evaluation = cutoffs[-1]
-    earlier = [cutoff for cutoff in cutoffs if cutoff + timedelta(days=horizon_days) <= evaluation]
-    if len(earlier) < 2:
-        return None
-    return earlier[:-1], earlier[-1], evaluation
+def champion_not_comparable(champion: dict, evaluation_cutoff: date) -> str | None:
+    """Why the champion's score on this evaluation set would not be fair, if it would not: its own
+    training labels reach past the evaluation cutoff (the history was rebuilt shorter, or the label
+    window grew), so it has seen what the evaluation rows are asked to predict."""
+    cutoffs = [date.fromisoformat(c) for c in [*champion["cutoffs"]["train"], *champion["cutoffs"]["holdout"]]]
+    reach = max(cutoffs) + timedelta(days=int(champion["label_horizon_days"]))
+    if reach > evaluation_cutoff:
+        return f"the champion's training labels reach {reach}, past this evaluation cutoff {evaluation_cutoff}"
+    return None
 
 
 def _metrics(kind: str, labels: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
@@ -67,20 +67,21 @@ def train_model(spec: ModelSpec, connection: duckdb.DuckDBPyConnection, store: F
                 registry: ModelRegistry, trained_at: datetime) -> TrainingOutcome:
     """Train a challenger, score it, its baseline and the champion on the evaluation cutoff, and
     register the version (ml.model_promotion decides whether it becomes champion)."""
-    horizon = settings.labels.horizon_days(spec.name)
     span = read_data_span(connection)
-    split = split_cutoffs(labeled_cutoffs(spec.name, span, settings.labels, settings.training), horizon)
-    if split is None:
+    plan = plan_cutoffs(spec.name, span, settings.labels, settings.training)
+    if plan is None:
+        needed = history_needed_days(spec.name, settings.labels, settings.training)
+        have = (span.last_date - span.first_date).days + 1
         return TrainingOutcome(spec.name, None, skipped_reason=(
-            f"the features cover {span.first_date} … {span.last_date}: {spec.name} needs three monthly cutoffs with "
-            f"{settings.training.min_history_days} days of history behind them and a closed {horizon}-day label window "
-            f"(two of them {horizon} days before the newest); it trains once the history is long enough"))
-    train_cutoffs, holdout_cutoff, evaluation_cutoff = split
-    labels = read_labels(connection, spec.name, [*train_cutoffs, holdout_cutoff, evaluation_cutoff], settings.labels,
+            f"{have} days of features ({span.first_date} … {span.last_date}); {spec.name} needs about {needed}: two closed "
+            f"{settings.labels.horizon_days(spec.name)}-day label windows (evaluation, and training before it) on top of "
+            f"{settings.training.min_history_days} days of history; until then its baseline scores"))
+    labels = read_labels(connection, spec.name, plan.all, settings.labels,
                          settings.training.max_rows_per_cutoff, settings.training.seed)
+    registry.remove_incomplete_versions(spec.name)
     version, folder = registry.new_version_dir(spec.name, trained_at, frame_digest(labels))
     try:
-        return _train_version(spec, store, settings, registry, trained_at, labels, version, folder, split)
+        return _train_version(spec, store, settings, registry, trained_at, labels, version, folder, plan)
     except BaseException:
         # A half-written version would hold a training set (personal features) that nothing lists.
         shutil.rmtree(folder, ignore_errors=True)
@@ -88,10 +89,9 @@ def train_model(spec: ModelSpec, connection: duckdb.DuckDBPyConnection, store: F
 
 
 def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings, registry: ModelRegistry,
-                   trained_at: datetime, labels: pl.DataFrame, version: str, folder: Path,
-                   split: tuple[list[date], date, date]) -> TrainingOutcome:
+                   trained_at: datetime, labels: pl.DataFrame, version: str, folder: Path, plan: CutoffPlan) -> TrainingOutcome:
     horizon = settings.labels.horizon_days(spec.name)
-    train_cutoffs, holdout_cutoff, evaluation_cutoff = split
+    train_cutoffs, holdout_cutoff, evaluation_cutoff = plan.train, plan.holdout, plan.evaluation
     training_set = retrieve_training_set(store, labels, spec.feature_service, folder / "training_set.parquet",
                                          name=f"{spec.name}_{version}")
     train = training_set.filter(pl.col("cutoff_date").is_in(train_cutoffs))
@@ -117,9 +117,15 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
             # No repeat buyers, or a degenerate fit: the challenger is judged against the champion alone.
             (folder / "baseline.json").write_text(json.dumps({"unavailable": str(error)}, indent=1))
     champion_version = registry.champion(spec.name)
+    champion_note = None
     if champion_version is not None:
-        champion = GradientBoostingModel.load(registry.version_dir(spec.name, champion_version))
-        predictions["champion"] = champion.predict(evaluation)
+        champion_note = champion_not_comparable(registry.read_version(spec.name, champion_version), evaluation_cutoff)
+        if champion_note is None:
+            try:
+                champion = GradientBoostingModel.load(registry.version_dir(spec.name, champion_version))
+                predictions["champion"] = champion.predict(evaluation)
+            except KeyError as error:
+                champion_note = f"the champion cannot score these rows: {error}"
     metrics = {name: _metrics(spec.kind, label, prediction) for name, prediction in predictions.items()}
     pl.DataFrame({"customer_id": evaluation["customer_id"], "cutoff_date": evaluation["cutoff_date"], "label": label,
                   **{name: prediction for name, prediction in predictions.items()}}).write_parquet(folder / EVALUATION_FILE)
@@ -133,7 +139,7 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
         "model": spec.name, "version": version, "kind": spec.kind, "trained_at": trained_at.isoformat(),
         "feature_service": spec.feature_service, "features": inputs.columns, "label_horizon_days": horizon,
         "cutoffs": outcome.cutoffs, "rows": outcome.rows, "metrics": metrics, "baseline": spec.baseline,
-        "champion_at_training": champion_version, "importance": outcome.importance,
+        "champion_at_training": champion_version, "champion_not_comparable": champion_note, "importance": outcome.importance,
         "hyperparameters": settings.xgboost, "trees": model.booster.num_boosted_rounds(),
         "data_hashes": {"labels": frame_digest(labels), "training_set": frame_digest(training_set)},
     }

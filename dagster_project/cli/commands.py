@@ -143,9 +143,8 @@ def evaluate_models(truth: Path | None) -> None:
     else:
         click.echo(f"No ground truth in {truth}: the oracle column needs data made by `cxp generate`.\n")
     registry = ModelRegistry(settings.models_dir)
-    windows = settings.model_settings().labels
     for name in MODELS:
-        click.echo(render_model_report(build_model_report(registry, name, windows.horizon_days(name), persons, people)))
+        click.echo(render_model_report(build_model_report(registry, name, persons, people)))
 
 
 @main.group()

@@ -6,9 +6,8 @@ import datetime as dt
 import duckdb
 import pytest
 
-from ml.labels import DataSpan, cutoff_timestamp, labeled_cutoffs, read_labels
+from ml.labels import DataSpan, cutoff_timestamp, history_needed_days, plan_cutoffs, read_labels
 from ml.model_settings import LabelWindows, TrainingSettings
-from ml.model_training import split_cutoffs
 
 WINDOWS = LabelWindows(churn_active_days=365, churn_horizon_days=90, propensity_horizon_days=30, clv_horizon_days=365)
 CUTOFF = dt.date(2026, 3, 31)
@@ -76,20 +75,30 @@ def test_sampling_draws_the_same_customers_every_time(facts):
     assert first.height == 2 and first.equals(again)
 
 
-def test_cutoffs_step_back_monthly_from_the_newest_closed_label_window():
+TRAINING = TrainingSettings(max_cutoffs=12, min_history_days=90, max_rows_per_cutoff=0, seed=0)
+
+
+def test_training_cutoffs_step_back_monthly_from_the_first_closed_before_the_evaluation_cutoff():
     span = DataSpan(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
-    training = TrainingSettings(max_cutoffs=12, min_history_days=90, max_rows_per_cutoff=0, seed=0)
-    cutoffs = labeled_cutoffs("churn", span, WINDOWS, training)
-    # Newest: 90 days before the last date; oldest: at least 90 days after the first.
-    assert cutoffs == [dt.date(2025, 4, 2), dt.date(2025, 5, 2), dt.date(2025, 6, 2), dt.date(2025, 7, 2),
-                       dt.date(2025, 8, 2), dt.date(2025, 9, 2), dt.date(2025, 10, 2)]
-    assert labeled_cutoffs("clv", span, WINDOWS, training) == []
+    plan = plan_cutoffs("churn", span, WINDOWS, TRAINING)
+    # Evaluation: 90 days before the last date. Training: the monthly steps back from it whose
+    # 90-day label window closed by then, down to 90 days after the first date.
+    assert plan.evaluation == dt.date(2025, 10, 2)
+    assert plan.holdout == dt.date(2025, 7, 2)
+    assert plan.train == [dt.date(2025, 4, 2), dt.date(2025, 5, 2), dt.date(2025, 6, 2)]
+    assert all(cutoff + dt.timedelta(days=90) <= plan.evaluation for cutoff in [*plan.train, plan.holdout])
 
 
-def test_training_labels_close_before_the_evaluation_cutoff():
-    cutoffs = [dt.date(2025, month, 2) for month in range(4, 11)]
-    train, holdout, evaluation = split_cutoffs(cutoffs, horizon_days=90)
-    assert evaluation == dt.date(2025, 10, 2)
-    assert all(cutoff + dt.timedelta(days=90) <= evaluation for cutoff in [*train, holdout])
-    assert holdout == dt.date(2025, 7, 2) and train == [dt.date(2025, 4, 2), dt.date(2025, 5, 2), dt.date(2025, 6, 2)]
-    assert split_cutoffs(cutoffs[-3:], horizon_days=90) is None
+def test_a_365_day_label_needs_two_years_and_a_bit_of_history():
+    # 365-day labels: the evaluation cutoff a year before the end, training a year before that.
+    assert plan_cutoffs("clv", DataSpan(dt.date(2024, 1, 1), dt.date(2025, 12, 31)), WINDOWS, TRAINING) is None
+    plan = plan_cutoffs("clv", DataSpan(dt.date(2023, 6, 1), dt.date(2025, 12, 31)), WINDOWS, TRAINING)
+    assert plan.evaluation == dt.date(2024, 12, 31)
+    assert plan.holdout == dt.date(2023, 12, 31) and plan.train[0] >= dt.date(2023, 6, 1) + dt.timedelta(days=90)
+    assert history_needed_days("clv", WINDOWS, TRAINING) <= (dt.date(2025, 12, 31) - dt.date(2023, 6, 1)).days
+
+
+def test_at_most_max_cutoffs_train():
+    plan = plan_cutoffs("propensity", DataSpan(dt.date(2020, 1, 1), dt.date(2025, 12, 31)), WINDOWS,
+                        TrainingSettings(max_cutoffs=4, min_history_days=90, max_rows_per_cutoff=0, seed=0))
+    assert len(plan.train) + 1 == 4 and plan.holdout == plan.evaluation - dt.timedelta(days=30)

@@ -1,8 +1,8 @@
 """The nightly models through the real pipeline on generated exports: labels, Feast training sets,
 xgboost challengers, baselines, promotion, scoring, the online store over HTTP, and `cxp eval models`.
 
-Five months of exports are short for the production label windows (90/30/365 days), so the test
-configures 30/14/30-day windows and 30 days of minimum history: three to four monthly cutoffs each.
+Six months of exports are short for the production label windows (90/30/365 days), so the test
+configures 30/14/30-day windows and 30 days of minimum history: three or more monthly cutoffs each.
 """
 
 import datetime as dt
@@ -38,11 +38,11 @@ training: {min_history_days: 30, max_cutoffs: 6}
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    """3,000 generated people over 150 days, loaded and modelled by one run of the whole pipeline."""
+    """3,000 generated people over 180 days, loaded and modelled by one run of the whole pipeline."""
     home = tmp_path_factory.mktemp("models")
     (home / "thresholds.yml").write_text(TEST_THRESHOLDS)
     (home / "models.yml").write_text(MODEL_SETTINGS)
-    generate_demo_exports(home / "landing", customers=3000, days=150, seed=23, end_date=LAST_DAY)
+    generate_demo_exports(home / "landing", customers=3000, days=180, seed=23, end_date=LAST_DAY)
     with pytest.MonkeyPatch.context() as monkeypatch:
         point_platform_at(home, monkeypatch)
         monkeypatch.setenv("CXP_MODEL_SETTINGS", str(home / "models.yml"))
@@ -127,7 +127,7 @@ def test_promotion_refuses_a_worse_model_and_keeps_the_champion(platform, tmp_pa
     assert decision["challenger"] < decision["champion"] and "champion stays" in decision["reason"]
     assert registry.champion(name) == champion
     metadata = result.asset_materializations_for_node(f"ml__{name}_champion")[0].metadata
-    assert metadata["decision"].value == "champion kept" and metadata["champion"].value == champion
+    assert metadata["decision"].value == "not promoted" and metadata["champion"].value == champion
 
 
 def test_scores_and_their_reasons_are_read_online_over_http(platform, tmp_path):

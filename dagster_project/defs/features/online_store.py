@@ -82,9 +82,11 @@ def materialize_scores_online(store: FeatureStore, scored_on: date) -> OnlineWri
     """Write one scoring date's scores to the online store (only the cells that changed)."""
     from feature_repo.customer_scores import SCORES_TABLE
 
+    # Only this date's file: the engine compares each row with the customer's previous one in the
+    # files, which must be the scores online now (yesterday's), not an older day's.
     moment = _event_time(scored_on)
-    store.materialize(start_date=moment - timedelta(days=1), end_date=moment, feature_views=[SCORES_TABLE])
-    return OnlineWrite(SCORES_TABLE, moment - timedelta(days=1), moment)
+    store.materialize(start_date=moment, end_date=moment, feature_views=[SCORES_TABLE])
+    return OnlineWrite(SCORES_TABLE, moment, moment)
 
 
 def _event_time(snapshot_date: date) -> datetime:

@@ -68,17 +68,19 @@ def build_champion_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         from ml.model_promotion import promote_if_better
 
         registry = model_registry.registry()
-        # The challenger this run trained: the newest version, unless it was not trainable.
-        versions = registry.versions(spec.name)
-        decided = {entry["version"] for entry in registry.decisions(spec.name)}
-        if not versions or versions[-1] in decided:
+        # Decide on the version this run's challenger trained, if it trained one.
+        trained = context.instance.get_latest_materialization_event(challenger_key(spec.name))
+        metadata = trained.asset_materialization.metadata if trained and trained.run_id == context.run_id else {}
+        if "version" not in metadata:
             champion_version = registry.champion(spec.name)
             return dg.MaterializeResult(metadata={"decision": "no new challenger", "champion": champion_version or "none (baseline scores)"})
-        decision = promote_if_better(spec, registry, versions[-1], model_registry.model_settings().promotion[spec.name])
-        context.log.info(f"{spec.name}: {'promoted' if decision.promoted else 'kept the champion'}: {decision.reason}")
+        version = metadata["version"].value
+        decision = promote_if_better(spec, registry, version, model_registry.model_settings().promotion[spec.name])
+        context.log.info(f"{spec.name}: {'promoted' if decision.promoted else 'not promoted'}: {decision.reason}")
         return dg.MaterializeResult(metadata={
-            "decision": "promoted" if decision.promoted else "champion kept", "reason": decision.reason,
-            "challenger": versions[-1], "champion": registry.champion(spec.name) or "none (baseline scores)",
+            "decision": "promoted" if decision.promoted else "champion retired" if decision.retire_champion else "not promoted",
+            "reason": decision.reason,
+            "challenger": version, "champion": registry.champion(spec.name) or "none (baseline scores)",
             f"{decision.metric}_challenger": decision.challenger,
             f"{decision.metric}_champion": dg.MetadataValue.float(decision.champion) if decision.champion is not None else "none",
             f"{decision.metric}_baseline": dg.MetadataValue.float(decision.baseline) if decision.baseline is not None else "none",
@@ -103,7 +105,8 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     return dg.MaterializeResult(metadata={
         "scored_on": str(as_of), "customers": scores.height, "path": dg.MetadataValue.path(str(path)),
         "scorers": dg.MetadataValue.json(scorers),
-        **{f"mean_{spec.score}": float(scores[spec.score].mean() or 0.0) for spec in MODELS.values()},
+        **{f"mean_{spec.score}": (dg.MetadataValue.float(float(scores[spec.score].mean())) if scores[spec.score].is_not_null().any()
+                                  else "none scored") for spec in MODELS.values()},
         "churn_scored": int(scores["churn_probability"].is_not_null().sum()),
     })
 

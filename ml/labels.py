@@ -37,18 +37,20 @@ class DataSpan:
 
 def read_data_span(connection: duckdb.DuckDBPyConnection) -> DataSpan:
     """From the first extract date the behaviour features cover to the newest snapshot date of any
-    feature table. (The profiles start earlier: the first CRM load back-dates contacts created before it.)"""
+    feature table. (The profiles start earlier: the first CRM load back-dates contacts created before
+    it; with no behaviour yet, e.g. only CRM exports, the span is the newest profile day alone.)"""
     first, last = connection.execute("""
-        SELECT least((SELECT min(snapshot_date) FROM features.customer_purchase_features),
-                     (SELECT min(snapshot_date) FROM features.customer_email_features),
-                     (SELECT min(snapshot_date) FROM features.customer_support_features)),
+        SELECT coalesce(least((SELECT min(snapshot_date) FROM features.customer_purchase_features),
+                              (SELECT min(snapshot_date) FROM features.customer_email_features),
+                              (SELECT min(snapshot_date) FROM features.customer_support_features)),
+                        (SELECT max(snapshot_date) FROM features.customer_profile_features)),
                greatest((SELECT max(snapshot_date) FROM features.customer_purchase_features),
                         (SELECT max(snapshot_date) FROM features.customer_email_features),
                         (SELECT max(snapshot_date) FROM features.customer_support_features),
                         (SELECT max(snapshot_date) FROM features.customer_profile_features))
     """).fetchall()[0]
     if first is None or last is None:
-        raise ValueError("the feature snapshot tables are empty: build the feature marts before training")
+        raise ValueError("the feature snapshot tables are empty: build the feature marts before training or scoring")
     return DataSpan(first, last)
 
 

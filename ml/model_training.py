@@ -67,7 +67,10 @@ def train_model(spec: ModelSpec, connection: duckdb.DuckDBPyConnection, store: F
                 registry: ModelRegistry, trained_at: datetime) -> TrainingOutcome:
     """Train a challenger, score it, its baseline and the champion on the evaluation cutoff, and
     register the version (ml.model_promotion decides whether it becomes champion)."""
-    span = read_data_span(connection)
+    try:
+        span = read_data_span(connection)
+    except ValueError as error:
+        return TrainingOutcome(spec.name, None, skipped_reason=str(error))
     plan = plan_cutoffs(spec.name, span, settings.labels, settings.training)
     if plan is None:
         needed = history_needed_days(spec.name, settings.labels, settings.training)

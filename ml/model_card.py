@@ -12,6 +12,9 @@ def write_model_card(spec: ModelSpec, record: dict, importance: dict[str, float]
     names = sorted({key for values in metrics.values() for key, value in values.items() if isinstance(value, float)})
     header = "| metric | " + " | ".join(metrics) + " |\n|---|" + "---|" * len(metrics) + "\n"
     rows = "".join(f"| {name} | " + " | ".join(f"{metrics[m].get(name, float('nan')):.4f}" for m in metrics) + " |\n" for name in names)
+    deciles = record.get("calibration_by_decile", {}).get("challenger", [])
+    calibration = "| decile | rows | mean predicted | mean observed |\n|---|---|---|---|\n" + "".join(
+        f"| {b['decile']} | {b['count']:,} | {b['mean_predicted']:.4f} | {b['mean_observed']:.4f} |\n" for b in deciles)
     top = "".join(f"- {name}: {share:.1%}\n" for name, share in sorted(importance.items(), key=lambda item: -item[1])[:10])
     decision = record["decision"]
     return f"""# {spec.name} model, version {record['version']}
@@ -30,6 +33,9 @@ trained {record['trained_at']} on the Feast feature service `{spec.feature_servi
 ## Evaluation (out of time)
 
 {header}{rows}
+Calibration of the challenger by decile of its prediction:
+
+{calibration}
 ## Most important inputs (share of total gain)
 
 {top}

@@ -25,7 +25,7 @@ from ml.feature_matrix import fit_feature_matrix
 from ml.gradient_boosting import GradientBoostingModel, train_gradient_boosting
 from ml.labels import CutoffPlan, history_needed_days, plan_cutoffs, read_data_span, read_labels
 from ml.model_catalog import ModelSpec
-from ml.model_evaluation import classifier_metrics, regression_metrics
+from ml.model_evaluation import calibration_by_decile, classifier_metrics, regression_metrics
 from ml.model_registry import ModelRegistry
 from ml.model_settings import ModelSettings
 from ml.rfm_baseline import fit_rfm_baseline
@@ -130,6 +130,7 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
             except KeyError as error:
                 champion_note = f"the champion cannot score these rows: {error}"
     metrics = {name: _metrics(spec.kind, label, prediction) for name, prediction in predictions.items()}
+    calibration = {name: [cell.__dict__ for cell in calibration_by_decile(label, prediction)] for name, prediction in predictions.items()}
     pl.DataFrame({"customer_id": evaluation["customer_id"], "cutoff_date": evaluation["cutoff_date"], "label": label,
                   **{name: prediction for name, prediction in predictions.items()}}).write_parquet(folder / EVALUATION_FILE)
     outcome = TrainingOutcome(
@@ -141,7 +142,8 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
     record = {
         "model": spec.name, "version": version, "kind": spec.kind, "trained_at": trained_at.isoformat(),
         "feature_service": spec.feature_service, "features": inputs.columns, "label_horizon_days": horizon,
-        "cutoffs": outcome.cutoffs, "rows": outcome.rows, "metrics": metrics, "baseline": spec.baseline,
+        "cutoffs": outcome.cutoffs, "rows": outcome.rows, "metrics": metrics, "calibration_by_decile": calibration,
+        "baseline": spec.baseline,
         "champion_at_training": champion_version, "champion_not_comparable": champion_note, "importance": outcome.importance,
         "hyperparameters": settings.xgboost, "trees": model.booster.num_boosted_rounds(),
         "data_hashes": {"labels": frame_digest(labels), "training_set": frame_digest(training_set)},

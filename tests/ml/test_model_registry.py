@@ -20,13 +20,19 @@ def test_a_challenger_must_beat_baseline_and_champion_by_the_margin(challenger, 
     assert decide_promotion("roc_auc", 0.005, challenger, champion, baseline).promoted is promoted
 
 
-def test_a_refused_challenger_leaves_the_champion_and_says_why(tmp_path):
+def _champion_and_a_new_version(tmp_path, champion_auc: float) -> tuple[ModelRegistry, str, str]:
+    """A registry whose first churn version became champion (baseline 0.70), and a second version."""
     registry = ModelRegistry(tmp_path)
     first, _ = registry.new_version_dir("churn", dt.datetime(2026, 1, 1), "a" * 16)
     registry.write_version("churn", first, {"metrics": {}})
-    registry.record_decision("churn", first, decide_promotion("roc_auc", 0.002, 0.80, None, 0.70))
-    worse, _ = registry.new_version_dir("churn", dt.datetime(2026, 2, 1), "b" * 16)
-    registry.write_version("churn", worse, {"metrics": {}})
+    registry.record_decision("churn", first, decide_promotion("roc_auc", 0.002, champion_auc, None, 0.70))
+    second, _ = registry.new_version_dir("churn", dt.datetime(2026, 2, 1), "b" * 16)
+    registry.write_version("churn", second, {"metrics": {}})
+    return registry, first, second
+
+
+def test_a_refused_challenger_leaves_the_champion_and_says_why(tmp_path):
+    registry, first, worse = _champion_and_a_new_version(tmp_path, 0.80)
 
     registry.record_decision("churn", worse, decide_promotion("roc_auc", 0.002, 0.75, 0.80, 0.70))
 
@@ -38,12 +44,7 @@ def test_a_refused_challenger_leaves_the_champion_and_says_why(tmp_path):
 
 
 def test_a_champion_worse_than_the_baseline_is_retired_for_the_baseline(tmp_path):
-    registry = ModelRegistry(tmp_path)
-    first, _ = registry.new_version_dir("churn", dt.datetime(2026, 1, 1), "a" * 16)
-    registry.write_version("churn", first, {"metrics": {}})
-    registry.record_decision("churn", first, decide_promotion("roc_auc", 0.002, 0.72, None, 0.70))
-    later, _ = registry.new_version_dir("churn", dt.datetime(2026, 2, 1), "b" * 16)
-    registry.write_version("churn", later, {"metrics": {}})
+    registry, _, later = _champion_and_a_new_version(tmp_path, 0.72)
 
     # On the new evaluation rows the old champion (0.68) fell below the baseline (0.70).
     decision = decide_promotion("roc_auc", 0.002, 0.69, 0.68, 0.70)

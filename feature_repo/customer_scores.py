@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from feast import FeatureView, Field, FileSource
-from feast.types import Float64, String
+from feast.types import Bool, Float64, String
 
 from feature_repo.entities import customer
 
@@ -37,6 +37,9 @@ def _model_fields(model: str, score: str, description: str) -> list[Field]:
 
 
 SCORE_FIELDS: list[Field] = [
+    Field(name="personalization_allowed", dtype=Bool, tags={"owner": _OWNER},
+          description="False when the customer opted out of personalization: they are not scored, and every score, "
+                      "reason and version of theirs is null."),
     *_model_fields("churn", "churn_probability",
                    "Probability that the customer makes no purchase in the next 90 days; null when not active (no purchase in a year)."),
     *_model_fields("propensity", "purchase_probability_30d", "Probability that the customer places an order in the next 30 days."),
@@ -56,16 +59,17 @@ def scores_file_glob(feature_files_dir: Path) -> str:
 def scores_schema() -> pa.Schema:
     """The columns of a scores file."""
     return pa.schema([("customer_id", pa.string()), ("event_timestamp", pa.timestamp("us", tz="UTC")),
-                      *((field.name, pa.float64() if field.dtype == Float64 else pa.string()) for field in SCORE_FIELDS)])
+                      *((field.name, {Float64: pa.float64(), Bool: pa.bool_()}.get(field.dtype, pa.string())) for field in SCORE_FIELDS)])
 
 
 def ensure_scores_readable(feature_files_dir: Path) -> None:
     """Before the first scoring run, an empty file with the scores' schema: point-in-time reads of a
     service that includes the view then find no scores rather than no files."""
-    folder = feature_files_dir / SCORES_TABLE / EMPTY_SCORES_FOLDER
-    if not (folder / "data_0.parquet").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(scores_schema().empty_table(), folder / "data_0.parquet")
+    path = feature_files_dir / SCORES_TABLE / EMPTY_SCORES_FOLDER / "data_0.parquet"
+    # Rewritten when the scores gain a column, so every file of the glob has the same schema.
+    if not path.exists() or not pq.read_schema(path).equals(scores_schema()):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(scores_schema().empty_table(), path)
 
 
 def build_customer_scores_view(feature_files_dir: Path) -> FeatureView:

@@ -88,24 +88,39 @@ def _score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_v
     return baseline.predict(frame), _rfm_reasons(frame), f"baseline:rfm@{versions[-1]}"
 
 
+def personalization_opted_out(connection: duckdb.DuckDBPyConnection, customer_ids: pl.Series) -> np.ndarray:
+    """Per customer, whether their latest profile says they opted out of personalization."""
+    opted_out = set(connection.sql("""
+        SELECT customer_id FROM (
+            SELECT customer_id, is_personalization_opted_out FROM features.customer_profile_features
+            QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY snapshot_date DESC) = 1
+        ) WHERE is_personalization_opted_out
+    """).pl()["customer_id"].to_list())
+    return np.array([customer in opted_out for customer in customer_ids.to_list()], dtype=bool)
+
+
 def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, settings: ModelSettings,
                     registry: ModelRegistry) -> tuple[date, pl.DataFrame, dict[str, str]]:
-    """Every current customer's scores, reasons and the scorer of each model, as of the newest extract date."""
+    """Every current customer's scores, reasons and the scorer of each model, as of the newest
+    extract date. A customer who opted out of personalization is not scored: their row says
+    `personalization_allowed = false` and holds no score, reason or version, so the online store
+    overwrites whatever it served before."""
     as_of, features = read_current_features(connection, store)
+    allowed = ~personalization_opted_out(connection, features["customer_id"])
+    btyd_value = probability_alive = np.full(features.height, np.nan)
     try:
-        btyd = fit_btyd_baseline(features)
-        btyd_value = btyd.expected_value(features, settings.labels.clv_horizon_days)
-        probability_alive = btyd.probability_alive(features)
+        btyd = fit_btyd_baseline(features.filter(pl.Series(allowed)))
+        btyd_value, probability_alive = btyd.expected_value(features, settings.labels.clv_horizon_days), btyd.probability_alive(features)
     except ValueError:
-        # Too young a history (no repeat buyer yet) or a degenerate fit: no BG/NBD value or P(alive).
-        btyd_value = probability_alive = np.full(features.height, np.nan)
+        pass  # Too young a history (no repeat buyer yet) or a degenerate fit: no BG/NBD value or P(alive).
     # Churn is defined for active customers only (see ml.labels); the others get no churn score.
     active = (features["orders_365d"].fill_null(0) > 0).to_numpy()
     columns: dict[str, object] = {"customer_id": features["customer_id"],
-                                  "event_timestamp": pl.Series([cutoff_timestamp(as_of)] * features.height)}
+                                  "event_timestamp": pl.Series([cutoff_timestamp(as_of)] * features.height),
+                                  "personalization_allowed": pl.Series(allowed)}
     scorers = {}
     for name, spec in MODELS.items():
-        rows = np.flatnonzero(active) if name == "churn" else np.arange(features.height)
+        rows = np.flatnonzero(allowed & active) if name == "churn" else np.flatnonzero(allowed)
         scores, reasons, scorer = _score_model(name, features[rows], registry, btyd_value[rows])
         full_scores = np.full(features.height, np.nan)
         full_scores[rows] = scores
@@ -115,9 +130,9 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
         columns[spec.score] = pl.Series(full_scores).fill_nan(None)
         for rank in range(REASONS_PER_MODEL):
             columns[f"{name}_reason_{rank + 1}"] = pl.Series([reason[rank] for reason in full_reasons], dtype=pl.String)
-        columns[f"{name}_model_version"] = pl.Series([scorer] * features.height, dtype=pl.String)
+        columns[f"{name}_model_version"] = pl.Series([scorer if ok else None for ok in allowed.tolist()], dtype=pl.String)
         scorers[name] = scorer
-    columns["probability_alive"] = pl.Series(probability_alive).fill_nan(None)
+    columns["probability_alive"] = pl.Series(np.where(allowed, probability_alive, np.nan)).fill_nan(None)
     return as_of, pl.DataFrame(columns), scorers
 
 

@@ -67,7 +67,16 @@ def test_the_nightly_run_trains_evaluates_and_scores_every_model(platform):
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
         customers = connection.execute("SELECT count(DISTINCT customer_id) FROM features.customer_profile_features").fetchall()[0][0]
     assert scores.height == customers == scores["customer_id"].n_unique()
-    assert scores["purchase_probability_30d"].is_between(0, 1).all()
+    # Customers who opted out of personalization are not scored; everyone else is.
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        opted_out = set(connection.sql("SELECT customer_id FROM marts.dim_customers WHERE is_personalization_opted_out").pl()["customer_id"])
+    assert opted_out and set(scores.filter(~pl.col("personalization_allowed"))["customer_id"]) == opted_out
+    withheld = scores.filter(~pl.col("personalization_allowed"))
+    assert withheld.select(pl.all().exclude("customer_id", "event_timestamp", "personalization_allowed").is_null().all()).row(0) == (
+        (True,) * (scores.width - 3))
+    allowed = scores.filter(pl.col("personalization_allowed"))
+    assert allowed["purchase_probability_30d"].is_not_null().all()
+    assert scores["purchase_probability_30d"].drop_nulls().is_between(0, 1).all()
     assert scores["expected_value_365d_usd"].min() >= 0
 
 
@@ -133,13 +142,16 @@ def test_promotion_refuses_a_worse_model_and_keeps_the_champion(platform, tmp_pa
 def test_scores_and_their_reasons_are_read_online_over_http(platform, tmp_path):
     home, _, _, _ = platform
     scores = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
-    sample = scores.filter(pl.col("churn_probability").is_not_null()).sort("customer_id").head(5)
+    sample = pl.concat([scores.filter(pl.col("churn_probability").is_not_null()).sort("customer_id").head(5),
+                        scores.filter(~pl.col("personalization_allowed")).sort("customer_id").head(1)])
     with running_feature_server(tmp_path) as url:
         served = online_features(url, "personalization_app", sample["customer_id"].to_list())
-    for column in ("churn_probability", "churn_reason_1", "churn_reason_2", "churn_reason_3", "churn_model_version",
-                   "purchase_probability_30d", "propensity_reason_1", "expected_value_365d_usd", "probability_alive"):
+    for column in ("personalization_allowed", "churn_probability", "churn_reason_1", "churn_reason_2", "churn_reason_3",
+                   "churn_model_version", "purchase_probability_30d", "propensity_reason_1", "expected_value_365d_usd",
+                   "probability_alive"):
         assert served[column] == sample[column].to_list(), column
-    assert all(reason for reason in served["churn_reason_1"])
+    assert all(served["churn_reason_1"][:5]) and served["personalization_allowed"] == [True] * 5 + [False]
+    assert served["churn_probability"][5] is None and served["propensity_reason_1"][5] is None  # opted out: nothing served
 
 
 def test_eval_models_prints_champion_challenger_baseline_and_oracle(platform):

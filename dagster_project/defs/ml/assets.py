@@ -70,7 +70,7 @@ def build_champion_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         registry = model_registry.registry()
         # Decide on the version this run's challenger trained, if it trained one.
         trained = context.instance.get_latest_materialization_event(challenger_key(spec.name))
-        metadata = trained.asset_materialization.metadata if trained and trained.run_id == context.run_id else {}
+        metadata = trained.asset_materialization.metadata if trained and trained.run_id == context.run.run_id else {}
         if "version" not in metadata:
             champion_version = registry.champion(spec.name)
             return dg.MaterializeResult(metadata={"decision": "no new challenger", "champion": champion_version or "none (baseline scores)"})

@@ -21,6 +21,7 @@ from dagster_project.settings import load_settings
 from ml.model_catalog import MODELS
 from ml.model_registry import ModelRegistry
 from tests.features.feature_server import online_features, running_feature_server
+from tests.features.test_pii_minimization import NOT_PERSONAL, PERSONAL
 from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
 
 pytestmark = pytest.mark.slow
@@ -174,3 +175,18 @@ def test_the_dagster_ui_shows_metrics_and_plots_of_each_challenger(platform):
             plots = [key for key in metadata if key.endswith("_plot")]
             assert {"calibration_plot", "lift_plot", "feature_importance_plot"} <= set(plots)
             assert all(metadata[key].value.startswith("![") and "data:image/png;base64," in metadata[key].value for key in plots)
+
+
+def test_saved_training_sets_hold_no_personal_data(platform):
+    home, _, registry, _ = platform
+    people = pl.read_parquet(home / "landing" / "_truth" / "people.parquet")
+    personal = {value for column in ("first_name", "last_name", "email", "alternative_email", "phone_e164", "street", "postcode")
+                for value in people[column].drop_nulls().cast(pl.String).to_list()}
+    sets = list(registry.root.glob("*/*/training_set.parquet"))
+    assert len(sets) >= 3
+    for path in sets:
+        rows = pl.read_parquet(path)
+        assert not [name for name in rows.columns if PERSONAL.search(name) and name not in NOT_PERSONAL], path
+        texts = {value for name, dtype in rows.schema.items() if dtype == pl.String for value in rows[name].drop_nulls().unique().to_list()}
+        assert not texts & personal and not any("@" in text for text in texts), path
+        assert "birthdate" not in rows.columns and "country" not in rows.columns

@@ -4,7 +4,8 @@ xgboost challenger, its baseline and the champion, all scored on the same evalua
 Out of time: the newest labeled cutoff is the evaluation set. Training cutoffs are those whose label
 window closed by then (cutoff + horizon ≤ evaluation cutoff), so nothing the evaluation labels
 describe was known to the training labels; the newest of them is the holdout for early stopping
-and calibration.
+and calibration (see ml.labels.plan_cutoffs). Training and holdout windows, a month apart, may
+share calendar days: early stopping and calibration can be a little optimistic, the evaluation not.
 """
 
 from __future__ import annotations

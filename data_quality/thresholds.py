@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from dagster_project.settings import merge_overrides
+
 DEFAULTS_FILE = Path(__file__).with_name("thresholds.yml")
 
 
@@ -74,7 +76,7 @@ def load_quality_thresholds(override_file: Path | None = None) -> QualityThresho
     """The defaults, with the keys an environment's override file sets replaced."""
     config = _read(DEFAULTS_FILE)
     if override_file is not None:
-        config = _merge(config, _read(override_file))
+        config = merge_overrides(config, _read(override_file))
     raw = dict(config["raw"])
     by_source = raw.pop("sources", None) or {}
     unknown = {f"raw.sources.{source}" for source, values in by_source.items() if not isinstance(values, dict)}
@@ -97,13 +99,6 @@ def _read(path: Path) -> dict[str, Any]:
     if not isinstance(content, dict):
         raise ValueError(f"Quality thresholds file {path} must hold a mapping")
     return content
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return merged
 
 
 def _typed(cls: type, values: dict[str, Any]) -> dict[str, Any]:

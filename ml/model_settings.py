@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from dagster_project.settings import merge_overrides
+
 DEFAULTS_FILE = Path(__file__).with_name("model_settings.yml")
 MODEL_NAMES = ("churn", "propensity", "clv")
 
@@ -51,13 +53,6 @@ class ModelSettings:
     keep_score_days: int
 
 
-def _merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-    return merged
-
-
 def load_model_settings(override_file: Path | None = None) -> ModelSettings:
     """The defaults, with the keys of `override_file` (if any) replacing theirs."""
     document: dict[str, Any] = yaml.safe_load(DEFAULTS_FILE.read_text())
@@ -66,7 +61,7 @@ def load_model_settings(override_file: Path | None = None) -> ModelSettings:
         unknown = set(override) - set(document)
         if unknown:
             raise ValueError(f"{override_file}: unknown model setting section(s) {', '.join(sorted(unknown))}")
-        document = _merge(document, override)
+        document = merge_overrides(document, override)
     labels = document["labels"]
     promotion = {name: PromotionRule(**document["promotion"][name]) for name in MODEL_NAMES}
     for name, rule in promotion.items():

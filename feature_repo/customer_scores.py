@@ -31,6 +31,10 @@ def _model_fields(model: str, score: str, description: str) -> list[Field]:
                 description=f"Reason {rank} of the {model} score in plain words: the input with the "
                             f"{_ORDINALS[rank]} push up of the score, and the customer's value of it.")
           for rank in range(1, REASONS_PER_MODEL + 1)),
+        *(Field(name=f"{model}_reason_{rank}_contribution", dtype=Float64, tags={"owner": _OWNER},
+                description=f"How far reason {rank} pushed the {model} model's raw score up (log-odds, or log-value for "
+                            "lifetime value); null for a baseline's reasons, which have no contributions.")
+          for rank in range(1, REASONS_PER_MODEL + 1)),
         Field(name=f"{model}_model_version", dtype=String, tags={"owner": _OWNER},
               description=f"The {model} model that scored: a registry version, or the baseline's name while no model is champion."),
     ]

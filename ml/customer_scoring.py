@@ -26,7 +26,7 @@ from ml.labels import current_customers_sql, cutoff_timestamp, read_data_span
 from ml.model_catalog import MODELS
 from ml.model_registry import ModelRegistry
 from ml.model_settings import ModelSettings
-from ml.prediction_reasons import describe_input, top_reasons
+from ml.prediction_reasons import RankedReasons, describe_input, top_reasons
 from ml.rfm_baseline import RfmBaseline
 
 
@@ -58,14 +58,20 @@ def read_current_features(connection: duckdb.DuckDBPyConnection, store: FeatureS
     return as_of, pl.from_arrow(job.to_arrow()).sort("customer_id")
 
 
-def _rfm_reasons(frame: pl.DataFrame) -> list[list[str | None]]:
+def _rfm_reasons(frame: pl.DataFrame) -> RankedReasons:
+    """A baseline's reasons: the recency, frequency and value its cells are made of, without contributions."""
     columns = ["days_since_last_order", "orders_lifetime", "net_revenue_usd_lifetime"]
     values = {name: frame[name].to_numpy() for name in columns}
-    return [[describe_input(name, values[name][row]) for name in columns] for row in range(frame.height)]
+    return RankedReasons([[describe_input(name, values[name][row]) for name in columns] for row in range(frame.height)],
+                         np.full((frame.height, len(columns)), np.nan))
+
+
+def _no_reasons(rows: int) -> RankedReasons:
+    return RankedReasons([[None] * REASONS_PER_MODEL] * rows, np.full((rows, REASONS_PER_MODEL), np.nan))
 
 
 def _score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_value: np.ndarray
-                 ) -> tuple[np.ndarray, list[list[str | None]], str]:
+                 ) -> tuple[np.ndarray, RankedReasons, str]:
     """(scores, reasons, scorer) of one model over the rows of `frame`."""
     champion = registry.champion(name)
     if champion is not None:
@@ -79,11 +85,11 @@ def _score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_v
             pass
     if name == "clv":
         if np.isnan(btyd_value).all():
-            return btyd_value, [[None] * REASONS_PER_MODEL] * frame.height, "none"
+            return btyd_value, _no_reasons(frame.height), "none"
         return btyd_value, _rfm_reasons(frame), "baseline:bg_nbd_gamma_gamma"
     versions = registry.versions(name)
     if not versions:
-        return np.full(frame.height, np.nan), [[None] * REASONS_PER_MODEL] * frame.height, "none"
+        return np.full(frame.height, np.nan), _no_reasons(frame.height), "none"
     baseline = RfmBaseline.from_dict(json.loads((registry.version_dir(name, versions[-1]) / "baseline.json").read_text()))
     return baseline.predict(frame), _rfm_reasons(frame), f"baseline:rfm@{versions[-1]}"
 
@@ -125,11 +131,15 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
         full_scores = np.full(features.height, np.nan)
         full_scores[rows] = scores
         full_reasons: list[list[str | None]] = [[None] * REASONS_PER_MODEL for _ in range(features.height)]
-        for row, reason in zip(rows.tolist(), reasons):
+        for row, reason in zip(rows.tolist(), reasons.texts):
             full_reasons[row] = reason
+        full_contributions = np.full((features.height, REASONS_PER_MODEL), np.nan)
+        full_contributions[rows] = reasons.contributions
         columns[spec.score] = pl.Series(full_scores).fill_nan(None)
         for rank in range(REASONS_PER_MODEL):
             columns[f"{name}_reason_{rank + 1}"] = pl.Series([reason[rank] for reason in full_reasons], dtype=pl.String)
+        for rank in range(REASONS_PER_MODEL):
+            columns[f"{name}_reason_{rank + 1}_contribution"] = pl.Series(full_contributions[:, rank]).fill_nan(None)
         columns[f"{name}_model_version"] = pl.Series([scorer if ok else None for ok in allowed.tolist()], dtype=pl.String)
         scorers[name] = scorer
     columns["probability_alive"] = pl.Series(np.where(allowed, probability_alive, np.nan)).fill_nan(None)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from ml.bias_audit import audit_markdown
 from ml.model_catalog import ModelSpec
 
 
-def write_model_card(spec: ModelSpec, record: dict, importance: dict[str, float]) -> str:
+def write_model_card(spec: ModelSpec, record: dict, importance: dict[str, float], bias_audit: dict | None = None) -> str:
     """Markdown: what the model predicts, from what, trained when and on which window, how it
     scored against its baseline and the champion, and what it may not be used for."""
     metrics = record["metrics"]
@@ -39,6 +40,10 @@ Calibration of the challenger by decile of its prediction:
 ## Most important inputs (share of total gain)
 
 {top}
+## Bias audit (evaluation rows, by segment)
+
+{audit_markdown(bias_audit) if bias_audit else 'No audit was recorded for this version.'}
+
 ## Use and limits
 
 Scores rank and size customers for personalization and retention outreach. The model has not seen

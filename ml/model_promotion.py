@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from ml.model_card import write_model_card
 from ml.model_catalog import ModelSpec
 from ml.model_registry import Decision, ModelRegistry, decide_promotion
+from ml.model_training import BIAS_AUDIT_FILE
 from ml.model_settings import PromotionRule
 
 
@@ -27,5 +29,7 @@ def promote_if_better(spec: ModelSpec, registry: ModelRegistry, version: str, ru
             decision = replace(decision, reason=f"{decision.reason} (champion {record['champion_at_training']} not compared: "
                                                 f"{record['champion_not_comparable']})")
     registry.record_decision(spec.name, version, decision)
-    registry.write_card(spec.name, version, write_model_card(spec, {**record, "decision": decision.__dict__}, record["importance"]))
+    audit_path = registry.version_dir(spec.name, version) / BIAS_AUDIT_FILE
+    audit = json.loads(audit_path.read_text()) if audit_path.exists() else None
+    registry.write_card(spec.name, version, write_model_card(spec, {**record, "decision": decision.__dict__}, record["importance"], audit))
     return decision

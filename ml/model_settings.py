@@ -45,12 +45,31 @@ class PromotionRule:
 
 
 @dataclass(frozen=True)
+class FairnessSettings:
+    """Which inputs the models may not learn from, and how the bias audit judges a version."""
+
+    protected_inputs: list[str]
+    use_protected_inputs: bool
+    segments: list[str]
+    age_band_edges: list[int]
+    min_segment_rows: int
+    min_disparity_ratio: float
+    max_disparity_ratio: float
+    selection_share: float
+
+    def allowed_inputs(self, names: list[str]) -> list[str]:
+        """The inputs a model may learn from, in their order."""
+        return list(names) if self.use_protected_inputs else [name for name in names if name not in self.protected_inputs]
+
+
+@dataclass(frozen=True)
 class ModelSettings:
     labels: LabelWindows
     training: TrainingSettings
     promotion: dict[str, PromotionRule]
     xgboost: dict[str, float | int]
     keep_score_days: int
+    fairness: FairnessSettings
 
 
 def load_model_settings(override_file: Path | None = None) -> ModelSettings:
@@ -78,4 +97,22 @@ def load_model_settings(override_file: Path | None = None) -> ModelSettings:
         promotion=promotion,
         xgboost=dict(document["xgboost"]),
         keep_score_days=int(document["scoring"]["keep_days"]),
+        fairness=_fairness(document["fairness"]),
     )
+
+
+def _fairness(section: dict[str, Any]) -> FairnessSettings:
+    fairness = FairnessSettings(
+        protected_inputs=[str(name) for name in section["protected_inputs"]], use_protected_inputs=bool(section["use_protected_inputs"]),
+        segments=[str(name) for name in section["segments"]], age_band_edges=sorted(int(edge) for edge in section["age_band_edges"]),
+        min_segment_rows=int(section["min_segment_rows"]), min_disparity_ratio=float(section["min_disparity_ratio"]),
+        max_disparity_ratio=float(section["max_disparity_ratio"]), selection_share=float(section["selection_share"]),
+    )
+    unknown = set(fairness.segments) - {"country", "age_band", "acquisition_source"}
+    if unknown:
+        raise ValueError(f"fairness.segments: unknown segment(s) {', '.join(sorted(unknown))}; use country, age_band, acquisition_source")
+    if not 0 < fairness.min_disparity_ratio <= 1 <= fairness.max_disparity_ratio:
+        raise ValueError("fairness: min_disparity_ratio must lie in (0, 1] and max_disparity_ratio be at least 1")
+    if not 0 < fairness.selection_share < 1:
+        raise ValueError("fairness.selection_share must lie strictly between 0 and 1")
+    return fairness

@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 from feast import FeatureStore
 
+from ml.bias_audit import UNKNOWN, audit_bias, audit_report, read_segments
 from ml.btyd_baseline import fit_btyd_baseline
 from ml.feature_matrix import fit_feature_matrix
 from ml.gradient_boosting import GradientBoostingModel, train_gradient_boosting
@@ -33,6 +34,7 @@ from ml.rfm_baseline import fit_rfm_baseline
 from ml.training_sets import frame_digest, retrieve_training_set, service_feature_names
 
 EVALUATION_FILE = "evaluation.parquet"
+BIAS_AUDIT_FILE = "bias_audit.json"
 
 
 @dataclass
@@ -47,6 +49,8 @@ class TrainingOutcome:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     importance: dict[str, float] = field(default_factory=dict)
     folder: Path | None = None
+    bias_audit: dict | None = None
+    """The version's bias audit (ml.bias_audit.audit_report), as saved in `bias_audit.json`."""
 
 
 def champion_not_comparable(champion: dict, evaluation_cutoff: date) -> str | None:
@@ -82,10 +86,11 @@ def train_model(spec: ModelSpec, connection: duckdb.DuckDBPyConnection, store: F
             f"{settings.training.min_history_days} days of history; until then its baseline scores"))
     labels = read_labels(connection, spec.name, plan.all, settings.labels,
                          settings.training.max_rows_per_cutoff, settings.training.seed)
+    segments = read_segments(connection, plan.evaluation, settings.fairness)
     registry.remove_incomplete_versions(spec.name)
     version, folder = registry.new_version_dir(spec.name, trained_at, frame_digest(labels))
     try:
-        return _train_version(spec, store, settings, registry, trained_at, labels, version, folder, plan)
+        return _train_version(spec, store, settings, registry, trained_at, labels, version, folder, plan, segments)
     except BaseException:
         # A half-written version would hold a training set (personal features) that nothing lists.
         shutil.rmtree(folder, ignore_errors=True)
@@ -93,7 +98,8 @@ def train_model(spec: ModelSpec, connection: duckdb.DuckDBPyConnection, store: F
 
 
 def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings, registry: ModelRegistry,
-                   trained_at: datetime, labels: pl.DataFrame, version: str, folder: Path, plan: CutoffPlan) -> TrainingOutcome:
+                   trained_at: datetime, labels: pl.DataFrame, version: str, folder: Path, plan: CutoffPlan,
+                   segments: pl.DataFrame) -> TrainingOutcome:
     horizon = settings.labels.horizon_days(spec.name)
     train_cutoffs, holdout_cutoff, evaluation_cutoff = plan.train, plan.holdout, plan.evaluation
     training_set = retrieve_training_set(store, labels, spec.feature_service, folder / "training_set.parquet",
@@ -101,7 +107,8 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
     train = training_set.filter(pl.col("cutoff_date").is_in(train_cutoffs))
     holdout = training_set.filter(pl.col("cutoff_date") == holdout_cutoff)
     evaluation = training_set.filter(pl.col("cutoff_date") == evaluation_cutoff)
-    features = service_feature_names(store, spec.feature_service)
+    served = service_feature_names(store, spec.feature_service)
+    features = settings.fairness.allowed_inputs(served)
     inputs = fit_feature_matrix(train, features)
     model = train_gradient_boosting(spec.kind, train, holdout, inputs, settings.xgboost, settings.training.seed)
     model.save(folder)
@@ -134,8 +141,12 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
     calibration = {name: [cell.__dict__ for cell in calibration_by_decile(label, prediction)] for name, prediction in predictions.items()}
     pl.DataFrame({"customer_id": evaluation["customer_id"], "cutoff_date": evaluation["cutoff_date"], "label": label,
                   **{name: prediction for name, prediction in predictions.items()}}).write_parquet(folder / EVALUATION_FILE)
+    audited = evaluation.select("customer_id").with_columns(pl.Series("label", label)).join(
+        segments, on="customer_id", how="left", maintain_order="left").fill_null(UNKNOWN)
+    bias = audit_report(audit_bias(spec.kind, audited, predictions["challenger"], settings.fairness), settings.fairness)
+    (folder / BIAS_AUDIT_FILE).write_text(json.dumps(bias, indent=1))
     outcome = TrainingOutcome(
-        model=spec.name, version=version, folder=folder,
+        model=spec.name, version=version, folder=folder, bias_audit=bias,
         cutoffs={"train": [str(c) for c in train_cutoffs], "holdout": [str(holdout_cutoff)], "evaluation": [str(evaluation_cutoff)]},
         rows={"train": train.height, "holdout": holdout.height, "evaluation": evaluation.height},
         metrics=metrics, importance=model.importance(),
@@ -143,6 +154,7 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
     record = {
         "model": spec.name, "version": version, "kind": spec.kind, "trained_at": trained_at.isoformat(),
         "feature_service": spec.feature_service, "features": inputs.columns, "label_horizon_days": horizon,
+        "inputs_withheld": sorted(set(served) - set(features)), "bias_flags": bias["flagged"],
         "cutoffs": outcome.cutoffs, "rows": outcome.rows, "metrics": metrics, "calibration_by_decile": calibration,
         "baseline": spec.baseline,
         "champion_at_training": champion_version, "champion_not_comparable": champion_note, "importance": outcome.importance,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,14 +47,25 @@ def describe_input(name: str, value: object) -> str:
     return f"{_words(name)}: {_number(float(value), name)}"
 
 
-def top_reasons(contributions: np.ndarray, columns: list[str], values: dict[str, np.ndarray], count: int) -> list[list[str | None]]:
+class RankedReasons(NamedTuple):
+    """Per row, the reasons in plain words and each one's contribution to the model's margin
+    (log-odds, or log-value for lifetime value); None and NaN fill the places of missing reasons."""
+
+    texts: list[list[str | None]]
+    contributions: np.ndarray
+
+
+def top_reasons(contributions: np.ndarray, columns: list[str], values: dict[str, np.ndarray], count: int) -> RankedReasons:
     """For each row, the `count` inputs with the largest positive contribution, described; None
     fills the places when fewer inputs pushed the score up. `contributions` has one column per
     input and a last bias column (xgboost's pred_contribs)."""
     per_input = contributions[:, : len(columns)]
     order = np.argsort(-per_input, axis=1, kind="stable")[:, :count]
-    reasons = []
+    picked_contributions = np.take_along_axis(per_input, order, axis=1).astype(np.float64)
+    picked_contributions[picked_contributions <= 0] = np.nan
+    texts = []
     for row, indices in enumerate(order):
         picked = [describe_input(columns[i], values[columns[i]][row]) if per_input[row, i] > 0 else None for i in indices]
-        reasons.append(picked + [None] * (count - len(picked)))
-    return reasons
+        texts.append(picked + [None] * (count - len(picked)))
+    padding = np.full((len(order), count - picked_contributions.shape[1]), np.nan)
+    return RankedReasons(texts, np.hstack([picked_contributions, padding]))

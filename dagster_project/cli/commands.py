@@ -2,7 +2,6 @@
 
 import os
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -147,9 +146,31 @@ def evaluate_models(truth: Path | None) -> None:
         click.echo(render_model_report(build_model_report(registry, name, persons, people)))
 
 
-@main.group()
+class _ScoresByDefault(click.Group):
+    """`cxp explain <customer_id>` explains the scores; a known word (`customer`, `records`) picks a subcommand."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "scores", self.commands["scores"], args
+        return super().resolve_command(ctx, args)
+
+
+@main.group(cls=_ScoresByDefault)
 def explain() -> None:
-    """Why records were joined into one customer: the rule, or Splink's match weights."""
+    """Why a customer got their scores (`cxp explain <customer_id>`), and why records were joined into one customer."""
+
+
+@explain.command(name="scores")
+@click.argument("customer_id")
+def explain_scores_command(customer_id: str) -> None:
+    """Each model's score of the customer, the reasons served with it, how far each pushed the score, and the data behind them."""
+    from dagster_project.cli.explain_output import render_scores
+    from ml.score_explanation import ScoreExplanationError, explain_scores
+
+    try:
+        click.echo(render_scores(explain_scores(load_settings().feature_files_dir, customer_id)))
+    except ScoreExplanationError as error:
+        raise click.ClickException(str(error)) from error
 
 
 @explain.command(name="customer")

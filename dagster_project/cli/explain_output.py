@@ -1,10 +1,39 @@
-"""Plain-text rendering of link explanations for `cxp explain`."""
+"""Plain-text rendering of `cxp explain`: score explanations and link explanations."""
 
 from collections.abc import Iterator
 
 from dagster_project.defs.identity.link_explanation import (
     COMPARED_ATTRIBUTES, CustomerExplanation, Link, RecordPairExplanation,
 )
+from ml.score_explanation import ModelScore, ScoreExplanation
+
+
+def render_scores(explanation: ScoreExplanation) -> str:
+    lines = [f"Customer {explanation.customer_id}: scores as of {explanation.scored_at:%Y-%m-%d %H:%M} UTC"]
+    if not explanation.personalization_allowed:
+        lines.append("Opted out of personalization: not scored, and no score or reason is served.")
+        return "\n".join(lines)
+    for model in explanation.models:
+        lines.extend(_model_lines(model))
+    if explanation.probability_alive is not None:
+        lines.append(f"\nProbability still active (BG/NBD): {explanation.probability_alive:.0%}")
+    return "\n".join(lines)
+
+
+def _model_lines(model: ModelScore) -> list[str]:
+    spec = model.spec
+    if model.score is None:
+        why = "not active (no purchase in a year)" if spec.name == "churn" else "no model or baseline could score yet"
+        return [f"\n{spec.name}: no score: {why}"]
+    shown = f"{model.score:.1%}" if spec.kind == "classifier" else f"${model.score:,.2f}"
+    lines = [f"\n{spec.name}: {shown}  ({spec.description.rstrip('.')}; scored by {model.scorer})"]
+    if model.reasons and all(reason.contribution is None for reason in model.reasons):
+        lines.append("  A baseline scored: its reasons are the inputs it reads, without contributions.")
+    unit = "log-value" if spec.kind == "regressor" else "log-odds"
+    for rank, reason in enumerate(model.reasons, start=1):
+        pushed = "" if reason.contribution is None else f"  (+{reason.contribution:.3f} {unit})"
+        lines.append(f"  {rank}. {reason.text}{pushed}")
+    return lines
 
 
 def render_customer(explanation: CustomerExplanation) -> str:

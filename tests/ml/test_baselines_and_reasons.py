@@ -52,4 +52,5 @@ def test_only_inputs_that_push_the_score_up_are_reasons():
     contributions = np.array([[0.5, -0.2, 0.1, 0.3]])  # two inputs up, one down, then the bias
     reasons = top_reasons(contributions, ["orders_30d", "refund_rate", "open_tickets"],
                           {"orders_30d": np.array([0]), "refund_rate": np.array([0.5]), "open_tickets": np.array([2])}, 3)
-    assert reasons == [["orders in the last 30 days: 0", "open tickets: 2", None]]
+    assert reasons.texts == [["orders in the last 30 days: 0", "open tickets: 2", None]]
+    np.testing.assert_array_equal(reasons.contributions, [[0.5, 0.1, np.nan]])

@@ -62,7 +62,7 @@ def test_contributions_add_up_to_each_prediction_and_name_the_drivers(churn_mode
     contributions = churn_model.contributions(test)
     margin = churn_model.booster.predict(churn_model._matrix(test), output_margin=True)
     np.testing.assert_allclose(contributions.sum(axis=1), margin, rtol=1e-4, atol=1e-4)
-    reasons = top_reasons(contributions, churn_model.spec.columns, matrix_values(test, churn_model.spec), 3)
+    reasons = top_reasons(contributions, churn_model.spec.columns, matrix_values(test, churn_model.spec), 3).texts
     stale = int(np.argmax(test["days_since_last_order"].to_numpy()))
     assert reasons[stale][0].endswith("days since the last order")
     # An input the label does not depend on is rarely anyone's main reason.

@@ -6,6 +6,8 @@ configures 30/14/30-day windows and 30 days of minimum history: three or more mo
 """
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -37,16 +39,25 @@ training: {min_history_days: 30, max_cutoffs: 6}
 """
 
 
+def generated_model_home(home: Path, customers: int, days: int, seed: int, end_date: dt.date) -> Path:
+    """A home with generated exports, the test quality thresholds and the short label windows."""
+    (home / "thresholds.yml").write_text(TEST_THRESHOLDS)
+    (home / "models.yml").write_text(MODEL_SETTINGS)
+    generate_demo_exports(home / "landing", customers=customers, days=days, seed=seed, end_date=end_date)
+    return home
+
+
+def point_models_at(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_platform_at(home, monkeypatch)
+    monkeypatch.setenv("CXP_MODEL_SETTINGS", str(home / "models.yml"))
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     """3,000 generated people over 180 days, loaded and modelled by one run of the whole pipeline."""
-    home = tmp_path_factory.mktemp("models")
-    (home / "thresholds.yml").write_text(TEST_THRESHOLDS)
-    (home / "models.yml").write_text(MODEL_SETTINGS)
-    generate_demo_exports(home / "landing", customers=3000, days=180, seed=23, end_date=LAST_DAY)
+    home = generated_model_home(tmp_path_factory.mktemp("models"), customers=3000, days=180, seed=23, end_date=LAST_DAY)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        point_platform_at(home, monkeypatch)
-        monkeypatch.setenv("CXP_MODEL_SETTINGS", str(home / "models.yml"))
+        point_models_at(home, monkeypatch)
         outcome = run_pipeline(load_settings())
         yield home, outcome, ModelRegistry(load_settings().models_dir), monkeypatch
 
@@ -155,6 +166,34 @@ def test_scores_and_their_reasons_are_read_online_over_http(platform, tmp_path):
     assert served["churn_probability"][5] is None and served["propensity_reason_1"][5] is None  # opted out: nothing served
 
 
+def test_cxp_explain_prints_the_reasons_apps_are_served(platform, tmp_path):
+    home, _, _, _ = platform
+    scores = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
+    scored = scores.filter(pl.col("churn_reason_2").is_not_null()).sort("customer_id")["customer_id"][0]
+    opted_out = scores.filter(~pl.col("personalization_allowed")).sort("customer_id")["customer_id"][0]
+    with running_feature_server(tmp_path) as url:
+        served = online_features(url, "personalization_app", [scored])
+    output = CliRunner().invoke(main, ["explain", scored], catch_exceptions=False).output
+    lines = output.splitlines()
+    for name, spec in MODELS.items():
+        header = next(index for index, line in enumerate(lines) if line.startswith(f"{name}: "))
+        score = served[spec.score][0]
+        assert (f"{score:.1%}" if spec.kind == "classifier" else f"${score:,.2f}") in lines[header]
+        assert f"scored by {served[f'{name}_model_version'][0]}" in lines[header]
+        for rank in (1, 2, 3):
+            reason, contribution = served[f"{name}_reason_{rank}"][0], served[f"{name}_reason_{rank}_contribution"][0]
+            if reason is None:
+                continue
+            line = next(line for line in lines[header + 1:] if line.lstrip().startswith(f"{rank}. "))
+            assert line.strip() == f"{rank}. {reason}" + ("" if contribution is None else
+                                                           f"  (+{contribution:.3f} {'log-value' if name == 'clv' else 'log-odds'})")
+    assert served["churn_reason_1_contribution"][0] >= served["churn_reason_2_contribution"][0] > 0
+    refused = CliRunner().invoke(main, ["explain", opted_out], catch_exceptions=False).output
+    assert "Opted out of personalization" in refused and "churn:" not in refused
+    unknown = CliRunner().invoke(main, ["explain", "nobody"])
+    assert unknown.exit_code == 1 and "nobody was not scored" in unknown.output
+
+
 def test_eval_models_prints_champion_challenger_baseline_and_oracle(platform):
     result = CliRunner().invoke(main, ["eval", "models"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -175,6 +214,27 @@ def test_the_dagster_ui_shows_metrics_and_plots_of_each_challenger(platform):
             plots = [key for key in metadata if key.endswith("_plot")]
             assert {"calibration_plot", "lift_plot", "feature_importance_plot"} <= set(plots)
             assert all(metadata[key].value.startswith("![") and "data:image/png;base64," in metadata[key].value for key in plots)
+
+
+def test_every_promoted_version_has_a_bias_audit_by_country_age_and_acquisition(platform):
+    _, _, registry, _ = platform
+    promoted = [(name, decision["version"]) for name in MODELS for decision in registry.decisions(name) if decision["promoted"]]
+    assert promoted, "no version was promoted on this data"
+    for name, version in promoted:
+        folder = registry.version_dir(name, version)
+        audit = json.loads((folder / "bias_audit.json").read_text())
+        dimensions = {segment["dimension"] for segment in audit["segments"]}
+        assert dimensions == {"all", "country", "age_band", "acquisition_source"}, (name, dimensions)
+        everyone = audit["segments"][0]
+        assert everyone["rows"] == registry.read_version(name, version)["rows"]["evaluation"]
+        assert sum(s["rows"] for s in audit["segments"] if s["dimension"] == "country") == everyone["rows"]
+        assert any(s["judged"] and s["ratios"] for s in audit["segments"])
+        assert "## Bias audit" in (folder / "MODEL_CARD.md").read_text() and "| country=" in (folder / "MODEL_CARD.md").read_text()
+        assert registry.read_version(name, version)["bias_flags"] == audit["flagged"]
+    with dg.DagsterInstance.get() as instance:
+        for name in MODELS:
+            metadata = instance.get_latest_materialization_event(challenger_key(name)).asset_materialization.metadata
+            assert "| age_band=" in metadata["bias_audit"].value and metadata["bias_flags"].value >= 0
 
 
 def test_saved_training_sets_hold_no_personal_data(platform):

@@ -7,7 +7,6 @@ it, into the files of the last day, and runs the pipeline for that day as the ni
 
 import csv
 import datetime as dt
-import io
 import json
 import shutil
 from pathlib import Path

@@ -15,6 +15,7 @@ from dagster_project.defs.features.assets import OFFLINE_FILES, ONLINE_STORE, RE
 from dagster_project.defs.features.resources import FeatureStoreResource
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.defs.ml.evaluation_metadata import evaluation_plots, metrics_table
+from ml.bias_audit import audit_markdown
 from dagster_project.defs.ml.resources import ModelRegistryResource
 from ml.model_catalog import MODELS, ModelSpec
 
@@ -46,6 +47,8 @@ def build_challenger_asset(spec: ModelSpec) -> dg.AssetsDefinition:
         if outcome.version is None:
             context.log.warning(f"{spec.name}: not trained: {outcome.skipped_reason}")
             return dg.MaterializeResult(metadata={"trained": False, "reason": outcome.skipped_reason})
+        for flag in outcome.bias_audit["flagged"]:
+            context.log.warning(f"{spec.name} {outcome.version} bias audit: {flag}")
         metric = model_registry.model_settings().promotion[spec.name].metric
         context.log.info(f"{spec.name} {outcome.version}: " + ", ".join(
             f"{scorer} {metric} {values[metric]:.4f}" for scorer, values in outcome.metrics.items()))
@@ -55,6 +58,8 @@ def build_challenger_asset(spec: ModelSpec) -> dg.AssetsDefinition:
             **{f"{metric}_{scorer}": float(values[metric]) for scorer, values in outcome.metrics.items()},
             "cutoffs": dg.MetadataValue.json(outcome.cutoffs), "rows": dg.MetadataValue.json(outcome.rows),
             **evaluation_plots(spec, outcome),
+            "bias_audit": dg.MetadataValue.md(audit_markdown(outcome.bias_audit)),
+            "bias_flags": dg.MetadataValue.int(len(outcome.bias_audit["flagged"])),
         })
 
     return challenger

@@ -1,0 +1,76 @@
+"""One customer's nightly scores explained: each model's score, the reasons served with it and how
+far each pushed the score, read from the same scores file the online store is materialized from,
+so what `cxp explain` prints is what apps are served."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from feature_repo.customer_scores import EMPTY_SCORES_FOLDER, REASONS_PER_MODEL, SCORES_TABLE
+from ml.model_catalog import MODELS, ModelSpec
+
+
+class ScoreExplanationError(Exception):
+    """The customer has no scores to explain."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    text: str
+    contribution: float | None
+    """Push on the model's raw score (log-odds or log-value); None for a baseline's reasons."""
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    spec: ModelSpec
+    score: float | None
+    scorer: str | None
+    """The registry version that scored, a baseline's name, or `none`."""
+    reasons: list[Reason]
+
+
+@dataclass(frozen=True)
+class ScoreExplanation:
+    customer_id: str
+    scored_at: datetime
+    """The moment the scores describe: the end of the newest extract date."""
+    personalization_allowed: bool
+    models: list[ModelScore]
+    probability_alive: float | None
+
+
+def newest_scores_file(feature_files_dir: Path) -> Path:
+    """The newest scoring date's Parquet file of the `customer_scores` view."""
+    days = sorted(path for path in (feature_files_dir / SCORES_TABLE).glob("*/data_0.parquet")
+                  if path.parent.name != EMPTY_SCORES_FOLDER)
+    if not days:
+        raise ScoreExplanationError(f"No scores in {feature_files_dir / SCORES_TABLE}: run `cxp run` first.")
+    return days[-1]
+
+
+def _value(row: dict, name: str) -> float | None:
+    value = row[name]
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def explain_scores(feature_files_dir: Path, customer_id: str) -> ScoreExplanation:
+    """The newest scores of one customer, with every model's reasons and their contributions."""
+    path = newest_scores_file(feature_files_dir)
+    rows = pl.read_parquet(path).filter(pl.col("customer_id") == customer_id)
+    if rows.is_empty():
+        raise ScoreExplanationError(
+            f"{customer_id} was not scored on {path.parent.name}: not a current customer id (see `cxp explain customer`).")
+    row = rows.row(0, named=True)
+    models = []
+    for name, spec in MODELS.items():
+        reasons = [Reason(row[f"{name}_reason_{rank}"], _value(row, f"{name}_reason_{rank}_contribution"))
+                   for rank in range(1, REASONS_PER_MODEL + 1) if row[f"{name}_reason_{rank}"] is not None]
+        models.append(ModelScore(spec, _value(row, spec.score), row[f"{name}_model_version"], reasons))
+    return ScoreExplanation(customer_id, row["event_timestamp"], bool(row["personalization_allowed"]), models,
+                            _value(row, "probability_alive"))

@@ -45,6 +45,9 @@ class Settings:
     model_settings_file: Path | None = None
     """This environment's overrides of the model settings (CXP_MODEL_SETTINGS), a YAML file shaped
     like `ml/model_settings.yml`; unset, the defaults apply."""
+    suppression_salt_file: Path | None = None
+    """The secret salt of the erasure suppression list (CXP_SUPPRESSION_SALT_FILE), e.g. a mounted
+    secret; unset, one is generated on first use at `<home>/privacy/suppression_salt`."""
 
     @property
     def warehouse_path(self) -> Path:
@@ -92,6 +95,15 @@ class Settings:
         """The model registry: one folder per model, one per version, and the champion of each."""
         return self.home / "models"
 
+    @property
+    def privacy_dir(self) -> Path:
+        """The erasure suppression list's salt, unless it is kept elsewhere."""
+        return self.home / "privacy"
+
+    @property
+    def suppression_salt_path(self) -> Path:
+        return self.suppression_salt_file or self.privacy_dir / "suppression_salt"
+
     def model_settings(self) -> ModelSettings:
         """Label windows, training, promotion and scoring settings of this environment."""
         from ml.model_settings import load_model_settings
@@ -107,7 +119,7 @@ class Settings:
     def ensure_directories(self) -> None:
         """Create the directories the platform writes into."""
         for directory in (self.home, self.landing, self.dbt_target_dir, self.dbt_log_dir, self.dagster_home, self.quality_dir,
-                          self.feature_files_dir, self.feature_store_dir, self.models_dir):
+                          self.feature_files_dir, self.feature_store_dir, self.models_dir, self.privacy_dir):
             directory.mkdir(parents=True, exist_ok=True)
 
     def export_environment(self) -> None:
@@ -142,6 +154,7 @@ def load_settings() -> Settings:
     dbt_project_dir = Path(os.environ.get("CXP_DBT_PROJECT_DIR") or REPO_ROOT / "dbt").expanduser().resolve()
     thresholds = os.environ.get("CXP_QUALITY_THRESHOLDS")
     model_settings = os.environ.get("CXP_MODEL_SETTINGS")
+    salt_file = os.environ.get("CXP_SUPPRESSION_SALT_FILE")
     online_store = os.environ.get("CXP_ONLINE_STORE", "sqlite").lower()
     if online_store not in ("sqlite", "redis"):
         raise ValueError(f"CXP_ONLINE_STORE must be 'sqlite' or 'redis', not {online_store!r}")
@@ -153,4 +166,5 @@ def load_settings() -> Settings:
         redis_connection_string=os.environ.get("CXP_REDIS", "localhost:6379"),
         feature_server_port=int(os.environ.get("CXP_FEATURE_SERVER_PORT", "6566")),
         model_settings_file=Path(model_settings).expanduser().resolve() if model_settings else None,
+        suppression_salt_file=Path(salt_file).expanduser().resolve() if salt_file else None,
     )

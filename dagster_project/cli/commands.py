@@ -196,6 +196,29 @@ def explain_records_command(record_a: str, record_b: str) -> None:
         click.echo(render_record_pair(_explained(explain_record_pair, connection, record_a, record_b)))
 
 
+@main.command(name="erasures")
+def erasures_command() -> None:
+    """The erasure audit log: each processed request, when, its outcome, and the rows deleted where (no personal data)."""
+    import polars as pl
+
+    from dagster_project.defs.privacy.audit_log import read_audit_log
+
+    with _read_warehouse() as connection:
+        log = read_audit_log(connection) if _has_schema(connection, "privacy") else None
+    if log is None or log.is_empty():
+        click.echo("No erasure request has been processed.")
+        return
+    for (request_id,), lines in log.group_by("request_id", maintain_order=True):
+        first = lines.row(0, named=True)
+        click.echo(f"{request_id}: received {first['received_at']}, processed {first['processed_at']:%Y-%m-%d %H:%M} UTC: {first['outcome']}")
+        for line in lines.filter(pl.col("store").is_not_null()).iter_rows(named=True):
+            click.echo(f"  {line['store']:<15} {line['location']:<45} {line['rows_deleted']:>8,} rows")
+
+
+def _has_schema(connection, schema: str) -> bool:
+    return connection.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [schema]).fetchall()[0][0] > 0
+
+
 def _read_warehouse():
     import duckdb
 

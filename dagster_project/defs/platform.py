@@ -10,6 +10,7 @@ from dagster_project.defs.ingest.definitions import ingest_definitions
 from dagster_project.defs.ingest.partitions import extract_date_partitions
 from dagster_project.defs.ingest.sensors import build_landing_sensor
 from dagster_project.defs.ml.definitions import model_definitions
+from dagster_project.defs.privacy.definitions import privacy_definitions
 from dagster_project.defs.pipeline.jobs import build_nightly_schedule, build_pipeline_job
 from dagster_project.defs.quality.definitions import quality_definitions
 from dagster_project.settings import Settings, load_settings
@@ -24,6 +25,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     pipeline = build_pipeline_job(partitions)
     return dg.Definitions.merge(
         ingest_definitions(settings, partitions),
+        privacy_definitions(),
         dbt_definitions(settings),
         quality_definitions(settings),
         feature_store_definitions(settings),

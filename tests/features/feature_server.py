@@ -17,6 +17,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_until(ready, errors: type[Exception] | tuple[type[Exception], ...], attempts: int, pause: float) -> None:
+    """Poll `ready()` (a server coming up) until it returns true; the given errors mean "not yet"."""
+    for _ in range(attempts):
+        try:
+            if ready():
+                return
+        except errors:
+            pass
+        time.sleep(pause)
+
+
 @contextlib.contextmanager
 def running_feature_server(log_dir: Path) -> Iterator[str]:
     """`cxp serve` of the configured platform until the block ends; yields its base URL once healthy."""
@@ -25,12 +36,7 @@ def running_feature_server(log_dir: Path) -> Iterator[str]:
     server = subprocess.Popen([str(Path(sys.executable).with_name("cxp")), "serve", "--port", str(port)], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{url}/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until(lambda: requests.get(f"{url}/health", timeout=1).ok, requests.ConnectionError, attempts=300, pause=0.1)
         yield url
     finally:
         server.terminate()

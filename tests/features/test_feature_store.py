@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -20,9 +19,10 @@ from dagster_project.cli.run_pipeline import run_pipeline
 from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import REPO_ROOT, load_settings
 from tests.conftest import query
-from tests.features.feature_server import free_port, online_features, running_feature_server
+from tests.features.feature_server import online_features, running_feature_server
 from tests.features.online_tables import decoded_online_tables
 from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
+from tests.redis_server import running_redis
 
 pytestmark = pytest.mark.slow
 
@@ -218,24 +218,8 @@ def test_the_bulk_online_writer_stores_what_feasts_own_engine_stores(platform, t
 @pytest.fixture
 def redis_server(tmp_path):
     """A real redis-server on a free loopback port, for this test only."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server); the Redis online store is not tested here")
-    port = free_port()
-    server = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
-                              stdout=subprocess.DEVNULL)
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield port
-    server.terminate()
-    server.wait(10)
+    with running_redis(tmp_path) as port:
+        yield port
 
 
 def test_the_redis_online_store_serves_the_same_values_and_forgets_removed_customers(platform, redis_server, monkeypatch):

@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.defs.ingest.assets import build_raw_assets
 from dagster_project.defs.ingest.partitions import extract_date_partitions, partition_range_tags
 from dagster_project.defs.ingest.resources import LandingZone
+from dagster_project.defs.privacy.resources import SuppressionSalt
 
 PARTITIONS = extract_date_partitions(date(2024, 1, 1))
 RAW_ASSETS = build_raw_assets(PARTITIONS)
@@ -45,7 +46,8 @@ class Platform:
             selection=selection,
             instance=self.instance,
             tags=partition_range_tags(date.fromisoformat(first), date.fromisoformat(last or first)),
-            resources={"warehouse": DuckDBResource(database=str(self.warehouse)), "landing": LandingZone(path=str(self.landing))},
+            resources={"warehouse": DuckDBResource(database=str(self.warehouse)), "landing": LandingZone(path=str(self.landing)),
+                       "suppression_salt": SuppressionSalt(path=str(self.warehouse.parent / "privacy" / "suppression_salt"))},
             raise_on_error=False,
         )
 

@@ -7,6 +7,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.resources import LandingZone
+from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.defs.ingest.sensors import build_landing_sensor
 from dagster_project.defs.pipeline.jobs import build_nightly_schedule, build_pipeline_job
 from tests.ingest.conftest import PARTITIONS, RAW_ASSETS
@@ -23,7 +24,8 @@ def downstream_model() -> None:
 
 @pytest.fixture
 def evaluate(platform):
-    resources = {"landing": LandingZone(path=str(platform.landing)), "warehouse": DuckDBResource(database=str(platform.warehouse))}
+    resources = {"landing": LandingZone(path=str(platform.landing)), "warehouse": DuckDBResource(database=str(platform.warehouse)),
+                 "suppression_salt": SuppressionSalt(path=str(platform.warehouse.parent / "privacy" / "suppression_salt"))}
     definitions = dg.Definitions(assets=[*RAW_ASSETS, downstream_model], jobs=[JOB], sensors=[SENSOR], resources=resources)
 
     def tick(cursor: str | None):

@@ -8,10 +8,19 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
+from dagster_project.defs.privacy.assets import ERASURES
 
 
 class LayeredDbtTranslator(DagsterDbtTranslator):
-    """Groups are our stages: a model's `meta.dagster.group` (e.g. `identity`), else its dbt folder."""
+    """Groups are our stages: a model's `meta.dagster.group` (e.g. `identity`), else its dbt folder.
+    Staging models read the raw layer only after the night's erasures have left it."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] == "model" and props.get("fqn", [None, None])[1] == "staging":
+            return spec.merge_attributes(deps=[ERASURES])
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         configured = super().get_group_name(dbt_resource_props)

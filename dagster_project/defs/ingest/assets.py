@@ -13,6 +13,7 @@ from dagster_project.defs.ingest.raw_tables import (
 )
 from dagster_project.defs.ingest.readers import ContractViolation, read_export
 from dagster_project.defs.ingest.resources import LandingZone
+from dagster_project.defs.privacy.resources import SuppressionSalt
 
 _BATCH_ROWS = 250_000
 """Files are written to the warehouse in batches of about this many rows, one transaction each."""
@@ -45,8 +46,10 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         kinds={"polars", "duckdb"},
         metadata={"landing_files": f"{contract.folder}/{contract.file_stem}_YYYY-MM-DD{contract.suffix}"},
     )
-    def _raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone):
+    def _raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone,
+                   suppression_salt: SuppressionSalt):
         delivered = contract.delivered_files(landing.root)
+        salt = suppression_salt.read()
         loaded: list[LoadedPartition] = []
         missing: list[date] = []
         violations: list[ContractViolation] = []
@@ -65,9 +68,9 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
                     context.log.error(f"Rejected {violation}")
                     violations.append(violation)
                 if sum(f.parsed.rows.height for f in pending) >= _BATCH_ROWS:
-                    loaded += replace_partitions(connection, contract, pending, _utc_now())
+                    loaded += replace_partitions(connection, contract, pending, _utc_now(), salt)
                     pending = []
-            loaded += replace_partitions(connection, contract, pending, _utc_now())
+            loaded += replace_partitions(connection, contract, pending, _utc_now(), salt)
             (table_rows,) = connection.execute(f"SELECT count(*) FROM {raw_table(contract)}").fetchone()
         if missing:
             context.log.warning(f"No {contract.folder}/{contract.file_stem} file delivered for {_describe_days(missing)}; existing rows kept.")
@@ -93,11 +96,13 @@ def _utc_now() -> datetime:
 
 
 def _load_metadata(loaded: list[LoadedPartition], missing: list[date]) -> dict[str, dg.MetadataValue | int | str]:
+    suppressed = sum(partition.rows_suppressed for partition in loaded)
     rows = sum(partition.rows_loaded for partition in loaded)
     quarantined = sum(partition.rows_quarantined for partition in loaded)
     shown = loaded[-60:]
     table = "\n".join(
-        f"| {p.source_file} | {p.rows_loaded} | {p.rows_quarantined} | {p.replaced_rows} | `{p.file_sha256[:12]}` |" for p in shown
+        f"| {p.source_file} | {p.rows_loaded} | {p.rows_quarantined} | {p.rows_suppressed} | {p.replaced_rows} "
+        f"| `{p.file_sha256[:12]}` |" for p in shown
     )
     more = f"\n\n…and {len(loaded) - len(shown)} earlier files" if len(loaded) > len(shown) else ""
     return {
@@ -105,9 +110,10 @@ def _load_metadata(loaded: list[LoadedPartition], missing: list[date]) -> dict[s
         "rows_loaded": rows,
         "rows_quarantined": quarantined,
         "quarantined_share": round(quarantined / (rows + quarantined), 6) if rows + quarantined else 0.0,
+        "rows_suppressed": dg.MetadataValue.int(suppressed),
         "days_without_file": _describe_days(missing) if missing else "none",
         "files": dg.MetadataValue.md(
-            "| file | rows loaded | quarantined | rows replaced | sha256 |\n|---|---|---|---|---|\n" + table + more
+            "| file | rows loaded | quarantined | suppressed | rows replaced | sha256 |\n|---|---|---|---|---|---|\n" + table + more
         ),
     }
 

@@ -6,6 +6,7 @@ import dagster as dg
 
 from dagster_project.defs.ingest.assets import build_raw_assets
 from dagster_project.defs.ingest.resources import LandingZone, WarehouseResource
+from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.settings import Settings
 
 
@@ -15,5 +16,6 @@ def ingest_definitions(settings: Settings, partitions_def: dg.PartitionsDefiniti
         resources={
             "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
             "landing": LandingZone(path=str(settings.landing)),
+            "suppression_salt": SuppressionSalt(path=str(settings.suppression_salt_path)),
         },
     )

@@ -15,6 +15,9 @@ import polars as pl
 
 from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS, SourceContract
 from dagster_project.defs.ingest.readers import ParsedExport
+from dagster_project.defs.privacy.suppression import (
+    quarantined_row_is_suppressed_sql, row_is_suppressed_sql, suppression_list_size,
+)
 from dagster_project.warehouse import transaction_with_frames
 
 RAW_SCHEMA = "raw"
@@ -72,18 +75,27 @@ class LoadedPartition:
     rows_loaded: int
     rows_quarantined: int
     replaced_rows: int
+    rows_suppressed: int = 0
+    """Rows and quarantined rows of people erased earlier, kept out by the suppression list (and
+    not counted in `rows_loaded` or `rows_quarantined`)."""
 
 
 def replace_partitions(
-    connection: duckdb.DuckDBPyConnection, contract: SourceContract, files: list[DeliveredFile], loaded_at: datetime
+    connection: duckdb.DuckDBPyConnection, contract: SourceContract, files: list[DeliveredFile], loaded_at: datetime,
+    suppression_salt: str | None = None,
 ) -> list[LoadedPartition]:
     """Swap in the rows and quarantine of several files, each replacing its extract date, in one transaction.
+    Given the suppression list's salt, rows of people erased earlier are kept out and counted.
 
     Batching matters: a statement costs DuckDB about a millisecond whatever its size, and a
     year of daily files is thousands of small partitions.
     """
     if not files:
         return []
+    # An empty list (most nights, most installations) costs nothing: no row is hashed.
+    suppressing = suppression_salt is not None and suppression_list_size(connection) > 0
+    row_filter = (row_is_suppressed_sql(contract.name) if suppressing else None) or "false"
+    quarantine_filter = quarantined_row_is_suppressed_sql() if suppressing else "false"
     rows = pl.concat([_with_lineage(f.parsed.rows, f, loaded_at) for f in files], how="vertical")
     quarantine = pl.concat(
         [_with_lineage(f.parsed.quarantine.with_columns(pl.lit(contract.name).alias("source")), f, loaded_at) for f in files],
@@ -112,17 +124,32 @@ def replace_partitions(
         connection.execute(
             f"DELETE FROM {QUARANTINE_TABLE} WHERE source = ? AND _extract_date IN (SELECT unnest(?::DATE[]))", [contract.name, dates]
         )
-        connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
-        connection.execute(f"INSERT INTO {QUARANTINE_TABLE} BY NAME SELECT * FROM incoming_quarantine")
+        suppressed = {(day, quarantined): count for day, quarantined, count in connection.execute(
+            f"SELECT _extract_date, quarantined, count(*) FROM ("
+            f"SELECT _extract_date, false AS quarantined FROM incoming_rows WHERE coalesce({row_filter}, false) UNION ALL "
+            f"SELECT _extract_date, true FROM incoming_quarantine WHERE coalesce({quarantine_filter}, false)) GROUP BY ALL",
+            {"salt": suppression_salt},
+        ).fetchall()} if suppressing else {}
+        connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows WHERE NOT coalesce({row_filter}, false)",
+                           _salt_if_used(row_filter, suppression_salt))
+        connection.execute(f"INSERT INTO {QUARANTINE_TABLE} BY NAME SELECT * FROM incoming_quarantine "
+                           f"WHERE NOT coalesce({quarantine_filter}, false)", _salt_if_used(quarantine_filter, suppression_salt))
         connection.execute(f"INSERT OR REPLACE INTO {LOAD_LEDGER_TABLE} BY NAME SELECT * FROM incoming_ledger")
     return [
         LoadedPartition(
             extract_date=f.extract_date, source_file=f.source_file, file_sha256=f.parsed.file_sha256,
-            rows_loaded=f.parsed.rows.height, rows_quarantined=f.parsed.quarantine.height,
+            rows_loaded=f.parsed.rows.height - suppressed.get((f.extract_date, False), 0),
+            rows_quarantined=f.parsed.quarantine.height - suppressed.get((f.extract_date, True), 0),
             replaced_rows=replaced.get(f.extract_date, 0),
+            rows_suppressed=suppressed.get((f.extract_date, False), 0) + suppressed.get((f.extract_date, True), 0),
         )
         for f in files
     ]
+
+
+def _salt_if_used(predicate: str, salt: str | None) -> dict[str, str]:
+    """DuckDB refuses a parameter the statement does not use."""
+    return {"salt": salt} if "$salt" in predicate else {}
 
 
 def _with_lineage(frame: pl.DataFrame, delivered: DeliveredFile, loaded_at: datetime) -> pl.DataFrame:

@@ -1,0 +1,109 @@
+"""The nightly erasure step: after the day's exports are loaded and before dbt builds anything from
+them, every pending erasure request is carried out in every store and written to the audit log."""
+
+import dataclasses
+from datetime import datetime, timezone
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from dagster_project.defs.features.resources import FeatureStoreResource
+from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
+from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
+from dagster_project.defs.privacy.audit_log import (
+    ERASED, NO_EMAIL, NOTHING_HELD, PARTIAL, PROCESSED_TABLE, create_audit_tables, record_erasure,
+)
+from dagster_project.defs.privacy.erasure import (
+    REQUESTS_TABLE, Deletion, Person, add_to_suppression_list, delete_request_rows, erase_from_warehouse, identify_person,
+    identity_is_resolved, pending_requests,
+)
+from dagster_project.defs.privacy.erasure_files import erase_from_parquet_files
+from dagster_project.defs.privacy.resources import SuppressionSalt
+from dagster_project.defs.privacy.suppression import create_privacy_tables, suppression_list_size
+from dagster_project.settings import Settings
+
+ERASURES = dg.AssetKey(["privacy", "erasures"])
+
+
+@dg.asset(
+    key=ERASURES, group_name="privacy", pool=WAREHOUSE_POOL, kinds={"duckdb", "parquet"},
+    deps=[raw_asset_key(contract) for contract in SOURCE_CONTRACTS],
+    description="Carries out the pending data-subject erasure requests (GDPR Art. 17): the person's rows leave the raw "
+                "layer, the quarantine, the identity state, every model table, the feature and score files, the saved "
+                "training sets and the online store; their salted identifiers join the suppression list that keeps "
+                "re-delivered exports from bringing them back; each request is written to the audit log.",
+)
+def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppression_salt: SuppressionSalt,
+             feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+    salt = suppression_salt.read()
+    settings = feature_store.settings()
+    outcomes: list[tuple[str, str, int]] = []
+    with warehouse.get_connection() as connection:
+        create_privacy_tables(connection)
+        create_audit_tables(connection)
+        # Before the first resolution, a request reaches only rows sharing its email or an id; it
+        # stays open (and its row kept) until the next run, which follows the resolved identities.
+        resolved = identity_is_resolved(connection)
+        for request in pending_requests(connection, include_partial=resolved):
+            processed_at = datetime.now(timezone.utc).replace(tzinfo=None)
+            if request.email is None:
+                removed = delete_request_rows(connection, [request.request_id])
+                record_erasure(connection, request, processed_at, NO_EMAIL, 0, 0, [Deletion("warehouse", REQUESTS_TABLE, removed)])
+                context.log.warning(f"Erasure request {request.request_id} has no valid email: nothing could be identified.")
+                outcomes.append((request.request_id, NO_EMAIL, 0))
+                continue
+            person = identify_person(connection, request.email)
+            # Files and the online store first: were the warehouse step to fail, the request stays
+            # pending and the next run repeats it all; the reverse order could log an unfinished erasure.
+            deletions = _erase_outside_warehouse(settings, feature_store, person)
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                added = add_to_suppression_list(connection, request.request_id, person, salt, processed_at)
+                deletions = erase_from_warehouse(connection, person, salt) + deletions
+                outcome = (ERASED if deletions else NOTHING_HELD) if resolved else PARTIAL
+                if resolved:
+                    deletions.append(Deletion("warehouse", REQUESTS_TABLE, delete_request_rows(connection, [request.request_id])))
+                record_erasure(connection, request, processed_at, outcome, len(person.customer_ids), added,
+                               [deletion for deletion in deletions if deletion.rows])
+                connection.execute("COMMIT")
+            except Exception:
+                connection.execute("ROLLBACK")
+                raise
+            rows = sum(deletion.rows for deletion in deletions)
+            context.log.info(f"Erasure request {request.request_id}: {outcome}, {rows:,} rows deleted from {len(deletions)} places.")
+            outcomes.append((request.request_id, outcome, rows))
+        # A request file delivered again brings back requests already carried out: they go at once.
+        redelivered = delete_request_rows(connection, [request_id for (request_id,) in connection.execute(
+            f"SELECT request_id FROM {PROCESSED_TABLE} WHERE outcome <> ?", [PARTIAL]).fetchall()])
+        if redelivered:
+            context.log.info(f"{redelivered} re-delivered row(s) of erasure requests already carried out were removed.")
+        suppressed = suppression_list_size(connection)
+    return dg.MaterializeResult(metadata=_metadata(outcomes, suppressed))
+
+
+def _erase_outside_warehouse(settings: Settings, feature_store: FeatureStoreResource, person: Person) -> list[Deletion]:
+    from dagster_project.defs.features.online_store import delete_customers_online, online_store_holds_data
+
+    deletions = erase_from_parquet_files(settings.feature_files_dir, "feature files", person.customer_ids)
+    deletions += erase_from_parquet_files(settings.models_dir, "model registry", person.customer_ids)
+    # The embedded SQLite store too when Redis now serves: a store the platform once wrote keeps what it was given.
+    stores = {settings.online_store: settings}
+    if (settings.feature_store_dir / "online_store.db").exists():
+        stores["sqlite"] = dataclasses.replace(settings, online_store="sqlite")
+    for name, store_settings in sorted(stores.items()):
+        if person.customer_ids and online_store_holds_data(store_settings):
+            removed = delete_customers_online(feature_store.open(), store_settings, sorted(person.customer_ids))
+            deletions.append(Deletion("online store", name, removed))
+    return [deletion for deletion in deletions if deletion.rows]
+
+
+def _metadata(outcomes: list[tuple[str, str, int]], suppressed: int) -> dict[str, dg.MetadataValue]:
+    table = "\n".join(f"| {request} | {outcome} | {rows:,} |" for request, outcome, rows in outcomes)
+    return {
+        "requests_processed": dg.MetadataValue.int(len(outcomes)),
+        "rows_deleted": dg.MetadataValue.int(sum(rows for _, _, rows in outcomes)),
+        "suppression_list_size": dg.MetadataValue.int(suppressed),
+        "requests": dg.MetadataValue.md("| request | outcome | rows deleted |\n|---|---|---|\n" + table if outcomes
+                                        else "No pending erasure request."),
+    }
+

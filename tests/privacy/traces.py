@@ -1,0 +1,112 @@
+"""A search of everything a platform home holds for traces of a person, for the erasure tests:
+every table of every DuckDB file, every Parquet file, the SQLite online store, a Redis online
+store, and every other file (Feast's registry, the model registry's JSON, cards and models)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Person:
+    """What identifies the person: exact strings (emails, phones, ids) and a name, found when a
+    row holds the first and the last name together."""
+
+    strings: list[str]
+    first_name: str
+    last_name: str
+
+
+_TOKENS = "regexp_extract_all(lower({text}), '[^\\s,;:\"''{{}}()\\[\\]<>|=/]+')"
+
+
+def _row_text_predicate(text_sql: str) -> str:
+    """A row holds the person when one of its words is one of their strings, or two are their names."""
+    tokens = _TOKENS.format(text=text_sql)
+    return f"list_has_any({tokens}, $needles) OR (list_contains({tokens}, $first) AND list_contains({tokens}, $last))"
+
+
+def _parameters(person: Person) -> dict:
+    return {"needles": [needle.lower() for needle in person.strings], "first": person.first_name.lower(),
+            "last": person.last_name.lower()}
+
+
+def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing", "dagster"), redis_port: int | None = None) -> list[str]:
+    """`<where>: <count>` for every place under `home` (but the skipped folders) holding the person."""
+    skipped = [home / name for name in skip]
+    files = [path for path in sorted(home.rglob("*")) if path.is_file() and not any(path.is_relative_to(s) for s in skipped)]
+    found: list[str] = []
+    parameters = _parameters(person)
+    with duckdb.connect() as scanner:
+        for path in files:
+            if path.suffix == ".duckdb":
+                found += _duckdb_traces(path, parameters)
+            elif path.suffix == ".parquet":
+                (count,) = scanner.execute(f"SELECT count(*) FROM read_parquet($path) AS t WHERE {_row_text_predicate('CAST(t AS VARCHAR)')}",
+                                           {"path": str(path), **parameters}).fetchall()[0]
+                if count:
+                    found.append(f"{path.relative_to(home)}: {count}")
+            elif path.suffix in (".db", ".sqlite") and _is_sqlite(path):
+                found += [f"{path.relative_to(home)} {where}" for where in _sqlite_traces(path, person)]
+            elif path.suffix not in (".wal", ".tmp"):
+                if _bytes_hold(path.read_bytes(), person, names=False):
+                    found.append(f"{path.relative_to(home)}: file")
+    if redis_port is not None:
+        import redis
+
+        client = redis.Redis(port=redis_port)
+        for key in client.scan_iter(count=1000):
+            values = b"".join(client.hgetall(key).values()) if client.type(key) == b"hash" else (client.get(key) or b"")
+            if _bytes_hold(key + values, person):
+                found.append(f"redis key {key!r}")
+    return found
+
+
+def _duckdb_traces(path: Path, parameters: dict) -> list[str]:
+    found = []
+    with duckdb.connect(str(path), read_only=True) as connection:
+        tables = connection.execute("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                                    "ORDER BY ALL").fetchall()
+        for schema, table in tables:
+            (count,) = connection.execute(f'SELECT count(*) FROM "{schema}"."{table}" AS t WHERE {_row_text_predicate("CAST(t AS VARCHAR)")}',
+                                          parameters).fetchall()[0]
+            if count:
+                found.append(f"{path.name} {schema}.{table}: {count}")
+    return found
+
+
+def _is_sqlite(path: Path) -> bool:
+    with path.open("rb") as file:
+        return file.read(16) == b"SQLite format 3\x00"
+
+
+def _sqlite_traces(path: Path, person: Person) -> list[str]:
+    found = []
+    with sqlite3.connect(path) as connection:
+        tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            count = sum(_bytes_hold(b"\x00".join(_as_bytes(cell) for cell in row), person)
+                        for row in connection.execute(f'SELECT * FROM "{table}"'))
+            if count:
+                found.append(f"{table}: {count}")
+    return found
+
+
+def _as_bytes(cell: object) -> bytes:
+    return cell if isinstance(cell, bytes) else str(cell).encode()
+
+
+def _bytes_hold(data: bytes, person: Person, names: bool = True) -> bool:
+    """Serialized cells (protobuf values, JSON, model files): the exact strings (ids of 8 characters
+    or more: a short number is inside too many bytes by chance), or, in one cell, both names as words."""
+    lowered = data.lower()
+    if any(needle.lower().encode() in lowered for needle in person.strings if len(needle) >= 8):
+        return True
+    words = set(re.split(rb"[^a-z0-9@.+_-]+", lowered))
+    return names and person.first_name.lower().encode() in words and person.last_name.lower().encode() in words

@@ -66,6 +66,8 @@ def run(landing: Path | None, extract_date) -> None:
     click.echo(f"\nChecks: {passed:,} of {len(outcome.checks):,} passed")
     for check in outcome.failed_checks:
         click.echo(f"  {'✗' if check.severity == 'ERROR' else '!'} {check.asset}: {check.check} ({check.severity})")
+    if outcome.erasure_note:
+        click.echo(f"\nPrivacy: {outcome.erasure_note}")
     if outcome.model_notes:
         click.echo("\nModels (cxp eval models compares them with their baselines):")
         for note in outcome.model_notes:

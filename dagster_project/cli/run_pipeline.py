@@ -53,6 +53,8 @@ class PipelineOutcome:
     checks: list[CheckOutcome] = field(default_factory=list)
     model_notes: list[str] = field(default_factory=list)
     """One line per model: trained or why not, and the champion decision."""
+    erasure_note: str | None = None
+    """What the run's erasure step did, when it had requests to carry out."""
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -116,6 +118,7 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
         ],
     )
     outcome.model_notes = _model_notes(result.get_asset_materialization_events())
+    outcome.erasure_note = _erasure_note(result.get_asset_materialization_events())
     if settings.warehouse_path.exists():
         _count_rows(settings.warehouse_path, outcome)
     return outcome
@@ -136,6 +139,16 @@ def _model_notes(events) -> list[str]:
         scores = ", ".join(f"{key.removesuffix('_challenger')} {value:.3f}" for key, value in challenger.items() if key.endswith("_challenger"))
         notes.append(f"{name}: version {challenger['version']} ({scores}); {champion.get('decision', '?')}: {champion.get('reason', '')}")
     return notes
+
+
+def _erasure_note(events) -> str | None:
+    for event in events:
+        if event.asset_key.to_user_string() == "privacy/erasures":
+            metadata = {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+            if metadata.get("requests_processed"):
+                return (f"{metadata['requests_processed']} erasure request(s) carried out, {metadata['rows_deleted']:,} rows deleted "
+                        "(`cxp erasures` shows the audit log)")
+    return None
 
 
 def _count_rows(warehouse: Path, outcome: PipelineOutcome) -> None:

@@ -45,15 +45,30 @@ def test_run_succeeds_and_reports_the_warehouse_and_row_counts_per_staged_table(
     output = outputs[0].output
     assert outputs[0].exit_code == 0, output
     assert f"Warehouse {home / 'warehouse.duckdb'}" in output
-    assert re.search(r"staging\.stg_salesforce__contacts +3 rows", output)
-    assert re.search(r"staging\.stg_shopify__orders +4 rows", output)
+    # José (one contact, order 1004, ticket 502, two email events) asked to be erased in the same files.
+    assert re.search(r"staging\.stg_salesforce__contacts +2 rows", output)
+    assert re.search(r"staging\.stg_shopify__orders +3 rows", output)
     assert "Quarantined rows (raw.quarantine): crm_contacts 1" in output
+    assert re.search(r"Privacy: 1 erasure request\(s\) carried out, [1-9]\d* rows deleted", output)
 
 
-def test_a_second_run_over_the_same_files_changes_nothing(first_and_second_run):
+def test_a_second_run_over_the_same_files_changes_nothing_but_completing_the_erasure(first_and_second_run):
     _, outputs, snapshots = first_and_second_run
     assert outputs[1].exit_code == 0, outputs[1].output
-    assert snapshots[1] == snapshots[0]
+    # A first load had no resolved identities to follow: the second run completes the request and
+    # removes it (it holds the email); every other table is as the first run left it.
+    changed = {name for name in snapshots[0] if snapshots[0][name] != snapshots[1][name]}
+    assert changed == {"raw.privacy_erasure_requests", "staging.stg_privacy__erasure_requests"}
+    assert snapshots[1]["raw.privacy_erasure_requests"] == [] and snapshots[1]["staging.stg_privacy__erasure_requests"] == [(0,)]
+
+
+def test_the_person_who_asked_to_be_erased_is_gone_and_the_audit_log_says_so(first_and_second_run):
+    warehouse = first_and_second_run[0] / "warehouse.duckdb"
+    assert query(warehouse, "SELECT count(*) FROM marts.dim_customers WHERE email = 'jose@example.es' OR last_name = 'García'") == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM staging.stg_zendesk__tickets WHERE ticket_id = 502") == [(0,)]
+    assert query(warehouse, "SELECT request_id, outcome FROM privacy.erasure_requests_processed") == [("ER-0001", "erased")]
+    locations = {location for (location,) in query(warehouse, "SELECT location FROM privacy.erasure_audit_log")}
+    assert {"raw.crm_contacts", "raw.ecommerce_orders", "raw.email_events", "raw.support_tickets", "raw.privacy_erasure_requests"} <= locations
 
 
 def test_the_unparseable_contact_row_is_quarantined_with_file_line_and_reason(first_and_second_run):
@@ -82,5 +97,5 @@ def test_staging_holds_the_current_version_of_each_record(first_and_second_run):
 def test_amounts_are_converted_to_usd_and_test_orders_flagged(first_and_second_run):
     warehouse = first_and_second_run[0] / "warehouse.duckdb"
     rows = query(warehouse, "select order_id, round(total_amount_usd, 2)::double, is_test_order from staging.stg_shopify__orders order by 1")
-    # 1002: EUR 60.00 at 1.0850; 1004: GBP 48.00 (36.00 after its 4.00 discount, plus shipping and taxes) at 1.2650 (its own day's rate).
-    assert rows == [(1001, 91.4, False), (1002, 65.1, False), (1003, 10.0, True), (1004, 60.72, False)]
+    # 1002: EUR 60.00 at 1.0850. (1004, in GBP, was José's: erased.)
+    assert rows == [(1001, 91.4, False), (1002, 65.1, False), (1003, 10.0, True)]

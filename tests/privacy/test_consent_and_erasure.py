@@ -135,7 +135,7 @@ def nights(tmp_path_factory):
             strings=[value for value in (subject["email"], subject["alternative_email"], subject["phone_e164"]) if value]
             + subject["source_keys"] + state["subject_customers"],
             first_name=subject["first_name"], last_name=subject["last_name"])
-        state["traces_before"] = find_traces(home, state["person"])
+        state["traces_before"] = find_traces(home, state["person"], skip=("landing", "held_back"))
 
         # From night 1 on the platform serves from Redis, filled from the files as they are now.
         monkeypatch.setenv("CXP_ONLINE_STORE", "redis")
@@ -144,7 +144,7 @@ def nights(tmp_path_factory):
         redis_store = open_feature_store(settings)
         materialize_online(redis_store, settings)
         materialize_scores_online(redis_store, LAST_DAY)
-        state["redis_traces_before"] = find_traces(home, state["person"], redis_port=redis_port)
+        state["redis_traces_before"] = find_traces(home, state["person"], skip=("landing", "held_back"), redis_port=redis_port)
 
         _deliver(held, home / "landing", NIGHT_1)
         _append_crm_change(home, state["toggler_contact"], NIGHT_1, opted_out=True)
@@ -152,7 +152,7 @@ def nights(tmp_path_factory):
         state["night_1"] = run_pipeline(settings, extract_date=NIGHT_1)
         with running_feature_server(home) as url:
             state["served_night_1"] = online_features(url, "personalization_app", [state["toggler"], *state["subject_customers"]])
-        state["traces_night_1"] = find_traces(home, state["person"], redis_port=redis_port)
+        state["traces_night_1"] = find_traces(home, state["person"], skip=("landing", "held_back"), redis_port=redis_port)
 
         _deliver(held, home / "landing", NIGHT_2)
         _append_crm_change(home, state["toggler_contact"], NIGHT_2, opted_out=False)
@@ -165,7 +165,7 @@ def nights(tmp_path_factory):
             state["redelivery_suppressed"] = loaded.metadata["rows_suppressed"].value
         with running_feature_server(home) as url:
             state["served_night_2"] = online_features(url, "personalization_app", [state["toggler"]])
-        state["traces_night_2"] = find_traces(home, state["person"], redis_port=redis_port)
+        state["traces_night_2"] = find_traces(home, state["person"], skip=("landing", "held_back"), redis_port=redis_port)
         yield state
 
 

@@ -1,6 +1,7 @@
 """A search of everything a platform home holds for traces of a person, for the erasure tests:
-every table of every DuckDB file, every Parquet file, the SQLite online store, a Redis online
-store, and every other file (Feast's registry, the model registry's JSON, cards and models)."""
+every table and the bytes of every DuckDB file, every Parquet file, every SQLite database (the
+online store, Dagster's run storage), a Redis online store, and every other file (Feast's registry,
+the model registry's JSON, cards and models, Great Expectations results, logs)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _parameters(person: Person) -> dict:
             "last": person.last_name.lower()}
 
 
-def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing", "dagster"), redis_port: int | None = None) -> list[str]:
+def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing",), redis_port: int | None = None) -> list[str]:
     """`<where>: <count>` for every place under `home` (but the skipped folders) holding the person."""
     skipped = [home / name for name in skip]
     files = [path for path in sorted(home.rglob("*")) if path.is_file() and not any(path.is_relative_to(s) for s in skipped)]
@@ -45,6 +46,9 @@ def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing", "d
     parameters = _parameters(person)
     with duckdb.connect() as scanner:
         for path in files:
+            # Databases are read twice: their tables, and their bytes (rows deleted but left in free blocks).
+            if path.suffix in (".duckdb", ".db") and _bytes_hold(path.read_bytes(), person, names=False):
+                found.append(f"{path.relative_to(home)}: bytes of the file")
             if path.suffix == ".duckdb":
                 found += _duckdb_traces(path, parameters)
             elif path.suffix == ".parquet":
@@ -54,7 +58,7 @@ def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing", "d
                     found.append(f"{path.relative_to(home)}: {count}")
             elif path.suffix in (".db", ".sqlite") and _is_sqlite(path):
                 found += [f"{path.relative_to(home)} {where}" for where in _sqlite_traces(path, person)]
-            elif path.suffix not in (".wal", ".tmp"):
+            elif path.suffix != ".db":
                 if _bytes_hold(path.read_bytes(), person, names=False):
                     found.append(f"{path.relative_to(home)}: file")
     if redis_port is not None:

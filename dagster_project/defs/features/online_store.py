@@ -104,6 +104,8 @@ def delete_customers_online(store: FeatureStore, settings: Settings, customer_id
     if settings.online_store == "sqlite":
         removed = 0
         with sqlite3.connect(settings.feature_store_dir / "online_store.db") as connection:
+            # Freed pages are zeroed, so the deleted values leave no bytes behind in the file.
+            connection.execute("PRAGMA secure_delete = ON")
             for view in store.list_feature_views():
                 table = f"{store.project}_{view.name}"
                 if connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()[0]:

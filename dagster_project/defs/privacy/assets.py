@@ -3,6 +3,7 @@ them, every pending erasure request is carried out in every store and written to
 
 import dataclasses
 from datetime import datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -11,7 +12,7 @@ from dagster_project.defs.features.resources import FeatureStoreResource
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
 from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.privacy.audit_log import (
-    ERASED, NO_EMAIL, NOTHING_HELD, PARTIAL, PROCESSED_TABLE, create_audit_tables, record_erasure,
+    ERASED, NO_EMAIL, NOTHING_HELD, PARTIAL, PROCESSED_TABLE, create_audit_tables, record_erasure, rows_deleted_before,
 )
 from dagster_project.defs.privacy.erasure import (
     REQUESTS_TABLE, Deletion, Person, add_to_suppression_list, delete_request_rows, erase_from_warehouse, identify_person,
@@ -20,6 +21,7 @@ from dagster_project.defs.privacy.erasure import (
 from dagster_project.defs.privacy.erasure_files import erase_from_parquet_files
 from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.defs.privacy.suppression import create_privacy_tables, suppression_list_size
+from dagster_project.defs.privacy.warehouse_compaction import CompactionError, compact_warehouse
 from dagster_project.settings import Settings
 
 ERASURES = dg.AssetKey(["privacy", "erasures"])
@@ -60,7 +62,9 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppr
             try:
                 added = add_to_suppression_list(connection, request.request_id, person, salt, processed_at)
                 deletions = erase_from_warehouse(connection, person, salt) + deletions
-                outcome = (ERASED if deletions else NOTHING_HELD) if resolved else PARTIAL
+                # A follow-up of a first load's partial erasure may find nothing more: the request still erased rows.
+                held = deletions or rows_deleted_before(connection, request.request_id) > 0
+                outcome = (ERASED if held else NOTHING_HELD) if resolved else PARTIAL
                 if resolved:
                     deletions.append(Deletion("warehouse", REQUESTS_TABLE, delete_request_rows(connection, [request.request_id])))
                 record_erasure(connection, request, processed_at, outcome, len(person.customer_ids), added,
@@ -78,7 +82,17 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppr
         if redelivered:
             context.log.info(f"{redelivered} re-delivered row(s) of erasure requests already carried out were removed.")
         suppressed = suppression_list_size(connection)
-    return dg.MaterializeResult(metadata=_metadata(outcomes, suppressed))
+    metadata = _metadata(outcomes, suppressed)
+    if any(rows for _, _, rows in outcomes):
+        # Deleted rows stay in the file's free blocks until DuckDB reuses them: rewrite it.
+        try:
+            compaction = compact_warehouse(Path(warehouse.database))
+            metadata["warehouse_rewritten"] = dg.MetadataValue.text(f"{compaction.bytes_before:,} → {compaction.bytes_after:,} bytes")
+        except CompactionError as error:
+            context.log.error(f"{error}. The erased rows are gone from every table, but may linger in the file's free blocks "
+                              "until DuckDB reuses them.")
+            metadata["warehouse_rewritten"] = dg.MetadataValue.text(f"no: {error}")
+    return dg.MaterializeResult(metadata=metadata)
 
 
 def _erase_outside_warehouse(settings: Settings, feature_store: FeatureStoreResource, person: Person) -> list[Deletion]:

@@ -54,6 +54,12 @@ def record_erasure(connection: duckdb.DuckDBPyConnection, request: ErasureReques
             connection.unregister("audit_lines")
 
 
+def rows_deleted_before(connection: duckdb.DuckDBPyConnection, request_id: str) -> int:
+    """Rows an earlier run deleted for the request (a first load's partial erasure)."""
+    rows = connection.execute(f"SELECT rows_deleted FROM {PROCESSED_TABLE} WHERE request_id = ?", [request_id]).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
 def read_audit_log(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every processed request with its deletions, newest first (the tables must exist: any run creates them)."""
     return connection.sql(

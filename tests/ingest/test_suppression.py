@@ -4,7 +4,9 @@ from datetime import datetime
 
 import duckdb
 
-from dagster_project.defs.privacy.erasure import add_to_suppression_list, erase_from_warehouse, identify_person
+from dagster_project.defs.privacy.erasure import (
+    ErasureRequest, add_to_suppression_list, erase_from_warehouse, identify_people, register_erasure_keys,
+)
 from dagster_project.defs.privacy.suppression import create_privacy_tables, read_or_create_salt
 from tests.ingest.test_readers import CONTACT_HEADER, GOOD_CONTACT
 
@@ -17,9 +19,10 @@ def _erase(platform, email: str) -> None:
     salt = read_or_create_salt(platform.warehouse.parent / "privacy" / "suppression_salt")
     with duckdb.connect(str(platform.warehouse)) as connection:
         create_privacy_tables(connection)
-        person = identify_person(connection, email)
-        add_to_suppression_list(connection, "ER-1", person, salt, datetime(2024, 3, 7))
-        erase_from_warehouse(connection, person, salt)
+        people = identify_people(connection, [ErasureRequest("ER-1", email, None)])
+        register_erasure_keys(connection, people, salt)
+        add_to_suppression_list(connection, datetime(2024, 3, 7))
+        erase_from_warehouse(connection, salt)
 
 
 def test_an_erased_person_is_kept_out_of_re_delivered_and_new_exports(platform):

@@ -2,6 +2,7 @@
 them, every pending erasure request is carried out in every store and written to the audit log."""
 
 import dataclasses
+from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,8 +16,8 @@ from dagster_project.defs.privacy.audit_log import (
     ERASED, NO_EMAIL, NOTHING_HELD, PARTIAL, PROCESSED_TABLE, create_audit_tables, record_erasure, rows_deleted_before,
 )
 from dagster_project.defs.privacy.erasure import (
-    REQUESTS_TABLE, Deletion, Person, add_to_suppression_list, delete_request_rows, erase_from_warehouse, identify_person,
-    identity_is_resolved, pending_requests,
+    REQUESTS_TABLE, Deletion, Person, add_to_suppression_list, delete_request_rows, erase_from_warehouse, identify_people,
+    identity_is_resolved, pending_requests, register_erasure_keys,
 )
 from dagster_project.defs.privacy.erasure_files import erase_from_parquet_files
 from dagster_project.defs.privacy.resources import SuppressionSalt
@@ -46,39 +47,44 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppr
         # Before the first resolution, a request reaches only rows sharing its email or an id; it
         # stays open (and its row kept) until the next run, which follows the resolved identities.
         resolved = identity_is_resolved(connection)
-        for request in pending_requests(connection, include_partial=resolved):
-            processed_at = datetime.now(timezone.utc).replace(tzinfo=None)
-            if request.email is None:
-                removed = delete_request_rows(connection, [request.request_id])
-                record_erasure(connection, request, processed_at, NO_EMAIL, 0, 0, [Deletion("warehouse", REQUESTS_TABLE, removed)])
-                context.log.warning(f"Erasure request {request.request_id} has no valid email: nothing could be identified.")
-                outcomes.append((request.request_id, NO_EMAIL, 0))
-                continue
-            person = identify_person(connection, request.email)
-            # Files and the online store first: were the warehouse step to fail, the request stays
+        pending = pending_requests(connection, include_partial=resolved)
+        processed_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        for request in (request for request in pending if request.email is None):
+            removed = delete_request_rows(connection, [request.request_id]).get(request.request_id, 0)
+            record_erasure(connection, request, processed_at, NO_EMAIL, 0, 0, [Deletion("warehouse", REQUESTS_TABLE, removed)] if removed else [])
+            context.log.warning(f"Erasure request {request.request_id} has no valid email: nothing could be identified.")
+            outcomes.append((request.request_id, NO_EMAIL, 0))
+        requests = [request for request in pending if request.email is not None]
+        if requests:
+            people = identify_people(connection, requests)
+            # Files and the online store first: were the warehouse step to fail, the requests stay
             # pending and the next run repeats it all; the reverse order could log an unfinished erasure.
-            deletions = _erase_outside_warehouse(settings, feature_store, person)
+            outside = _erase_outside_warehouse(settings, feature_store, people)
             connection.execute("BEGIN TRANSACTION")
             try:
-                added = add_to_suppression_list(connection, request.request_id, person, salt, processed_at)
-                deletions = erase_from_warehouse(connection, person, salt) + deletions
-                # A follow-up of a first load's partial erasure may find nothing more: the request still erased rows.
-                held = deletions or rows_deleted_before(connection, request.request_id) > 0
-                outcome = (ERASED if held else NOTHING_HELD) if resolved else PARTIAL
-                if resolved:
-                    deletions.append(Deletion("warehouse", REQUESTS_TABLE, delete_request_rows(connection, [request.request_id])))
-                record_erasure(connection, request, processed_at, outcome, len(person.customer_ids), added,
-                               [deletion for deletion in deletions if deletion.rows])
+                register_erasure_keys(connection, people, salt)
+                added = add_to_suppression_list(connection, processed_at)
+                inside = erase_from_warehouse(connection, salt)
+                request_rows = delete_request_rows(connection, [r.request_id for r in requests]) if resolved else {}
+                for request in requests:
+                    deletions = inside.get(request.request_id, []) + outside.get(request.request_id, [])
+                    # A follow-up of a first load's partial erasure may find nothing more: the request still erased rows.
+                    held = bool(deletions) or rows_deleted_before(connection, request.request_id) > 0
+                    outcome = (ERASED if held else NOTHING_HELD) if resolved else PARTIAL
+                    if request.request_id in request_rows:
+                        deletions.append(Deletion("warehouse", REQUESTS_TABLE, request_rows[request.request_id]))
+                    record_erasure(connection, request, processed_at, outcome, len(people[request.request_id].customer_ids),
+                                   added.get(request.request_id, 0), deletions)
+                    rows = sum(deletion.rows for deletion in deletions)
+                    context.log.info(f"Erasure request {request.request_id}: {outcome}, {rows:,} rows deleted from {len(deletions)} places.")
+                    outcomes.append((request.request_id, outcome, rows))
                 connection.execute("COMMIT")
             except Exception:
                 connection.execute("ROLLBACK")
                 raise
-            rows = sum(deletion.rows for deletion in deletions)
-            context.log.info(f"Erasure request {request.request_id}: {outcome}, {rows:,} rows deleted from {len(deletions)} places.")
-            outcomes.append((request.request_id, outcome, rows))
         # A request file delivered again brings back requests already carried out: they go at once.
-        redelivered = delete_request_rows(connection, [request_id for (request_id,) in connection.execute(
-            f"SELECT request_id FROM {PROCESSED_TABLE} WHERE outcome <> ?", [PARTIAL]).fetchall()])
+        redelivered = sum(delete_request_rows(connection, [request_id for (request_id,) in connection.execute(
+            f"SELECT request_id FROM {PROCESSED_TABLE} WHERE outcome <> ?", [PARTIAL]).fetchall()]).values())
         if redelivered:
             context.log.info(f"{redelivered} re-delivered row(s) of erasure requests already carried out were removed.")
         suppressed = suppression_list_size(connection)
@@ -95,20 +101,30 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppr
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _erase_outside_warehouse(settings: Settings, feature_store: FeatureStoreResource, person: Person) -> list[Deletion]:
+def _erase_outside_warehouse(settings: Settings, feature_store: FeatureStoreResource, people: dict[str, Person]) -> dict[str, list[Deletion]]:
     from dagster_project.defs.features.online_store import delete_customers_online, online_store_holds_data
 
-    deletions = erase_from_parquet_files(settings.feature_files_dir, "feature files", person.customer_ids)
-    deletions += erase_from_parquet_files(settings.models_dir, "model registry", person.customer_ids)
+    owners: dict[str, str] = {}
+    for request_id, person in people.items():
+        for customer in sorted(person.customer_ids):
+            owners.setdefault(customer, request_id)
+    deletions: dict[str, list[Deletion]] = defaultdict(list)
+    for root, store in ((settings.feature_files_dir, "feature files"), (settings.models_dir, "model registry")):
+        for request_id, found in erase_from_parquet_files(root, store, owners).items():
+            deletions[request_id] += found
     # The embedded SQLite store too when Redis now serves: a store the platform once wrote keeps what it was given.
     stores = {settings.online_store: settings}
     if (settings.feature_store_dir / "online_store.db").exists():
         stores["sqlite"] = dataclasses.replace(settings, online_store="sqlite")
-    for name, store_settings in sorted(stores.items()):
-        if person.customer_ids and online_store_holds_data(store_settings):
-            removed = delete_customers_online(feature_store.open(), store_settings, sorted(person.customer_ids))
-            deletions.append(Deletion("online store", name, removed))
-    return [deletion for deletion in deletions if deletion.rows]
+    online = [(name, store_settings) for name, store_settings in sorted(stores.items()) if online_store_holds_data(store_settings)]
+    if owners and online:
+        store = feature_store.open()
+        for request_id, person in people.items():
+            for name, store_settings in online:
+                removed = delete_customers_online(store, store_settings, sorted(c for c in person.customer_ids if owners[c] == request_id))
+                if removed:
+                    deletions[request_id].append(Deletion("online store", name, removed))
+    return dict(deletions)
 
 
 def _metadata(outcomes: list[tuple[str, str, int]], suppressed: int) -> dict[str, dg.MetadataValue]:

@@ -10,6 +10,7 @@ matched to them goes too), and the raw rows that share an id or an email with th
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.ingest.raw_tables import QUARANTINE_TABLE, RAW_SCHEMA, raw_table
 from dagster_project.defs.privacy.suppression import (
     CRM_CONTACT, EMAIL, IDENTIFIER_COLUMNS, PRIVACY_SCHEMA, SHOPIFY_ORDER, SUPPRESSION_TABLE, ZENDESK_REQUESTER,
-    hash_sql, normalized_email_sql, quarantined_row_is_suppressed_sql, row_is_suppressed_sql,
+    hash_sql, identifier_hash_sql, normalized_email_sql, quarantine_hashes_sql,
 )
 
 # A record id is `<source>:<key>` (dbt's int_identity_nodes); the identifier kind each source's key is.
@@ -36,7 +37,6 @@ _KEY_COLUMNS = {"customer_id": "customer", "related_customer_id": "customer", "c
                 "contact_id": CRM_CONTACT, "order_id": SHOPIFY_ORDER, "requester_id": ZENDESK_REQUESTER,
                 "email_normalized": EMAIL}
 _SKIPPED_SCHEMAS = (RAW_SCHEMA, PRIVACY_SCHEMA, "seeds", "information_schema", "pg_catalog")
-_HASHES = "erasure_hashes"
 REQUESTS_TABLE = f"{RAW_SCHEMA}.privacy_erasure_requests"
 
 
@@ -57,9 +57,6 @@ class Person:
     identifiers: set[tuple[str, str]] = field(default_factory=set)
     """(kind, value) pairs, e.g. ("email", "ada@example.com")."""
 
-    def values(self, kind: str) -> list[str]:
-        return sorted(value for identifier_kind, value in self.identifiers if identifier_kind == kind)
-
 
 @dataclass(frozen=True)
 class Deletion:
@@ -76,50 +73,87 @@ def table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
                               [schema, table]).fetchall()[0][0] > 0
 
 
-def identify_person(connection: duckdb.DuckDBPyConnection, email: str) -> Person:
-    """The customers, records and identifiers an erasure request's email leads to."""
-    person = Person(identifiers={(EMAIL, email)})
+def identify_people(connection: duckdb.DuckDBPyConnection, requests: list[ErasureRequest]) -> dict[str, Person]:
+    """For each request with an email, the customers, records and identifiers it leads to; all
+    requests at once, so a night with many costs a few scans, not a few per request."""
+    seeds = pl.DataFrame({"request_id": [r.request_id for r in requests], "kind": EMAIL, "value": [r.email for r in requests]},
+                         schema={"request_id": pl.String, "kind": pl.String, "value": pl.String})
+    connection.register("erasure_seed_frame", seeds.to_arrow())
+    connection.execute("CREATE OR REPLACE TEMP TABLE erasure_identifiers AS SELECT DISTINCT * FROM erasure_seed_frame")
+    connection.unregister("erasure_seed_frame")
+    connection.execute("CREATE OR REPLACE TEMP TABLE erasure_customers (request_id VARCHAR, customer_id VARCHAR)")
+    connection.execute("CREATE OR REPLACE TEMP TABLE erasure_records (request_id VARCHAR, record_id VARCHAR)")
     if table_exists(connection, _ASSIGNMENTS) and table_exists(connection, _NODES):
-        seeds = connection.execute(
-            f"SELECT DISTINCT assignments.customer_id FROM {_ASSIGNMENTS} AS assignments JOIN {_NODES} AS nodes USING (record_id) "
-            "WHERE nodes.email = $email OR nodes.record_id = 'sendgrid_recipient:' || $email", {"email": email}
-        ).fetchall()
-        person.customer_ids = {customer for (customer,) in seeds}
-        if person.customer_ids:
-            records = connection.execute(
-                f"SELECT record_id FROM {_ASSIGNMENTS} WHERE customer_id IN (SELECT unnest($ids::VARCHAR[]))",
-                {"ids": sorted(person.customer_ids)}).fetchall()
-            person.record_ids = {record for (record,) in records}
-            emails = connection.execute(f"SELECT DISTINCT email FROM {_NODES} WHERE email IS NOT NULL AND record_id IN "
-                                        "(SELECT unnest($records::VARCHAR[]))", {"records": sorted(person.record_ids)}).fetchall()
-            person.identifiers |= {(EMAIL, value) for (value,) in emails}
-            person.identifiers |= {(_RECORD_KINDS[source], key) for source, _, key in
-                                   (record.partition(":") for record in person.record_ids) if source in _RECORD_KINDS}
-        if table_exists(connection, _RETIRED) and person.customer_ids:
-            retired = connection.execute(f"SELECT retired_customer_id FROM {_RETIRED} WHERE current_customer_id IN "
-                                         "(SELECT unnest($ids::VARCHAR[]))", {"ids": sorted(person.customer_ids)}).fetchall()
-            person.customer_ids |= {customer for (customer,) in retired}
-    _widen_with_raw_rows(connection, person)
-    return person
+        _follow_resolved_identities(connection)
+    _widen_with_raw_rows(connection)
+    people = {request.request_id: Person() for request in requests}
+    for request_id, kind, value in connection.execute("SELECT * FROM erasure_identifiers").fetchall():
+        people[request_id].identifiers.add((kind, value))
+    for request_id, customer in connection.execute("SELECT * FROM erasure_customers").fetchall():
+        people[request_id].customer_ids.add(customer)
+    for request_id, record in connection.execute("SELECT * FROM erasure_records").fetchall():
+        people[request_id].record_ids.add(record)
+    return people
 
 
-def _widen_with_raw_rows(connection: duckdb.DuckDBPyConnection, person: Person) -> None:
-    """Add the ids of raw rows that carry one of the person's emails and the emails of raw rows that
-    carry one of their ids, until nothing new turns up."""
+def _follow_resolved_identities(connection: duckdb.DuckDBPyConnection) -> None:
+    """The customers whose records carry a request's email (as the last run resolved them), their
+    ids retired by merges, their records, and those records' keys and emails."""
+    connection.execute(f"""
+        INSERT INTO erasure_customers
+        SELECT DISTINCT seeds.request_id, assignments.customer_id
+        FROM erasure_identifiers AS seeds
+        JOIN (SELECT record_id, email AS value FROM {_NODES} WHERE email IS NOT NULL
+              UNION ALL SELECT record_id, source_key FROM {_NODES} WHERE source = 'sendgrid_recipient') AS nodes USING (value)
+        JOIN {_ASSIGNMENTS} AS assignments USING (record_id)
+    """)
+    connection.execute(f"""
+        INSERT INTO erasure_records
+        SELECT DISTINCT customers.request_id, assignments.record_id
+        FROM erasure_customers AS customers JOIN {_ASSIGNMENTS} AS assignments USING (customer_id)
+    """)
+    if table_exists(connection, _RETIRED):
+        connection.execute(f"""
+            INSERT INTO erasure_customers
+            SELECT DISTINCT customers.request_id, retired.retired_customer_id
+            FROM erasure_customers AS customers JOIN {_RETIRED} AS retired ON retired.current_customer_id = customers.customer_id
+        """)
+    kinds = " ".join(f"WHEN '{source}' THEN '{kind}'" for source, kind in _RECORD_KINDS.items())
+    connection.execute(f"""
+        INSERT INTO erasure_identifiers
+        SELECT request_id, CASE split_part(record_id, ':', 1) {kinds} END, substr(record_id, strpos(record_id, ':') + 1)
+        FROM erasure_records WHERE split_part(record_id, ':', 1) IN (SELECT unnest($sources::VARCHAR[]))
+        UNION
+        SELECT records.request_id, '{EMAIL}', nodes.email
+        FROM erasure_records AS records JOIN {_NODES} AS nodes USING (record_id) WHERE nodes.email IS NOT NULL
+        EXCEPT SELECT * FROM erasure_identifiers
+    """, {"sources": list(_RECORD_KINDS)})
+
+
+def _widen_with_raw_rows(connection: duckdb.DuckDBPyConnection) -> None:
+    """Add the ids of raw rows that carry one of a person's emails and the emails of raw rows that
+    carry one of their ids (rows delivered since the last resolution, an email a contact held
+    before it changed), until nothing new turns up."""
+    pairs = [f"SELECT DISTINCT '{columns[0][0]}' AS kind_a, {columns[0][1]} AS value_a, '{kind}' AS kind_b, {value} AS value_b "
+             f"FROM {RAW_SCHEMA}.{source}"
+             for source, columns in IDENTIFIER_COLUMNS.items() if table_exists(connection, f"{RAW_SCHEMA}.{source}")
+             for kind, value in columns[1:]]
+    if not pairs:
+        return
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE erasure_raw_links AS SELECT * FROM ({' UNION '.join(pairs)}) "
+                       "WHERE value_a IS NOT NULL AND value_b IS NOT NULL")
     for _ in range(4):
-        before = len(person.identifiers)
-        for source, columns in IDENTIFIER_COLUMNS.items():
-            table = f"{RAW_SCHEMA}.{source}"
-            if len(columns) < 2 or not table_exists(connection, table):
-                continue
-            # Each row's identifiers side by side; a row sharing any with the person adds the rest.
-            selects = ", ".join(f"{value} AS c{index}" for index, (_, value) in enumerate(columns))
-            known = " OR ".join(f"c{index} IN (SELECT unnest($k{index}::VARCHAR[]))" for index in range(len(columns)))
-            parameters = {f"k{index}": person.values(kind) for index, (kind, _) in enumerate(columns)}
-            rows = connection.execute(f"SELECT DISTINCT * FROM (SELECT {selects} FROM {table}) WHERE {known}", parameters).fetchall()
-            for row in rows:
-                person.identifiers |= {(kind, value) for (kind, _), value in zip(columns, row) if value is not None}
-        if len(person.identifiers) == before:
+        (added,) = connection.execute("""
+            INSERT INTO erasure_identifiers
+            SELECT DISTINCT * FROM (
+                SELECT known.request_id, links.kind_b, links.value_b FROM erasure_identifiers AS known
+                JOIN erasure_raw_links AS links ON links.kind_a = known.kind AND links.value_a = known.value
+                UNION ALL
+                SELECT known.request_id, links.kind_a, links.value_a FROM erasure_identifiers AS known
+                JOIN erasure_raw_links AS links ON links.kind_b = known.kind AND links.value_b = known.value
+            ) EXCEPT SELECT * FROM erasure_identifiers
+        """).fetchall()[0]
+        if not added:
             return
 
 
@@ -149,57 +183,85 @@ def pending_requests(connection: duckdb.DuckDBPyConnection, include_partial: boo
     return [ErasureRequest(request_id, email, received_at) for request_id, email, received_at in rows]
 
 
-def delete_request_rows(connection: duckdb.DuckDBPyConnection, request_ids: list[str]) -> int:
+def delete_request_rows(connection: duckdb.DuckDBPyConnection, request_ids: list[str]) -> dict[str, int]:
     """Remove carried-out requests (they hold the person's email) from the raw layer, and the
-    copies a re-delivered request file brings back."""
+    copies a re-delivered request file brings back; the rows removed per request."""
     if not table_exists(connection, REQUESTS_TABLE) or not request_ids:
-        return 0
-    return _delete(connection, REQUESTS_TABLE, "trim(request_id) IN (SELECT unnest($ids::VARCHAR[]))", {"ids": request_ids})
+        return {}
+    where = "trim(request_id) IN (SELECT unnest($ids::VARCHAR[]))"
+    counts = dict(connection.execute(f"SELECT trim(request_id), count(*) FROM {REQUESTS_TABLE} WHERE {where} GROUP BY ALL",
+                                     {"ids": request_ids}).fetchall())
+    connection.execute(f"DELETE FROM {REQUESTS_TABLE} WHERE {where}", {"ids": request_ids})
+    return counts
 
 
-def add_to_suppression_list(connection: duckdb.DuckDBPyConnection, request_id: str, person: Person, salt: str, now: datetime) -> int:
-    """Put the person's salted hashes on the suppression list; returns how many were new."""
-    identifiers = pl.DataFrame(sorted(person.identifiers), schema=["kind", "value"], orient="row")
-    connection.register("person_identifiers", identifiers.to_arrow())
+def register_erasure_keys(connection: duckdb.DuckDBPyConnection, people: dict[str, Person], salt: str) -> None:
+    """`erasure_keys`: every identifier, customer id and record id of the people, each owned by the
+    first request that reached it, with the salted hash of the identifiers."""
+    rows: dict[tuple[str, str], str] = {}
+    for request_id, person in people.items():
+        for kind, value in [*sorted(person.identifiers), *(("customer", c) for c in sorted(person.customer_ids)),
+                            *(("record", r) for r in sorted(person.record_ids))]:
+            rows.setdefault((kind, value), request_id)
+    frame = pl.DataFrame({"request_id": list(rows.values()), "kind": [k for k, _ in rows], "value": [v for _, v in rows]},
+                         schema={"request_id": pl.String, "kind": pl.String, "value": pl.String})
+    connection.register("erasure_key_frame", frame.to_arrow())
     try:
-        (before,) = connection.execute(f"SELECT count(*) FROM {SUPPRESSION_TABLE}").fetchall()[0]
         connection.execute(
-            f"INSERT OR IGNORE INTO {SUPPRESSION_TABLE} SELECT {hash_sql('kind', 'value')}, "
-            "kind, $request, $now FROM person_identifiers", {"salt": salt, "request": request_id, "now": now})
-        (after,) = connection.execute(f"SELECT count(*) FROM {SUPPRESSION_TABLE}").fetchall()[0]
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE {_HASHES} AS SELECT {hash_sql('kind', 'value')} AS identifier_hash "
-                           "FROM person_identifiers", {"salt": salt})
+            f"CREATE OR REPLACE TEMP TABLE erasure_keys AS SELECT request_id, kind, value, "
+            f"CASE WHEN kind IN ('customer', 'record') THEN NULL ELSE {hash_sql('kind', 'value')} END AS identifier_hash "
+            "FROM erasure_key_frame", {"salt": salt})
     finally:
-        connection.unregister("person_identifiers")
-    return after - before
+        connection.unregister("erasure_key_frame")
 
 
-def erase_from_warehouse(connection: duckdb.DuckDBPyConnection, person: Person, salt: str) -> list[Deletion]:
-    """Delete the person's rows from every table of the warehouse (after `add_to_suppression_list`,
-    whose temporary table of this person's hashes the raw layer is matched against)."""
-    deletions = []
+def add_to_suppression_list(connection: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, int]:
+    """Put the people's salted hashes (`register_erasure_keys`) on the suppression list; per request, how many were new."""
+    added = dict(connection.execute(
+        f"SELECT request_id, count(*) FROM erasure_keys WHERE identifier_hash IS NOT NULL "
+        f"AND identifier_hash NOT IN (SELECT identifier_hash FROM {SUPPRESSION_TABLE}) GROUP BY ALL").fetchall())
+    connection.execute(f"INSERT OR IGNORE INTO {SUPPRESSION_TABLE} SELECT identifier_hash, kind, request_id, $now "
+                       "FROM erasure_keys WHERE identifier_hash IS NOT NULL", {"now": now})
+    return added
+
+
+def erase_from_warehouse(connection: duckdb.DuckDBPyConnection, salt: str) -> dict[str, list[Deletion]]:
+    """Delete the people of `register_erasure_keys` from every table of the warehouse; per request,
+    the rows deleted where. Each table is read once for all requests."""
+    deletions: dict[str, list[Deletion]] = defaultdict(list)
     for contract in SOURCE_CONTRACTS:
-        predicate = row_is_suppressed_sql(contract.name, _HASHES)
-        if predicate and table_exists(connection, raw_table(contract)):
-            deletions.append(Deletion("warehouse", raw_table(contract), _delete(connection, raw_table(contract), predicate, {"salt": salt})))
+        columns = IDENTIFIER_COLUMNS.get(contract.name)
+        table = raw_table(contract)
+        if columns and table_exists(connection, table):
+            hashes = ", ".join(identifier_hash_sql(kind, value) for kind, value in columns)
+            _delete_matches(connection, table, f"""
+                SELECT row_id, keys.request_id FROM (SELECT rowid AS row_id, unnest([{hashes}]) AS hash FROM {table}) AS rows
+                JOIN erasure_keys AS keys ON keys.identifier_hash = rows.hash""", {"salt": salt}, deletions)
     if table_exists(connection, QUARANTINE_TABLE):
-        deletions.append(Deletion("warehouse", QUARANTINE_TABLE,
-                                  _delete(connection, QUARANTINE_TABLE, quarantined_row_is_suppressed_sql("source", _HASHES), {"salt": salt})))
-    values = {"customer": sorted(person.customer_ids), "record": sorted(person.record_ids),
-              **{kind: person.values(kind) for kind in (CRM_CONTACT, SHOPIFY_ORDER, ZENDESK_REQUESTER, EMAIL)}}
-    columns = connection.execute(
-        "SELECT table_schema, table_name, list(column_name) FROM information_schema.columns JOIN information_schema.tables "
-        "USING (table_catalog, table_schema, table_name) WHERE table_type = 'BASE TABLE' AND table_schema NOT IN "
-        "(SELECT unnest($skipped::VARCHAR[])) AND column_name IN (SELECT unnest($keys::VARCHAR[])) GROUP BY ALL ORDER BY ALL",
+        _delete_matches(connection, QUARANTINE_TABLE, f"""
+            SELECT row_id, keys.request_id FROM ({quarantine_hashes_sql()}) AS rows
+            JOIN erasure_keys AS keys ON keys.identifier_hash = rows.hash""", {"salt": salt}, deletions)
+    tables = connection.execute(
+        "SELECT table_schema, table_name, list(column_name ORDER BY column_name) FROM information_schema.columns "
+        "JOIN information_schema.tables USING (table_catalog, table_schema, table_name) WHERE table_type = 'BASE TABLE' "
+        "AND table_schema NOT IN (SELECT unnest($skipped::VARCHAR[])) AND column_name IN (SELECT unnest($keys::VARCHAR[])) "
+        "GROUP BY ALL ORDER BY ALL",
         {"skipped": list(_SKIPPED_SCHEMAS), "keys": list(_KEY_COLUMNS)},
     ).fetchall()
-    for schema, table, names in columns:
-        conditions = [f'CAST("{name}" AS VARCHAR) IN (SELECT unnest(${name}::VARCHAR[]))' for name in sorted(names)]
-        parameters = {name: values[_KEY_COLUMNS[name]] for name in sorted(names)}
-        deletions.append(Deletion("warehouse", f"{schema}.{table}", _delete(connection, f'"{schema}"."{table}"', " OR ".join(conditions), parameters)))
-    return [deletion for deletion in deletions if deletion.rows]
+    for schema, table, names in tables:
+        qualified = f'"{schema}"."{table}"'
+        matches = " UNION ALL ".join(
+            f"SELECT rows.rowid AS row_id, keys.request_id FROM {qualified} AS rows JOIN erasure_keys AS keys "
+            f"ON keys.kind = '{_KEY_COLUMNS[name]}' AND keys.value = CAST(rows.\"{name}\" AS VARCHAR)" for name in names)
+        _delete_matches(connection, qualified, matches, {}, deletions, location=f"{schema}.{table}")
+    return dict(deletions)
 
 
-def _delete(connection: duckdb.DuckDBPyConnection, table: str, predicate: str, parameters: dict) -> int:
-    (count,) = connection.execute(f"DELETE FROM {table} WHERE coalesce({predicate}, false)", parameters).fetchall()[0]
-    return int(count)
+def _delete_matches(connection: duckdb.DuckDBPyConnection, table: str, matches_sql: str, parameters: dict,
+                    deletions: dict[str, list[Deletion]], location: str | None = None) -> None:
+    """Delete the rows `matches_sql` finds (`row_id`, `request_id`); a row two requests reach counts for one."""
+    connection.execute(f"CREATE OR REPLACE TEMP TABLE erasure_matches AS SELECT row_id, min(request_id) AS request_id "
+                       f"FROM ({matches_sql}) GROUP BY row_id", parameters)
+    for request_id, rows in connection.execute("SELECT request_id, count(*) FROM erasure_matches GROUP BY ALL ORDER BY ALL").fetchall():
+        deletions[request_id].append(Deletion("warehouse", location or table, int(rows)))
+    connection.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT row_id FROM erasure_matches)")

@@ -119,3 +119,13 @@ def read_or_create_salt(path: Path) -> str:
     if len(salt) < 16:
         raise ValueError(f"The suppression salt in {path} is too short to protect the hashes (16 characters at least).")
     return salt
+
+
+def quarantine_hashes_sql(table: str = "raw.quarantine") -> str:
+    """`row_id`, `hash`: each quarantined row's words hashed as the identifiers they could be (an
+    email or a CRM id anywhere, the numeric ids of orders and tickets in those sources' rows)."""
+    common = [identifier_hash_sql(EMAIL, "lower(token)"), identifier_hash_sql(CRM_CONTACT, "token")]
+    by_source = " ".join(f"WHEN '{source}' THEN [{', '.join(common + [identifier_hash_sql(kind, 'token') for kind in kinds])}]"
+                         for source, kinds in _QUARANTINE_KINDS.items())
+    return (f"SELECT row_id, unnest(CASE source {by_source} ELSE [{', '.join(common)}] END) AS hash FROM ("
+            f"SELECT rowid AS row_id, source, unnest(regexp_extract_all(coalesce(record, ''), {_TOKEN_LITERAL})) AS token FROM {table})")

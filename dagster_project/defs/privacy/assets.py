@@ -2,6 +2,7 @@
 them, every pending erasure request is carried out in every store and written to the audit log."""
 
 import dataclasses
+import time
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,10 +57,16 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppr
             outcomes.append((request.request_id, NO_EMAIL, 0))
         requests = [request for request in pending if request.email is not None]
         if requests:
+            started = time.perf_counter()
             people = identify_people(connection, requests)
+            context.log.info(f"{len(requests)} request(s) lead to {sum(len(p.customer_ids) for p in people.values())} customer(s) "
+                             f"({time.perf_counter() - started:.1f} s)")
             # Files and the online store first: were the warehouse step to fail, the requests stay
             # pending and the next run repeats it all; the reverse order could log an unfinished erasure.
+            started = time.perf_counter()
             outside = _erase_outside_warehouse(settings, feature_store, people)
+            context.log.info(f"Parquet files and online stores done ({time.perf_counter() - started:.1f} s)")
+            started = time.perf_counter()
             connection.execute("BEGIN TRANSACTION")
             try:
                 register_erasure_keys(connection, people, salt)
@@ -79,6 +86,7 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppr
                     context.log.info(f"Erasure request {request.request_id}: {outcome}, {rows:,} rows deleted from {len(deletions)} places.")
                     outcomes.append((request.request_id, outcome, rows))
                 connection.execute("COMMIT")
+                context.log.info(f"Warehouse tables done ({time.perf_counter() - started:.1f} s)")
             except Exception:
                 connection.execute("ROLLBACK")
                 raise
@@ -92,7 +100,9 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppr
     if any(rows for _, _, rows in outcomes):
         # Deleted rows stay in the file's free blocks until DuckDB reuses them: rewrite it.
         try:
+            started = time.perf_counter()
             compaction = compact_warehouse(Path(warehouse.database))
+            context.log.info(f"Warehouse file rewritten ({time.perf_counter() - started:.1f} s)")
             metadata["warehouse_rewritten"] = dg.MetadataValue.text(f"{compaction.bytes_before:,} → {compaction.bytes_after:,} bytes")
         except CompactionError as error:
             context.log.error(f"{error}. The erased rows are gone from every table, but may linger in the file's free blocks "

@@ -146,8 +146,10 @@ def _erasure_note(events) -> str | None:
         if event.asset_key.to_user_string() == "privacy/erasures":
             metadata = {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
             if metadata.get("requests_processed"):
-                return (f"{metadata['requests_processed']} erasure request(s) carried out, {metadata['rows_deleted']:,} rows deleted "
-                        "(`cxp erasures` shows the audit log)")
+                partial = metadata.get("requests_completed_next_run", 0)
+                later = f"; {partial} in part, along shared emails and ids, to be completed by the next run" if partial else ""
+                return (f"{metadata['requests_processed']} erasure request(s) carried out, {metadata['rows_deleted']:,} rows deleted"
+                        f"{later} (`cxp erasures` shows the audit log)")
     return None
 
 

@@ -49,7 +49,8 @@ def test_run_succeeds_and_reports_the_warehouse_and_row_counts_per_staged_table(
     assert re.search(r"staging\.stg_salesforce__contacts +2 rows", output)
     assert re.search(r"staging\.stg_shopify__orders +3 rows", output)
     assert "Quarantined rows (raw.quarantine): crm_contacts 1" in output
-    assert re.search(r"Privacy: 1 erasure request\(s\) carried out, [1-9]\d* rows deleted", output)
+    assert re.search(r"Privacy: 1 erasure request\(s\) carried out, [1-9]\d* rows deleted; 1 in part", output)
+    assert re.search(r"Privacy: 1 erasure request\(s\) carried out, [1-9]\d* rows deleted \(", outputs[1].output)
 
 
 def test_a_second_run_over_the_same_files_changes_nothing_but_completing_the_erasure(first_and_second_run):

@@ -141,6 +141,7 @@ def _metadata(outcomes: list[tuple[str, str, int]], suppressed: int) -> dict[str
     table = "\n".join(f"| {request} | {outcome} | {rows:,} |" for request, outcome, rows in outcomes)
     return {
         "requests_processed": dg.MetadataValue.int(len(outcomes)),
+        "requests_completed_next_run": dg.MetadataValue.int(sum(outcome == PARTIAL for _, outcome, _ in outcomes)),
         "rows_deleted": dg.MetadataValue.int(sum(rows for _, _, rows in outcomes)),
         "suppression_list_size": dg.MetadataValue.int(suppressed),
         "requests": dg.MetadataValue.md("| request | outcome | rows deleted |\n|---|---|---|\n" + table if outcomes

@@ -46,8 +46,7 @@ IDENTIFIER_COLUMNS: dict[str, list[tuple[str, str]]] = {
 # Erasure requests are not filtered: a request is kept until it is carried out, then deleted by
 # request id (dagster_project.defs.privacy.erasure), re-delivered copies included.
 
-# A quarantined row could not be parsed, so its identifiers are looked for among its words: emails
-# and CRM ids anywhere, and in orders and tickets the numeric ids of those sources.
+# The numeric ids a quarantined row's words may be, by source (emails and CRM ids: in any source).
 _QUARANTINE_KINDS: dict[str, list[str]] = {
     "ecommerce_orders": [SHOPIFY_ORDER],
     "support_tickets": [ZENDESK_REQUESTER],
@@ -81,30 +80,36 @@ def suppression_list_size(connection: duckdb.DuckDBPyConnection) -> int:
     return connection.execute(f"SELECT count(*) FROM {SUPPRESSION_TABLE}").fetchall()[0][0] if exists else 0
 
 
-def row_is_suppressed_sql(source: str, hashes_relation: str = SUPPRESSION_TABLE) -> str | None:
+def row_is_suppressed_sql(source: str) -> str | None:
     """A predicate over a raw row of `source` (its columns unqualified): true when any identifier it
-    carries is in `hashes_relation` (a relation with an `identifier_hash` column). None for a
-    source that carries no personal identifiers (FX rates)."""
+    carries is on the suppression list. None for a source that carries no personal identifiers (FX rates)."""
     columns = IDENTIFIER_COLUMNS.get(source)
     if not columns:
         return None
-    return " OR ".join(f"{identifier_hash_sql(kind, value)} IN (SELECT identifier_hash FROM {hashes_relation})"
+    return " OR ".join(f"{identifier_hash_sql(kind, value)} IN (SELECT identifier_hash FROM {SUPPRESSION_TABLE})"
                        for kind, value in columns)
 
 
-def quarantined_row_is_suppressed_sql(source_sql: str = "source", hashes_relation: str = SUPPRESSION_TABLE) -> str:
-    """A predicate over a quarantine row (`record` text and its source): true when one of its
-    words hashes, as an email, a CRM id or an id of its own source, into `hashes_relation`."""
-    by_source = " ".join(
-        f"WHEN {source_sql} = '{source}' THEN {' OR '.join(identifier_hash_sql(kind, 'token') + ' IN (SELECT identifier_hash FROM ' + hashes_relation + ')' for kind in kinds)}"
-        for source, kinds in _QUARANTINE_KINDS.items()
-    )
-    return (
-        f"EXISTS (SELECT 1 FROM (SELECT unnest(regexp_extract_all(coalesce(record, ''), {_TOKEN_LITERAL})) AS token) AS words "
-        f"WHERE {identifier_hash_sql(EMAIL, 'lower(token)')} IN (SELECT identifier_hash FROM {hashes_relation}) "
-        f"OR {identifier_hash_sql(CRM_CONTACT, 'token')} IN (SELECT identifier_hash FROM {hashes_relation}) "
-        f"OR (CASE {by_source} ELSE false END))"
-    )
+def _word_hashes_sql() -> str:
+    """A list expression: the hashes of one quarantined word (`token`) as each identifier it could
+    be in its row's `source` (an email or a CRM id anywhere, the numeric ids of orders and tickets
+    in those sources' rows)."""
+    common = [identifier_hash_sql(EMAIL, "lower(token)"), identifier_hash_sql(CRM_CONTACT, "token")]
+    by_source = " ".join(f"WHEN '{source}' THEN [{', '.join(common + [identifier_hash_sql(kind, 'token') for kind in kinds])}]"
+                         for source, kinds in _QUARANTINE_KINDS.items())
+    return f"CASE source {by_source} ELSE [{', '.join(common)}] END"
+
+
+def _words_sql() -> str:
+    return f"unnest(regexp_extract_all(coalesce(record, ''), {_TOKEN_LITERAL}))"
+
+
+def quarantined_row_is_suppressed_sql() -> str:
+    """A predicate over a quarantine row (`record` text and its `source`): true when one of its
+    words hashes into the suppression list. A quarantined row could not be parsed, so its
+    identifiers are looked for among its words."""
+    return (f"EXISTS (SELECT 1 FROM (SELECT unnest({_word_hashes_sql()}) AS hash FROM (SELECT {_words_sql()} AS token)) "
+            f"WHERE hash IN (SELECT identifier_hash FROM {SUPPRESSION_TABLE}))")
 
 
 def read_or_create_salt(path: Path) -> str:
@@ -122,10 +127,6 @@ def read_or_create_salt(path: Path) -> str:
 
 
 def quarantine_hashes_sql(table: str = "raw.quarantine") -> str:
-    """`row_id`, `hash`: each quarantined row's words hashed as the identifiers they could be (an
-    email or a CRM id anywhere, the numeric ids of orders and tickets in those sources' rows)."""
-    common = [identifier_hash_sql(EMAIL, "lower(token)"), identifier_hash_sql(CRM_CONTACT, "token")]
-    by_source = " ".join(f"WHEN '{source}' THEN [{', '.join(common + [identifier_hash_sql(kind, 'token') for kind in kinds])}]"
-                         for source, kinds in _QUARANTINE_KINDS.items())
-    return (f"SELECT row_id, unnest(CASE source {by_source} ELSE [{', '.join(common)}] END) AS hash FROM ("
-            f"SELECT rowid AS row_id, source, unnest(regexp_extract_all(coalesce(record, ''), {_TOKEN_LITERAL})) AS token FROM {table})")
+    """`row_id`, `hash`: each quarantined row's words hashed as the identifiers they could be."""
+    return (f"SELECT row_id, unnest({_word_hashes_sql()}) AS hash FROM ("
+            f"SELECT rowid AS row_id, source, {_words_sql()} AS token FROM {table})")

@@ -2,11 +2,13 @@
 the cluster-level closure edges on hand-made scored pairs."""
 
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 
 import polars as pl
 import pytest
 
+from dagster_project.defs.identity.match_comparisons import COMPARISONS
 from dagster_project.defs.identity.probabilistic_matching import (
     MatchingSettings,
     label_match_decisions,
@@ -72,6 +74,12 @@ def synthetic_crowd(people: int, seed: int) -> list[dict]:
                 record.update(street=None, postcode=None, city=None)
             if rng.random() < 0.05:
                 record["first_name"] = typo(first, rng)
+            day = record["birthdate"].day if record["birthdate"] else 30
+            if day != 30 and rng.random() < 0.05:  # the day's last digit typed wrong
+                record["birthdate"] = record["birthdate"].replace(day=day - 1 if day % 10 == 9 or day >= 28 else day + 1)
+            if rng.random() < 0.1:  # moved house
+                record.update(street=f"{rng.randrange(1, 9999)} {rng.choice(STREETS)} {rng.choice(SUFFIXES)}",
+                              postcode=f"{rng.randrange(10**5):05d}", city=rng.choice(CITIES))
             records.append(record)
     return records
 
@@ -93,6 +101,36 @@ HAND_MADE = [
          phone_e164=None, street="400 harbor dr", postcode="02110", city="boston", birthdate=date(1955, 11, 2)),
     dict(record_id="no_contact:b", first_name="cornelius", last_name="vanderbeek", email=None,
          phone_e164=None, street="400 harbor dr", postcode="02110", city="boston", birthdate=date(1955, 11, 2)),
+    # The first name left empty on one side; last name, birthdate and address agree.
+    dict(record_id="missing_first:a", first_name="philippa", last_name="oyelaran", email=None,
+         phone_e164=None, street="8 quarry ln", postcode="55401", city="minneapolis", birthdate=date(1979, 6, 21)),
+    dict(record_id="missing_first:b", first_name=None, last_name="oyelaran", email=None,
+         phone_e164=None, street="8 quarry ln", postcode="55401", city="minneapolis", birthdate=date(1979, 6, 21)),
+    # First and last name swapped; birthdate agrees, no address on one side.
+    dict(record_id="swapped:a", first_name="ignatius", last_name="okonkwo", email=None,
+         phone_e164=None, street="71 delta st", postcode="73301", city="austin", birthdate=date(1966, 2, 9)),
+    dict(record_id="swapped:b", first_name="okonkwo", last_name="ignatius", email=None,
+         phone_e164=None, street=None, postcode=None, city=None, birthdate=date(1966, 2, 9)),
+    # One digit of the birthdate typed wrong; name agrees, no address on one side.
+    dict(record_id="birthdate_digit:a", first_name="evangeline", last_name="thistlewood", email=None,
+         phone_e164=None, street="5 crane ct", postcode="80202", city="denver", birthdate=date(1984, 7, 16)),
+    dict(record_id="birthdate_digit:b", first_name="evangeline", last_name="thistlewood", email=None,
+         phone_e164=None, street=None, postcode=None, city=None, birthdate=date(1984, 7, 19)),
+    # Moved house: name and birthdate agree, the address is another one altogether.
+    dict(record_id="moved:a", first_name="bartholomew", last_name="quennell", email=None,
+         phone_e164=None, street="19 birch rd", postcode="97201", city="portland", birthdate=date(1971, 12, 3)),
+    dict(record_id="moved:b", first_name="bartholomew", last_name="quennell", email=None,
+         phone_e164=None, street="640 canal st", postcode="70130", city="new orleans", birthdate=date(1971, 12, 3)),
+    # A household: same surname, address and phone; different first names and birthdates.
+    dict(record_id="household:a", first_name="winifred", last_name="ashdown", email=None,
+         phone_e164="+15557770123", street="3 juniper way", postcode="64105", city="kansas city", birthdate=date(1958, 4, 30)),
+    dict(record_id="household:b", first_name="leopold", last_name="ashdown", email=None,
+         phone_e164="+15557770123", street="3 juniper way", postcode="64105", city="kansas city", birthdate=date(1987, 10, 12)),
+    # The same household on two orders, which carry no birthdate: only the guard can tell them apart.
+    dict(record_id="household_order:a", first_name="winifred", last_name="ashdown", email=None,
+         phone_e164="+15557770123", street="3 juniper way", postcode="64105", city="kansas city", birthdate=None),
+    dict(record_id="household_order:b", first_name="leopold", last_name="ashdown", email=None,
+         phone_e164="+15557770123", street="3 juniper way", postcode="64105", city="kansas city", birthdate=None),
 ]
 
 
@@ -147,10 +185,43 @@ def test_records_without_any_email_or_phone_are_matched() -> None:
     assert same_person.sum() >= 200
 
 
-def test_each_comparison_keeps_its_match_weight(scored_pairs: pl.DataFrame) -> None:
+@pytest.mark.parametrize("left, right, level", [
+    # Each pair is held by one level of the model; without it the pair is no match.
+    ("missing_first:a", "missing_first:b", "one name missing, the other alike"),
+    ("swapped:a", "swapped:b", "first and last name swapped"),
+    ("birthdate_digit:a", "birthdate_digit:b", "one digit apart"),
+    # No address level opposes it strongly enough to outweigh a name and birthdate that agree.
+    ("moved:a", "moved:b", "different"),
+])
+def test_a_garbled_record_joins_its_person(scored_pairs: pl.DataFrame, left: str, right: str, level: str) -> None:
+    assert is_edge(scored_pairs, left, right)
+    pair = scored_pairs.filter(pl.col("record_id_l").is_in([left, right]), pl.col("record_id_r").is_in([left, right]))
+    assert level in pair.select("name_level", "birthdate_level", "address_level").row(0)
+
+
+def test_a_household_stays_apart(scored_pairs: pl.DataFrame) -> None:
+    assert not is_edge(scored_pairs, "household:a", "household:b")
+    assert not is_edge(scored_pairs, "household_order:a", "household_order:b")
+
+
+def test_the_household_guard_is_what_keeps_members_without_birthdates_apart(scored_pairs: pl.DataFrame) -> None:
+    settings = MatchingSettings(nicknames=NICKNAMES)
+    decided = label_match_decisions(scored_pairs, settings).filter(
+        pl.col("record_id_l").str.starts_with("household_order:"), pl.col("record_id_r").str.starts_with("household_order:")
+    )
+    assert decided["decision"].to_list() == ["kept apart: first name different, birthdate missing"]
+    unguarded = select_match_edges(decided.drop("is_accepted", "decision"), replace(settings, household_guard=False))
+    assert unguarded.height == 1
+
+
+def test_each_comparison_keeps_its_match_weight_and_level(scored_pairs: pl.DataFrame) -> None:
+    comparisons = ("name", "birthdate", "address", "phone", "email")
     weights = [column for column in scored_pairs.columns if column.endswith("_match_weight")]
-    assert weights == [f"{name}_match_weight" for name in
-                       ("first_name", "last_name", "birthdate", "address", "phone", "email")]
+    assert weights == [f"{name}_match_weight" for name in comparisons]
+    assert [column for column in scored_pairs.columns if column.endswith("_level")] == [f"{name}_level" for name in comparisons]
+    levels = {comparison.name: {level.label for level in comparison.levels} | {"missing", "different"} for comparison in COMPARISONS}
+    for name in comparisons:
+        assert set(scored_pairs[f"{name}_level"].unique()) <= levels[name]
     assert scored_pairs["match_probability"].min() >= MatchingSettings().score_floor
 
 
@@ -162,16 +233,18 @@ def test_scoring_is_reproducible() -> None:
 
 
 # Closure edges: hand-made scored pairs, as score_record_pairs returns them (weights made up).
-WEIGHTS = ("first_name", "last_name", "birthdate", "address", "phone", "email")
+WEIGHTS = ("name", "birthdate", "address", "phone", "email")
 
 
-def scored(*rows: tuple[str, str, float, dict[str, float]]) -> pl.DataFrame:
-    """Pairs (left, right, probability, {comparison: weight}); unnamed comparisons weigh 0 (null)."""
+def scored(*rows: tuple) -> pl.DataFrame:
+    """Pairs (left, right, probability, {comparison: weight}[, first names differ]); unnamed
+    comparisons weigh 0 (null), and birthdates are missing."""
     return pl.DataFrame(
         [
             {"record_id_l": left, "record_id_r": right, "match_probability": probability, "match_weight": 0.0,
-             **{f"{name}_match_weight": weights.get(name, 0.0) for name in WEIGHTS}}
-            for left, right, probability, weights in rows
+             **{f"{name}_match_weight": weights.get(name, 0.0) for name in WEIGHTS},
+             "birthdate_level": "missing", "first_names_differ": bool(differ and differ[0])}
+            for left, right, probability, weights, *differ in rows
         ]
     )
 
@@ -193,7 +266,7 @@ def test_nameless_record_joins_the_one_cluster_holding_its_email() -> None:
         node("order:2", "becca", "wilson", email="rw@example.com", postcode="27746"),
     ]
     pairs = scored(
-        ("order:1", "order:2", 0.99, {"first_name": 3.0, "last_name": 8.0, "email": 15.0, "address": 5.0}),
+        ("order:1", "order:2", 0.99, {"name": 11.0, "email": 15.0, "address": 5.0}),
         ("order:1", "sendgrid:a", 0.3, {"email": 15.0}),
         ("order:2", "sendgrid:a", 0.3, {"email": 15.0}),
     )
@@ -207,7 +280,7 @@ def test_nameless_record_of_a_mailbox_two_people_share_stays_apart() -> None:
         node("crm:2", "bruno", "lang", email="info@acme.com"),
     ]
     pairs = scored(
-        ("crm:1", "crm:2", 0.4, {"first_name": -6.0, "last_name": -7.0, "email": 15.0}),
+        ("crm:1", "crm:2", 0.4, {"name": -13.0, "email": 15.0}, True),
         ("crm:1", "sendgrid:info", 0.3, {"email": 15.0}),
         ("crm:2", "sendgrid:info", 0.3, {"email": 15.0}),
     )
@@ -223,7 +296,7 @@ def thin_and_full(*others: dict) -> tuple[list[dict], pl.DataFrame]:
         *others,
     ]
     pairs = scored(*(
-        (other["record_id"], "zendesk:1", 0.2, {"first_name": 4.0, "last_name": 12.0, "email": -2.0}) for other in nodes[1:]
+        (other["record_id"], "zendesk:1", 0.2, {"name": 16.0, "email": -2.0}) for other in nodes[1:]
     ))
     return nodes, pairs
 
@@ -245,16 +318,24 @@ def test_two_full_clusters_with_one_name_are_not_joined_by_the_name() -> None:
         node("crm:1", "robert", "quimby", postcode="02110"),
         node("crm:2", "robert", "quimby", postcode="94110"),
     ]
-    pairs = scored(("crm:1", "crm:2", 0.2, {"first_name": 4.0, "last_name": 12.0, "address": -3.0}))
+    pairs = scored(("crm:1", "crm:2", 0.2, {"name": 16.0, "address": -3.0}))
     assert edge_set(pairs, nodes) == set()
 
 
 def test_every_scored_pair_records_why_it_is_or_is_not_an_edge() -> None:
     pairs = pl.DataFrame({
-        "record_id_l": ["a", "c", "e"], "record_id_r": ["b", "d", "f"], "match_probability": [0.99, 0.999, 0.5],
-        "first_name_match_weight": [3.0, -2.5, 1.0], "birthdate_match_weight": [0.0, 4.0, 0.0],
+        "record_id_l": ["a", "c", "e", "g"], "record_id_r": ["b", "d", "f", "h"],
+        "match_probability": [0.99, 0.999, 0.5, 0.999],
+        "name_match_weight": [3.0, -2.5, 1.0, -2.5], "birthdate_match_weight": [0.0, -4.0, 0.0, 6.0],
+        "birthdate_level": ["missing", "different", "missing", "exact"],
+        "first_names_differ": [False, True, False, True],
     })
     decided = label_match_decisions(pairs, MatchingSettings(match_threshold=0.88, nicknames=NICKNAMES))
     assert decided.select("record_id_l", "is_accepted", "decision").rows() == [
-        ("a", True, "accepted"), ("c", False, "vetoed: first_name disagrees"), ("e", False, "below threshold"),
+        ("a", True, "accepted"),
+        # Two pieces of evidence against: another first name and another birthdate.
+        ("c", False, "kept apart: first name different, birthdate different"),
+        ("e", False, "below threshold"),
+        # Another first name alone is not enough when the birthdate agrees.
+        ("g", True, "accepted"),
     ]

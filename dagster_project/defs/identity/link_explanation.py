@@ -43,7 +43,7 @@ class Link:
     """Splink's match weight per comparison (term-frequency adjustment included)."""
     is_accepted: bool = True
     decision: str | None = None
-    """Why a scored pair is or is not an edge: `accepted`, `accepted: cluster evidence`, `vetoed: … disagrees`, `below threshold`."""
+    """Why a scored pair is or is not an edge: `accepted`, `accepted: cluster evidence`, `kept apart: …` (the household guard), `below threshold`."""
 
     def describe(self) -> str:
         if self.kind == "probabilistic":

@@ -97,7 +97,7 @@ def evaluate_identity(truth: Path | None) -> None:
     import duckdb
 
     from dagster_project.defs.identity.evaluation import (
-        read_deterministic_only_customers, read_resolved_customers, read_truth, score_identity_resolution,
+        measure_blocking, read_deterministic_only_customers, read_resolved_customers, read_truth, score_identity_resolution,
     )
 
     settings = load_settings()
@@ -110,13 +110,16 @@ def evaluate_identity(truth: Path | None) -> None:
         try:
             resolved = read_resolved_customers(connection)
             deterministic_only = read_deterministic_only_customers(connection)
+            people = read_truth(truth)
+            blocking = measure_blocking(connection, people)
         except duckdb.CatalogException as error:
             raise click.ClickException(f"Identities are not resolved in {settings.warehouse_path} yet: run `cxp run`.") from error
-    people = read_truth(truth)
     click.echo("Resolved customers (deterministic rules + Splink):")
     click.echo(str(score_identity_resolution(resolved, people)))
     click.echo("\nDeterministic rules only (same identity graph, no probabilistic edges):")
     click.echo(str(score_identity_resolution(deterministic_only, people)))
+    click.echo("\nCandidate pairs (Splink's blocking rules on the identity nodes):")
+    click.echo(str(blocking))
 
 
 @evaluate.command(name="models")

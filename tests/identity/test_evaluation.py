@@ -4,7 +4,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from dagster_project.defs.identity.evaluation import read_deterministic_only_customers, score_identity_resolution
+from dagster_project.defs.identity.evaluation import (
+    measure_blocking, read_deterministic_only_customers, score_identity_resolution,
+)
 
 
 def frame(column: str, mapping: dict[str, str]) -> pl.DataFrame:
@@ -51,3 +53,26 @@ def test_the_deterministic_baseline_joins_only_records_linked_by_a_deterministic
     connection.execute("create table intermediate.int_identity_edges_deterministic as select 'a' as record_id_l, 'b' as record_id_r")
     customers = dict(read_deterministic_only_customers(connection).iter_rows())
     assert customers["a"] == customers["b"] != customers["c"]
+
+
+def test_blocking_recall_counts_the_true_pairs_the_rules_hand_to_the_scorer():
+    # P1: a and b share an email (blocked); c shares a birthdate with b (blocked), so a-c is joined
+    # only through b. P2: d and e have nothing a rule can join on.
+    nodes = pl.DataFrame({
+        "record_id": ["a", "b", "c", "d", "e"],
+        "first_name": ["ann", "ann", "ann", "bo", None],
+        "last_name": ["lee", "lee", "li", "ng", None],
+        "email": ["ann@x.org", "ann@x.org", None, None, "bo@y.org"],
+        "phone_e164": None, "street": None, "postcode": None, "city": None,
+        "birthdate": [None, "1980-02-03", "1980-02-03", None, None],
+    }).with_columns(pl.col("birthdate").str.to_date(), *(pl.col(c).cast(pl.String) for c in ("phone_e164", "street", "postcode", "city")))
+    with duckdb.connect() as connection:
+        connection.execute("CREATE SCHEMA intermediate; CREATE SCHEMA seeds")
+        connection.execute("CREATE TABLE intermediate.int_identity_nodes AS SELECT * FROM nodes")
+        connection.execute("CREATE TABLE seeds.first_name_nicknames (first_name VARCHAR, nickname VARCHAR)")
+        truth = frame("person_id", {"a": "P1", "b": "P1", "c": "P1", "d": "P2", "e": "P2"})
+        blocking = measure_blocking(connection, truth)
+    assert (blocking.true_pairs, blocking.blocked_true_pairs, blocking.connected_true_pairs) == (4, 2, 3)
+    assert blocking.compared_pairs == 2
+    assert blocking.recall == pytest.approx(0.5)
+    assert blocking.connected_recall == pytest.approx(0.75)

@@ -11,6 +11,7 @@ import polars as pl
 
 from dagster_project.defs.identity.customer_ids import find_clusters
 from dagster_project.defs.identity.identity_state import ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, NODES_TABLE
+from dagster_project.defs.identity.probabilistic_matching import MatchingSettings, candidate_pairs
 
 
 @dataclass(frozen=True)
@@ -102,4 +103,58 @@ def read_truth(truth_dir) -> pl.DataFrame:
     records = pl.read_parquet(truth_dir / "source_records.parquet")
     return records.filter(pl.col("person_id").is_not_null()).select(
         pl.concat_str("source", pl.lit(":"), "source_key").alias("record_id"), pl.col("person_id").cast(pl.String)
+    )
+
+
+@dataclass(frozen=True)
+class BlockingScores:
+    """How many true pairs the blocking rules hand to the scorer, and at what cost."""
+
+    records: int
+    compared_pairs: int
+    """Distinct candidate pairs the rules generate: what Splink scores."""
+    true_pairs: int
+    blocked_true_pairs: int
+    connected_true_pairs: int
+    """True pairs joined by a chain of blocked true pairs: the most clustering could recover."""
+
+    @property
+    def recall(self) -> float:
+        return self.blocked_true_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    @property
+    def connected_recall(self) -> float:
+        return self.connected_true_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    def __str__(self) -> str:
+        return (f"blocking recall {self.recall:.4f} ({self.blocked_true_pairs:,} of {self.true_pairs:,} true pairs; "
+                f"{self.connected_recall:.4f} joined through other blocked pairs); "
+                f"{self.compared_pairs:,} compared pairs for {self.records:,} records "
+                f"({self.compared_pairs / max(self.records, 1):.1f} per record)")
+
+
+def measure_blocking(connection: duckdb.DuckDBPyConnection, truth: pl.DataFrame,
+                     settings: MatchingSettings | None = None) -> BlockingScores:
+    """Blocking recall of the pipeline's rules on the warehouse's identity nodes against the truth."""
+    nodes = connection.sql(f"SELECT * FROM {NODES_TABLE}").pl()
+    if settings is None:
+        nicknames = tuple(connection.sql("SELECT first_name, nickname FROM seeds.first_name_nicknames").fetchall())
+        settings = MatchingSettings(nicknames=nicknames)
+    known = truth.join(nodes.select("record_id"), on="record_id")
+    with duckdb.connect() as session:
+        candidates = candidate_pairs(session, nodes, settings)
+    true_pairs = known.select(_pairs(pl.col("person_id").value_counts().struct.field("count"))).item()
+    people = known.select("record_id", "person_id")
+    blocked = (
+        candidates.join(people, left_on="record_id_l", right_on="record_id")
+        .join(people, left_on="record_id_r", right_on="record_id", suffix="_r")
+        .filter(pl.col("person_id") == pl.col("person_id_r"))
+    )
+    connected = find_clusters(known["record_id"], blocked).join(people, on="record_id")
+    return BlockingScores(
+        records=nodes.height,
+        compared_pairs=candidates.height,
+        true_pairs=int(true_pairs or 0),
+        blocked_true_pairs=blocked.height,
+        connected_true_pairs=int(connected.group_by("cluster", "person_id").len().select(_pairs(pl.col("len"))).item() or 0),
     )

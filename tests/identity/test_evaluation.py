@@ -68,7 +68,8 @@ def test_blocking_recall_counts_the_true_pairs_the_rules_hand_to_the_scorer():
     }).with_columns(pl.col("birthdate").str.to_date(), *(pl.col(c).cast(pl.String) for c in ("phone_e164", "street", "postcode", "city")))
     with duckdb.connect() as connection:
         connection.execute("CREATE SCHEMA intermediate; CREATE SCHEMA seeds")
-        connection.execute("CREATE TABLE intermediate.int_identity_nodes AS SELECT * FROM nodes")
+        connection.register("nodes_frame", nodes)
+        connection.execute("CREATE TABLE intermediate.int_identity_nodes AS SELECT * FROM nodes_frame")
         connection.execute("CREATE TABLE seeds.first_name_nicknames (first_name VARCHAR, nickname VARCHAR)")
         truth = frame("person_id", {"a": "P1", "b": "P1", "c": "P1", "d": "P2", "e": "P2"})
         blocking = measure_blocking(connection, truth)

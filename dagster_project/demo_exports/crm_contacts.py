@@ -12,6 +12,10 @@ import polars as pl
 
 from dagster_project.demo_exports.contact_formats import FIRST_INVALID_KIND, distort_email
 from dagster_project.demo_exports.name_noise import NameNoise, distort_names, one_character_edit
+from dagster_project.demo_exports.nicknames import NICKNAMES
+from dagster_project.demo_exports.record_corruption import (
+    RecordCorruption, corrupt_birthdates, corrupt_names, corrupt_streets, merge_tags, name_slip_tags,
+)
 from dagster_project.demo_exports.timeline import SECONDS_PER_DAY, Timeline
 
 KINDS = ("primary", "resignup", "purchased_list", "typo")
@@ -77,8 +81,36 @@ def _emails(kind: np.ndarray, canonical: np.ndarray, alternative: np.ndarray,
     return email
 
 
-def build_contacts(people: pl.DataFrame, timeline: Timeline, rng: np.random.Generator) -> pl.DataFrame:
-    """Contacts with how each was typed in, and when its consent, merge and preference changes happen."""
+def _slips(people: pl.DataFrame, person: np.ndarray, first: np.ndarray, last: np.ndarray,
+           corruption: RecordCorruption, slip_rng: np.random.Generator) -> dict[str, np.ndarray | list]:
+    """Each contact's names, birthdate and addresses as typed, with the tags of every slip. The
+    same slips apply to the address a contact shows before and after its person moves."""
+    true_first, true_last = people["first_name"].to_numpy()[person], people["last_name"].to_numpy()[person]
+    typed = name_slip_tags(true_first, true_last, first, last, NICKNAMES)
+    names = corrupt_names(first, last, corruption, slip_rng)
+    birthdate, birthdate_tags = corrupt_birthdates(people["birthdate"].to_numpy()[person], corruption, slip_rng)
+    state = slip_rng.bit_generator.state
+    street, postcode, address_tags = corrupt_streets(
+        people["street"].to_numpy()[person], people["postcode"].to_numpy()[person], corruption, slip_rng)
+    after = slip_rng.bit_generator.state
+    slip_rng.bit_generator.state = state
+    new_street, new_postcode, _ = corrupt_streets(
+        people["new_street"].to_numpy()[person], people["new_postcode"].to_numpy()[person], corruption, slip_rng)
+    slip_rng.bit_generator.state = after
+    return {
+        "first_name": names.first, "last_name": names.last, "birthdate_shown": birthdate,
+        "street_shown": street, "postcode_shown": postcode, "new_street_shown": new_street,
+        "new_postcode_shown": new_postcode, "corruptions": merge_tags(typed, names.tags, birthdate_tags, address_tags),
+    }
+
+
+def build_contacts(people: pl.DataFrame, timeline: Timeline, rng: np.random.Generator,
+                   corruption: RecordCorruption = RecordCorruption(),
+                   slip_rng: np.random.Generator | None = None) -> pl.DataFrame:
+    """Contacts with how each was typed in, and when its consent, merge and preference changes happen.
+
+    `slip_rng` draws the slips of `corruption` apart from `rng`, so their rates can change without
+    changing anything else the demo draws."""
     contacts = _contact_people(people, timeline, rng).sort(["created_at", "person_index", "kind"])
     n = contacts.height
     person = contacts["person_index"].to_numpy()
@@ -90,6 +122,7 @@ def build_contacts(people: pl.DataFrame, timeline: Timeline, rng: np.random.Gene
         rows = np.flatnonzero(kind == code)
         first[rows], last[rows] = distort_names(people["first_name"].to_numpy()[person[rows]],
                                                 people["last_name"].to_numpy()[person[rows]], _NOISE[label], rng)
+    slips = _slips(people, person, first, last, corruption, slip_rng or np.random.default_rng(0))
     email = _emails(kind, people["email"].to_numpy()[person], people["alternative_email"].to_numpy()[person], rng)
     primary = kind == 0
     style = rng.integers(0, 4, size=n)
@@ -103,8 +136,10 @@ def build_contacts(people: pl.DataFrame, timeline: Timeline, rng: np.random.Gene
     ids = 1_000_000 + np.cumsum(rng.integers(1, 5000, size=n))
     return contacts.with_columns(
         pl.Series("contact_number", ids),
-        pl.Series("first_name", first, dtype=pl.String),
-        pl.Series("last_name", last, dtype=pl.String),
+        pl.Series("first_name", slips.pop("first_name"), dtype=pl.String),
+        pl.Series("last_name", slips.pop("last_name"), dtype=pl.String),
+        pl.Series("birthdate_shown", slips.pop("birthdate_shown")),
+        *(pl.Series(name, values, dtype=pl.String) for name, values in slips.items()),
         pl.Series("email", email, dtype=pl.String),
         pl.Series("phone", np.where(no_phone, "", phones[np.arange(n), style]), dtype=pl.String),
         pl.Series("country_as_code", rng.random(n) < 0.5),

@@ -80,9 +80,15 @@ def contact_rows(contacts: pl.DataFrame, people: pl.DataFrame, timeline: Timelin
     row, at = versions["row"].to_numpy(), versions["at"].to_numpy()
     c = {name: contacts[name].to_numpy()[row] for name in contacts.columns}
     person, primary = c["person_index"], c["kind"] == 0
-    address = addresses_at(people, person, np.where(primary, at, c["created_at"]))
+    address_at = np.where(primary, at, c["created_at"])
+    address = addresses_at(people, person, address_at)
+    # The contact's own typing of its person's address (see crm_contacts._slips), before or after a move.
+    moved_at = people["moved_at"].to_numpy()[person]
+    moved = (moved_at >= 0) & (address_at >= moved_at)
+    shown_street = np.where(moved, c["new_street_shown"], c["street_shown"])
+    address["postcode"] = np.where(moved, c["new_postcode_shown"], c["postcode_shown"])
     street = np.where(address["apartment"] != "",
-                      [f"{s}\n{a}" for s, a in zip(address["street"], address["apartment"])], address["street"])
+                      [f"{s}\n{a}" for s, a in zip(shown_street, address["apartment"])], shown_street)
     country = people["country"].to_numpy()[person]
     changed_preferences = (c["preference_change_at"] >= 0) & (at >= c["preference_change_at"])
     states_interests = people["states_interests"].to_numpy()[person] | changed_preferences
@@ -98,7 +104,7 @@ def contact_rows(contacts: pl.DataFrame, people: pl.DataFrame, timeline: Timelin
         "Mailing Street": street, "Mailing City": address["city"], "Mailing State/Province": address["province"],
         "Mailing Zip/Postal Code": address["postcode"],
         "Mailing Country": np.where(c["country_as_code"], country, [COUNTRY_NAMES[k] for k in country]),
-        "birthdate": people["birthdate"].to_numpy()[person], "shows_birthdate": c["shows_birthdate"],
+        "birthdate": c["birthdate_shown"], "shows_birthdate": c["shows_birthdate"] & ~np.isnat(c["birthdate_shown"]),
         "Lead Source": c["lead_source"],
         "Preferred Channel": np.where(~primary, "", np.where(changed_preferences, c["new_channel"],
                                                               people["preferred_channel"].to_numpy()[person])),
@@ -107,6 +113,7 @@ def contact_rows(contacts: pl.DataFrame, people: pl.DataFrame, timeline: Timelin
         "Personalization Opt Out": flag(c["personalization_opt_out_at"]),
         "created_at": c["created_at"], "Is Deleted": flag(c["deleted_at"]),
         EXTRA_COLUMN: np.array(_TITLES, dtype=object)[c["contact_number"] % len(_TITLES)],
+        "corruptions": c["corruptions"], "shows_new_address": moved,
     })
     # Some report runs render the checkbox as true/false instead of 1/0.
     word_days = pl.Series(np.flatnonzero(rng.random(timeline.days) < 0.1))
@@ -119,4 +126,4 @@ def contact_rows(contacts: pl.DataFrame, people: pl.DataFrame, timeline: Timelin
         salesforce_time(pl.col("created_at")).alias("Created Date"),
         salesforce_time(pl.col("at")).alias("Last Modified Date"),
     ).sort(["extract_offset", "at", "Contact ID"]).select(
-        "extract_offset", "person_index", *CONTACT_COLUMNS, EXTRA_COLUMN)
+        "extract_offset", "person_index", *CONTACT_COLUMNS, EXTRA_COLUMN, "corruptions", "shows_new_address")

@@ -25,8 +25,8 @@ ERASURE_COLUMNS = ["request_id", "email", "received_at"]
 class Written:
     """Keys of the records that reached the files, with their person, for the ground truth."""
 
-    contacts: pl.DataFrame  # Contact ID, person_index
-    orders: pl.DataFrame  # Id, person_index
+    contacts: pl.DataFrame  # Contact ID, person_index, corruptions, shows_new_address
+    orders: pl.DataFrame  # Id, person_index, corruptions, shows_new_address
     recipients: np.ndarray  # recipient indices that appear in events
     tickets: pl.DataFrame  # ticket_id, requester_id
 
@@ -45,7 +45,10 @@ def _write_crm(world: World, out: Path, log: WriteLog, rng: np.random.Generator)
 
     # Salesforce's report export writes a byte-order mark on every file.
     write_daily_csv(out, "crm/contacts", rows, world.timeline, world.schedule, "crm", log, columns, lambda day: True)
-    return rows.select("Contact ID", "person_index").unique("Contact ID", keep="first", maintain_order=True)
+    # A contact's slips are its own; whether it shows its person's new address, as its last version does.
+    return rows.group_by("Contact ID", maintain_order=True).agg(
+        pl.col("person_index").first(), pl.col("corruptions").first(), pl.col("shows_new_address").last()
+    )
 
 
 def _write_orders(world: World, out: Path, log: WriteLog, rng: np.random.Generator) -> pl.DataFrame:
@@ -64,8 +67,8 @@ def _write_orders(world: World, out: Path, log: WriteLog, rng: np.random.Generat
     write_daily_csv(out, "ecommerce/fx_rates", fx_rows, world.timeline, world.schedule, "fx_rates", log,
                     lambda day: FX_COLUMNS)
     ids = rows.select("Id", "order_index").unique("Id", keep="first", maintain_order=True)
-    return ids.join(orders.select("order_index", "person_index"), on="order_index", how="left",
-                    maintain_order="left").drop("order_index")
+    return ids.join(orders.select("order_index", "person_index", "corruptions", "shows_new_address"), on="order_index",
+                    how="left", maintain_order="left").drop("order_index")
 
 
 def _write_email(world: World, out: Path, log: WriteLog, rng: np.random.Generator) -> np.ndarray:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from dagster_project.demo_exports.export_files import write_exports
+from dagster_project.demo_exports.record_corruption import RecordCorruption
 from dagster_project.demo_exports.timeline import Timeline
 from dagster_project.demo_exports.truth import write_truth
 from dagster_project.demo_exports.world import simulate_world
@@ -51,8 +52,11 @@ def _clear_previous_run(out_dir: Path) -> None:
 
 
 def generate_demo_exports(out_dir: Path, customers: int = 10_000, days: int = 365, seed: int = 42,
-                          end_date: dt.date | None = None) -> GenerationSummary:
-    """Write `days` daily exports ending at `end_date` (default yesterday, UTC) for `customers` people."""
+                          end_date: dt.date | None = None, corruption_scale: float = 1.0) -> GenerationSummary:
+    """Write `days` daily exports ending at `end_date` (default yesterday, UTC) for `customers` people.
+
+    `corruption_scale` multiplies every rate of `RecordCorruption` (the slips of real registries;
+    0 turns them off)."""
     if customers < 1 or days < 1:
         raise ValueError(f"customers and days must be positive, got customers={customers}, days={days}")
     started = time.perf_counter()
@@ -63,7 +67,7 @@ def generate_demo_exports(out_dir: Path, customers: int = 10_000, days: int = 36
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.Generator(np.random.PCG64(seed))
     timeline = Timeline(end_date=end_date, days=days)
-    world = simulate_world(customers, timeline, rng)
+    world = simulate_world(customers, timeline, rng, RecordCorruption().scaled(corruption_scale))
     log, written = write_exports(world, out_dir, rng)
     truth_files = write_truth(world, written, out_dir)
     return GenerationSummary(

@@ -11,6 +11,10 @@ import polars as pl
 
 from dagster_project.demo_exports.identities import addresses_at
 from dagster_project.demo_exports.name_noise import NameNoise, distort_names
+from dagster_project.demo_exports.nicknames import NICKNAMES
+from dagster_project.demo_exports.record_corruption import (
+    RecordCorruption, corrupt_names, corrupt_streets, merge_tags, name_slip_tags,
+)
 
 _BILLING_NOISE = NameNoise(typo=0.015, nickname=0.08, accent=0.05, case=0.05, whitespace=0.03)
 _STAFF = (("Dana", "Whitfield"), ("Marco", "Lindqvist"), ("Priya", "Natarajan"))
@@ -27,8 +31,11 @@ def _emails(people: pl.DataFrame, person: np.ndarray, source: np.ndarray, rng: n
     return np.where(guest, "", email)
 
 
-def attach_buyers(orders: pl.DataFrame, people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
-    """Add the buyer-facing columns to the order headers."""
+def attach_buyers(orders: pl.DataFrame, people: pl.DataFrame, rng: np.random.Generator,
+                  corruption: RecordCorruption = RecordCorruption(),
+                  slip_rng: np.random.Generator | None = None) -> pl.DataFrame:
+    """Add the buyer-facing columns to the order headers; `slip_rng` draws the slips of
+    `corruption` (names, streets, postcodes), tagged per order in `corruptions`."""
     n = orders.height
     person = orders["person_index"].to_numpy()
     is_test = person < 0
@@ -40,14 +47,21 @@ def attach_buyers(orders: pl.DataFrame, people: pl.DataFrame, rng: np.random.Gen
     staff_first = np.array([_STAFF[s][0] for s in staff], dtype=object)
     staff_last = np.array([_STAFF[s][1] for s in staff], dtype=object)
     email = np.where(is_test, [f"{f.lower()}@{SHOP_DOMAIN}" for f in staff_first], email)
-    first, last = distort_names(people["first_name"].to_numpy()[buyer], people["last_name"].to_numpy()[buyer],
-                                _BILLING_NOISE, rng)
+    true_first, true_last = people["first_name"].to_numpy()[buyer], people["last_name"].to_numpy()[buyer]
+    first, last = distort_names(true_first, true_last, _BILLING_NOISE, rng)
+    slip_rng = slip_rng or np.random.default_rng(0)
+    typed = name_slip_tags(true_first, true_last, first, last, NICKNAMES)
+    names = corrupt_names(first, last, corruption, slip_rng)
+    first, last = names.first, names.last
     first = np.where(is_test, staff_first, first)
     last = np.where(is_test, staff_last, last)
     name = np.array([f"{given} {family}".strip() for given, family in zip(first, last)], dtype=object)
     card_name = (source == "pos") & (rng.random(n) < 0.4)
     name = np.where(card_name, [s.upper() for s in name], name)
     address = addresses_at(people, buyer, created_at)
+    address["street"], address["postcode"], address_tags = corrupt_streets(
+        address["street"], address["postcode"], corruption, slip_rng)
+    moved_at = people["moved_at"].to_numpy()[buyer]
     # Point-of-sale receipts often skip the address.
     no_address = ((source == "pos") & (rng.random(n) < 0.4)) | is_test
     with_apartment = [f"{s}, {a}" for s, a in zip(address["street"], address["apartment"])]
@@ -80,4 +94,7 @@ def attach_buyers(orders: pl.DataFrame, people: pl.DataFrame, rng: np.random.Gen
                   dtype=pl.String),
         pl.Series("billing_phone", phone, dtype=pl.String),
         pl.Series("tags", tags, dtype=pl.String),
+        pl.Series("corruptions", np.where(is_test, "", merge_tags(typed, names.tags, [
+            t if not blank else set() for t, blank in zip(address_tags, no_address)])), dtype=pl.String),
+        pl.Series("shows_new_address", ~is_test & ~no_address & (moved_at >= 0) & (created_at >= moved_at)),
     )

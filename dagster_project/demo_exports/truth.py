@@ -31,15 +31,39 @@ def _per_person(n: int, person: np.ndarray, mask: np.ndarray, weights: np.ndarra
     return summed if weights is not None else summed.astype(np.int64)
 
 
-def source_records(world: World, written: Written) -> pl.DataFrame:
-    """source, source_key, person_id (null for staff test orders) and is_shared for every exported record."""
-    person_id = world.people["person_id"]
+def person_classes(people: pl.DataFrame) -> np.ndarray:
+    """Per person, the classes that test over-merging: a household with others, a namesake elsewhere."""
+    head = people["household_head"].to_numpy()
+    in_household = np.zeros(people.height, dtype=bool)
+    in_household[head[head >= 0]] = True
+    in_household |= head >= 0
+    full_name = (people["first_name"].str.to_lowercase() + " " + people["last_name"].str.to_lowercase())
+    namesake = full_name.is_duplicated().to_numpy()
+    return np.array([",".join(c for c, on in (("household", h), ("namesake", s)) if on)
+                     for h, s in zip(in_household, namesake)], dtype=object)
 
-    def frame(source: str, keys, persons: np.ndarray, shared: np.ndarray) -> pl.DataFrame:
+
+def source_records(world: World, written: Written) -> pl.DataFrame:
+    """source, source_key, person_id (null for staff test orders), is_shared and record_classes for
+    every exported record: its slips (`record_corruption` tags), `moved_address` when it shows its
+    person's address after a move, and its person's `household` / `namesake` classes."""
+    person_id = world.people["person_id"]
+    classes_of_person = person_classes(world.people)
+
+    def frame(source: str, keys, persons: np.ndarray, shared: np.ndarray, slips=None, moved=None) -> pl.DataFrame:
         names = person_id.to_numpy()[np.maximum(persons, 0)]
         ids = pl.Series([name if p >= 0 else None for name, p in zip(names, persons)], dtype=pl.String)
+        n = len(persons)
+        slips = [""] * n if slips is None else list(slips)
+        moved = np.zeros(n, dtype=bool) if moved is None else np.asarray(moved)
+        classes = [
+            ",".join(sorted({*filter(None, own.split(",")), *(["moved_address"] if move else []),
+                             *(filter(None, classes_of_person[p].split(",")) if p >= 0 else [])}))
+            for own, move, p in zip(slips, moved, persons)
+        ]
         return pl.DataFrame({"source": source, "source_key": pl.Series(keys).cast(pl.String),
-                             "person_id": ids, "is_shared": shared})
+                             "person_id": ids, "is_shared": shared,
+                             "record_classes": pl.Series(classes, dtype=pl.String)})
 
     recipients = world.recipients
     sent = written.recipients
@@ -50,8 +74,9 @@ def source_records(world: World, written: Written) -> pl.DataFrame:
     contacts, orders = written.contacts, written.orders
     return pl.concat([
         frame("crm_contact", contacts["Contact ID"], contacts["person_index"].to_numpy(),
-              np.zeros(contacts.height, dtype=bool)),
-        frame("shopify_order", orders["Id"], orders["person_index"].to_numpy(), np.zeros(orders.height, dtype=bool)),
+              np.zeros(contacts.height, dtype=bool), contacts["corruptions"], contacts["shows_new_address"]),
+        frame("shopify_order", orders["Id"], orders["person_index"].to_numpy(), np.zeros(orders.height, dtype=bool),
+              orders["corruptions"].fill_null(""), orders["shows_new_address"].fill_null(False)),
         frame("sendgrid_recipient", recipients.email[sent].astype(str), recipients.person[sent],
               recipients.shared[sent]),
         frame("zendesk_requester", requesters["requester_id"], requesters["person_index"].to_numpy(),

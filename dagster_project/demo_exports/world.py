@@ -22,6 +22,7 @@ from dagster_project.demo_exports.order_buyers import SHOP_DOMAIN, attach_buyers
 from dagster_project.demo_exports.order_versions import plan_order_versions
 from dagster_project.demo_exports.orders import Orders, build_orders
 from dagster_project.demo_exports.population import draw_population
+from dagster_project.demo_exports.record_corruption import RecordCorruption, add_compound_surnames
 from dagster_project.demo_exports.support_tickets import build_tickets
 from dagster_project.demo_exports.timeline import Timeline
 from dagster_project.demo_exports.zendesk_requesters import assign_requesters
@@ -50,20 +51,30 @@ class World:
     requesters: pl.DataFrame
 
 
-def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator) -> World:
-    """Draw people, live their lives, and derive every source system's records, in a fixed order."""
+COMPOUND_SURNAME_SHARE = 0.03
+
+
+def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
+                   corruption: RecordCorruption = RecordCorruption()) -> World:
+    """Draw people, live their lives, and derive every source system's records, in a fixed order.
+
+    The slips of `corruption` come from a stream of their own, so their rates change no other draw."""
+    (slip_rng,) = rng.spawn(1)
     schedule = plan_deliveries(timeline.days, rng)
     catalog = build_catalog(rng)
     people = draw_population(customers, timeline, rng)
     per_country = dict(people["country"].value_counts(sort=True).iter_rows())
     people = assign_identities(people, build_pools(per_country, rng), timeline, rng)
+    people = people.with_columns(pl.Series("last_name", add_compound_surnames(
+        people["last_name"].to_numpy(), people["country"].to_numpy(),
+        COMPOUND_SURNAME_SHARE * (corruption.compound_surname_part > 0), slip_rng), dtype=pl.String))
     life = simulate_lifecycles(people, timeline, rng)
     fx = simulate_fx_rates(timeline, rng)
     published_fx = as_known_to_the_platform(fx, timeline, schedule)
     priced = build_orders(people, life, catalog, published_fx, timeline, rng)
-    orders = Orders(attach_buyers(priced.orders, people, rng), priced.lines)
+    orders = Orders(attach_buyers(priced.orders, people, rng, corruption, slip_rng), priced.lines)
     order_versions = plan_order_versions(orders.orders, rng)
-    contacts = build_contacts(people, timeline, rng)
+    contacts = build_contacts(people, timeline, rng, corruption, slip_rng)
     erasures = choose_erasures(people, life, orders.orders, timeline, rng)
     erased_at = erasure_times(erasures, customers)
     recipients = build_recipients(contacts, orders.orders, erased_at, rng)

@@ -25,14 +25,17 @@ main.add_command(training_set)
 @click.option("--seed", default=42, show_default=True, help="Random seed; the same arguments give the same files.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Landing directory to write [default: CXP_LANDING].")
 @click.option("--end-date", type=click.DateTime(["%Y-%m-%d"]), help="Last extract date [default: yesterday, UTC].")
-def generate(customers: int, days: int, seed: int, out: Path | None, end_date) -> None:
+@click.option("--corruption-scale", default=1.0, show_default=True, type=click.FloatRange(min=0),
+              help="Multiplies the rate of every record slip (missing or swapped names, birth-date and address errors); 0 turns them off.")
+def generate(customers: int, days: int, seed: int, out: Path | None, end_date, corruption_scale: float) -> None:
     """Write demo exports that follow the source contract, with ground truth in `_truth/`."""
     from dagster_project.demo_exports import generate_demo_exports
 
     out = out or load_settings().landing
     click.echo(f"Generating {customers:,} people over {days} days into {out} …")
     summary = generate_demo_exports(
-        out_dir=out, customers=customers, days=days, seed=seed, end_date=end_date.date() if end_date else None
+        out_dir=out, customers=customers, days=days, seed=seed, end_date=end_date.date() if end_date else None,
+        corruption_scale=corruption_scale,
     )
     click.echo(str(summary))
 
@@ -97,7 +100,8 @@ def evaluate_identity(truth: Path | None) -> None:
     import duckdb
 
     from dagster_project.defs.identity.evaluation import (
-        measure_blocking, read_deterministic_only_customers, read_resolved_customers, read_truth, score_identity_resolution,
+        measure_blocking, read_deterministic_only_customers, read_resolved_customers, read_truth, score_by_record_class,
+        score_identity_resolution,
     )
 
     settings = load_settings()
@@ -118,6 +122,13 @@ def evaluate_identity(truth: Path | None) -> None:
     click.echo(str(score_identity_resolution(resolved, people)))
     click.echo("\nDeterministic rules only (same identity graph, no probabilistic edges):")
     click.echo(str(score_identity_resolution(deterministic_only, people)))
+    by_class = score_by_record_class(resolved, people)
+    if by_class.height:
+        click.echo("\nBy record class (pairs touching a record of the class):")
+        click.echo(f"  {'class':18} {'records':>9} {'true pairs':>11} {'precision':>9} {'recall':>7}")
+        for row in by_class.iter_rows(named=True):
+            click.echo(f"  {row['record_class']:18} {row['records']:9,} {row['true_pairs']:11,} "
+                       f"{row['precision']:9.4f} {row['recall']:7.4f}")
     click.echo("\nCandidate pairs (Splink's blocking rules on the identity nodes):")
     click.echo(str(blocking))
 

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from dagster_project.defs.identity.evaluation import (
-    measure_blocking, read_deterministic_only_customers, score_identity_resolution,
+    measure_blocking, read_deterministic_only_customers, score_by_record_class, score_identity_resolution,
 )
 
 
@@ -77,3 +77,18 @@ def test_blocking_recall_counts_the_true_pairs_the_rules_hand_to_the_scorer():
     assert blocking.compared_pairs == 2
     assert blocking.recall == pytest.approx(0.5)
     assert blocking.connected_recall == pytest.approx(0.75)
+
+
+def test_scores_by_record_class_count_the_pairs_touching_a_record_of_the_class():
+    # P1 = {a, b, c}, c has a swapped name and was left apart; P2 = {d}, P3 = {e} are a household
+    # merged by mistake.
+    truth = pl.DataFrame({
+        "record_id": ["a", "b", "c", "d", "e"], "person_id": ["P1", "P1", "P1", "P2", "P3"],
+        "record_classes": ["", "", "swap", "household", "household"],
+    })
+    customers = frame("customer_id", {"a": "C1", "b": "C1", "c": "C2", "d": "C3", "e": "C3"})
+    scores = {row["record_class"]: row for row in score_by_record_class(customers, truth).iter_rows(named=True)}
+    # swap: true pairs touching c are a-c and b-c, neither linked.
+    assert (scores["swap"]["true_pairs"], scores["swap"]["linked_pairs"], scores["swap"]["recall"]) == (2, 0, 0.0)
+    # household: one linked pair (d-e), false.
+    assert (scores["household"]["linked_pairs"], scores["household"]["precision"]) == (1, 0.0)

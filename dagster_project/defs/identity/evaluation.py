@@ -99,11 +99,42 @@ def read_deterministic_only_customers(connection: duckdb.DuckDBPyConnection) -> 
 
 
 def read_truth(truth_dir) -> pl.DataFrame:
-    """The generator's record → person truth, keyed like identity nodes (`source:source_key`)."""
+    """The generator's record → person truth, keyed like identity nodes (`source:source_key`), with
+    each record's `record_classes` (comma-separated; empty where the truth has none)."""
     records = pl.read_parquet(truth_dir / "source_records.parquet")
+    classes = pl.col("record_classes") if "record_classes" in records.columns else pl.lit("")
     return records.filter(pl.col("person_id").is_not_null()).select(
-        pl.concat_str("source", pl.lit(":"), "source_key").alias("record_id"), pl.col("person_id").cast(pl.String)
+        pl.concat_str("source", pl.lit(":"), "source_key").alias("record_id"), pl.col("person_id").cast(pl.String),
+        classes.fill_null("").cast(pl.String).alias("record_classes"),
     )
+
+
+def score_by_record_class(assignments: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Pairwise precision and recall over the pairs touching a record of each class (a slip such as
+    `swap`, or `household` / `namesake`): one row per class with records, true and linked pairs.
+
+    Counted from (customer, person, has the class) cells, so no pair is enumerated: the pairs
+    touching a class are all pairs less those between records without it."""
+    joined = assignments.select("record_id", "customer_id").join(
+        truth.select("record_id", "person_id", "record_classes"), on="record_id"
+    )
+    classes = sorted(set(joined["record_classes"].str.split(",").explode().drop_nulls().to_list()) - {""})
+    rows = []
+    for record_class in classes:
+        tagged = joined.with_columns(pl.col("record_classes").str.split(",").list.contains(record_class).alias("tagged"))
+
+        def touching(*keys: str) -> int:
+            cells = tagged.group_by(*keys).agg(pl.len().alias("n"), (~pl.col("tagged")).sum().alias("clean"))
+            return int(cells.select(_pairs(pl.col("n")) - _pairs(pl.col("clean"))).item() or 0)
+
+        true_pairs, linked, both = touching("person_id"), touching("customer_id"), touching("customer_id", "person_id")
+        rows.append({
+            "record_class": record_class, "records": int(tagged["tagged"].sum()), "true_pairs": true_pairs,
+            "linked_pairs": linked, "precision": both / linked if linked else 1.0,
+            "recall": both / true_pairs if true_pairs else 1.0,
+        })
+    return pl.DataFrame(rows, schema={"record_class": pl.String, "records": pl.Int64, "true_pairs": pl.Int64,
+                                      "linked_pairs": pl.Int64, "precision": pl.Float64, "recall": pl.Float64})
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@
 {%- endmacro %}
 
 {#- Trimmed, whitespace collapsed, lower-case, accents stripped -#}
+{#- Lower case without accents or periods: "J." is the initial J, "St. John" is "st john" -#}
 {% macro normalize_name(column) -%}
-    strip_accents(lower({{ clean_whitespace(column) }}))
+    nullif(trim(regexp_replace(strip_accents(lower({{ clean_whitespace(column) }})), '[.]', '', 'g')), '')
 {%- endmacro %}
 
 {#- First word of a full name; the rest is the last name (keeps compound surnames whole) -#}

@@ -3,7 +3,7 @@ the cluster-level closure edges on hand-made scored pairs."""
 
 import random
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -339,3 +339,68 @@ def test_every_scored_pair_records_why_it_is_or_is_not_an_edge() -> None:
         # Another first name alone is not enough when the birthdate agrees.
         ("g", True, "accepted"),
     ]
+
+
+def test_a_record_without_a_full_name_does_not_join_two_people_of_a_household() -> None:
+    """"T. Morales" at the Morales' address matches Teresa and Tina alike; the two are kept apart."""
+    nodes = [
+        node("crm:teresa", "teresa", "morales", street="6 joseph st", postcode="78960", birthdate=date(1957, 6, 19)),
+        node("crm:tina", "tina", "morales", street="6 joseph st", postcode="78960", birthdate=date(1969, 12, 10)),
+        node("order:t", "t", "morales", street="6 joseph st", postcode="78960"),
+        node("order:teresa", "teresa", "morales", street="6 joseph st", postcode="78960"),
+    ]
+    pairs = scored(
+        ("crm:teresa", "order:t", 0.99, {"name": 6.0, "address": 9.0}),
+        ("crm:tina", "order:t", 0.99, {"name": 6.0, "address": 9.0}),
+        ("crm:teresa", "order:teresa", 0.999, {"name": 9.0, "address": 9.0}),
+        ("crm:teresa", "crm:tina", 0.95, {"name": 4.0, "address": 9.0, "birthdate": -8.0}, True),
+    ).with_columns(
+        pl.when(pl.col("record_id_r") == "crm:tina").then(pl.lit("different")).otherwise(pl.col("birthdate_level"))
+        .alias("birthdate_level")
+    )
+    assert edge_set(pairs, nodes) == {("crm:teresa", "order:teresa")}
+    decided = label_match_decisions(pairs, MatchingSettings(nicknames=NICKNAMES), pl.DataFrame(nodes, schema=SCHEMA))
+    assert set(decided.filter(pl.col("record_id_r") == "order:t")["decision"]) == {"left apart: no full name, between two people"}
+
+
+def test_a_record_without_a_full_name_joins_the_one_person_it_reaches() -> None:
+    nodes = [
+        node("crm:teresa", "teresa", "morales", street="6 joseph st", postcode="78960", birthdate=date(1957, 6, 19)),
+        node("order:t", "t", "morales", street="6 joseph st", postcode="78960"),
+    ]
+    pairs = scored(("crm:teresa", "order:t", 0.99, {"name": 6.0, "address": 9.0}))
+    assert edge_set(pairs, nodes) == {("crm:teresa", "order:t")}
+
+
+def moved_or_namesake(first: tuple[int, int], second: tuple[int, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Two Robert Quimbys, each a CRM contact and an order at one address (a birthdate on one side
+    only), last seen in the given months of 2024."""
+    schema = SCHEMA | {"last_seen_at": pl.Datetime("us")}
+    records = [
+        node(f"{kind}:{person}", "robert", "quimby", street=street, postcode=postcode,
+             birthdate=date(1960, 5, 1) if kind == "crm" and person == 1 else None)
+        | {"last_seen_at": datetime(2024, month, 1)}
+        for person, street, postcode, months in ((1, "1 elm st", "02110", first), (2, "9 bay rd", "94110", second))
+        for kind, month in zip(("crm", "order"), months)
+    ]
+    # Common name parts among the others, so that rarity alone would not join them.
+    records += [node(f"crm:x{k}", "robert" if k % 2 else "anne", "smith" if k % 2 else "quimby", postcode=f"{k:05d}")
+                | {"last_seen_at": datetime(2024, 1, 1)} for k in range(20)]
+    pairs = scored(
+        ("crm:1", "order:1", 0.999, {"name": 9.0, "address": 9.0}),
+        ("crm:2", "order:2", 0.999, {"name": 9.0, "address": 9.0}),
+        ("crm:1", "crm:2", 0.03, {"name": 9.0, "address": -4.0}),
+    )
+    return pl.DataFrame(records, schema=schema), pairs
+
+
+def test_two_bearers_of_a_name_seen_one_after_the_other_at_two_addresses_are_one_mover() -> None:
+    nodes, pairs = moved_or_namesake(first=(1, 3), second=(6, 9))
+    edges = set(select_match_edges(pairs, MatchingSettings(nicknames=NICKNAMES), nodes).iter_rows())
+    assert ("crm:1", "crm:2") in edges
+
+
+def test_two_bearers_of_a_common_name_seen_side_by_side_stay_two_people() -> None:
+    nodes, pairs = moved_or_namesake(first=(1, 9), second=(3, 6))
+    edges = set(select_match_edges(pairs, MatchingSettings(nicknames=NICKNAMES), nodes).iter_rows())
+    assert edges == {("crm:1", "order:1"), ("crm:2", "order:2")}

@@ -49,7 +49,7 @@ class Comparison:
     def level_label_sql(self) -> str:
         """SQL naming the level of Splink's comparison vector value `gamma_<name>` (-1 null, 0 else)."""
         top = len(self.levels)
-        cases = " ".join(f"when {top - i} then '{level.label}'" for i, level in enumerate(self.levels))
+        cases = " ".join(f"when {top - i} then '{level.label.replace(chr(39), chr(39) * 2)}'" for i, level in enumerate(self.levels))
         return f"case gamma_{self.name} when -1 then '{NULL_LABEL}' {cases} else '{DIFFERENT_LABEL}' end"
 
 
@@ -83,9 +83,9 @@ NAME = Comparison(
         Level("one typo in one name",
               f"(first_name_l = first_name_r and {_one_edit_apart('last_name_l', 'last_name_r')}) "
               f"or (last_name_l = last_name_r and {_one_edit_apart('first_name_l', 'first_name_r')})"),
-        Level("same last name, first initial only",
-              "last_name_l = last_name_r and (length(first_name_l) = 1 or length(first_name_r) = 1) "
-              "and first_name_initial_l = first_name_initial_r"),
+        Level("first initial only, last name alike",
+              "(length(first_name_l) = 1 or length(first_name_r) = 1) and first_name_initial_l = first_name_initial_r "
+              "and jaro_winkler_similarity(last_name_l, last_name_r) >= 0.92"),
         Level("both very similar", "jaro_winkler_similarity(first_name_l, first_name_r) >= 0.92 "
               "and jaro_winkler_similarity(last_name_l, last_name_r) >= 0.92"),
         Level("same last name, first name similar", "last_name_l = last_name_r "
@@ -95,8 +95,12 @@ NAME = Comparison(
         Level("one name missing, the other alike",
               "((first_name_l is null or first_name_r is null) and jaro_winkler_similarity(last_name_l, last_name_r) >= 0.88) "
               "or ((last_name_l is null or last_name_r is null) and jaro_winkler_similarity(first_name_l, first_name_r) >= 0.88)"),
-        Level("same first name, part of a compound last name",
-              f"{_formal_names_agree()} and list_has_any(last_name_parts_l, last_name_parts_r)"),
+        Level("first name alike, part of a compound last name",
+              f"({_formal_names_agree()} or jaro_winkler_similarity(first_name_l, first_name_r) >= 0.88) "
+              "and list_has_any(last_name_parts_l, last_name_parts_r)"),
+        Level("one name missing, the other in the other's place",
+              "(last_name_l is null and first_name_l = last_name_r) or (last_name_r is null and first_name_r = last_name_l) "
+              "or (first_name_l is null and last_name_l = first_name_r) or (first_name_r is null and last_name_r = first_name_l)"),
         Level("both similar", "jaro_winkler_similarity(first_name_l, first_name_r) >= 0.8 "
               "and jaro_winkler_similarity(last_name_l, last_name_r) >= 0.8"),
         Level("swapped, with typos", "jaro_winkler_similarity(first_name_l, last_name_r) >= 0.88 "

@@ -1,11 +1,11 @@
 {#- Every record × exact identifier (normalised valid email, E.164 phone) it carries. Shared by
     the model that judges identifiers and the one that turns trusted ones into edges. -#}
 {% macro select_identity_identifiers(nodes) -%}
-    select 'email' as identifier_type, email as identifier, record_id, first_name
+    select 'email' as identifier_type, email as identifier, record_id, first_name, last_name
     from {{ nodes }}
     where email is not null
     union all
-    select 'phone' as identifier_type, phone_e164 as identifier, record_id, first_name
+    select 'phone' as identifier_type, phone_e164 as identifier, record_id, first_name, last_name
     from {{ nodes }}
     where phone_e164 is not null
 {%- endmacro %}

@@ -34,7 +34,12 @@ shared_identifiers as (
 
 identifier_names as (
 
-    select distinct identifier_records.identifier_type, identifier_records.identifier, identifier_records.first_name
+    select distinct
+        identifier_records.identifier_type,
+        identifier_records.identifier,
+        identifier_records.first_name,
+        identifier_records.last_name,
+        coalesce(regexp_split_to_array(identifier_records.last_name, '[ -]'), []) as last_name_parts
 
     from identifier_records
     inner join shared_identifiers using (identifier_type, identifier)
@@ -57,7 +62,11 @@ name_pairs as (
         left_names.identifier_type,
         left_names.identifier,
         left_names.first_name as first_name_l,
-        right_names.first_name as first_name_r
+        right_names.first_name as first_name_r,
+        left_names.last_name as last_name_l,
+        right_names.last_name as last_name_r,
+        left_names.last_name_parts as last_name_parts_l,
+        right_names.last_name_parts as last_name_parts_r
 
     from identifier_names as left_names
     inner join identifier_names as right_names
@@ -67,14 +76,29 @@ name_pairs as (
 
 ),
 
--- Two first names that are neither close spellings nor nickname forms of one name cannot be
--- one person: a household phone, an office mailbox.
+-- Two first names that cannot be one person's: a household phone, an office mailbox. Not when
+-- they are nickname forms of one name, when they are close spellings or one is the other's
+-- initial ("j" and "john") and the last names agree, when one record holds only a surname in the
+-- first-name field, or when one record has first and last name swapped.
 incompatible_names as (
 
     select distinct identifier_type, identifier
 
     from name_pairs
-    where jaro_winkler_similarity(first_name_l, first_name_r) < {{ var('identity_first_name_similarity', 0.88) }}
+    -- a close spelling, an initial or a short form fits a name only where the last names do not
+    -- say otherwise
+    where not ((jaro_winkler_similarity(first_name_l, first_name_r) >= {{ var('identity_first_name_similarity', 0.88) }}
+                or starts_with(first_name_l, first_name_r) or starts_with(first_name_r, first_name_l))
+            and (last_name_l is null or last_name_r is null or list_has_any(last_name_parts_l, last_name_parts_r)
+                or jaro_winkler_similarity(last_name_l, last_name_r) >= {{ var('identity_first_name_similarity', 0.88) }}))
+        and not (last_name_l is null and list_contains(last_name_parts_r, first_name_l))
+        and not (last_name_r is null and list_contains(last_name_parts_l, first_name_r))
+        -- swapped: the swapped record's last name could be the other's first name (written out,
+        -- cut short or a nickname: "bradley nick" and "nicholas bradley")
+        and not (list_contains(last_name_parts_r, first_name_l)
+            and (last_name_l[1] = first_name_r[1] or list_contains(last_name_parts_l, first_name_r)))
+        and not (list_contains(last_name_parts_l, first_name_r)
+            and (last_name_r[1] = first_name_l[1] or list_contains(last_name_parts_r, first_name_l)))
         and not exists (
             select 1
             from name_forms as forms_l

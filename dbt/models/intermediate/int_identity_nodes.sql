@@ -33,6 +33,7 @@ contact_nodes as (
         first_name_normalized as first_name,
         last_name_normalized as last_name,
         case when is_email_valid then email_normalized end as email,
+        email_normalized as email_as_written,
         phone_e164,
         mailing_street as street,
         postcode_normalized as postcode,
@@ -53,6 +54,7 @@ order_nodes as (
         billing_first_name_normalized as first_name,
         billing_last_name_normalized as last_name,
         case when is_email_valid then email_normalized end as email,
+        email_normalized as email_as_written,
         billing_phone_e164 as phone_e164,
         billing_street as street,
         billing_postcode_normalized as postcode,
@@ -75,6 +77,7 @@ recipient_nodes as (
         cast(null as varchar) as first_name,
         cast(null as varchar) as last_name,
         case when bool_or(is_email_valid) then email_normalized end as email,
+        email_normalized as email_as_written,
         cast(null as varchar) as phone_e164,
         cast(null as varchar) as street,
         cast(null as varchar) as postcode,
@@ -100,6 +103,7 @@ requester_nodes as (
         arg_max(requester_last_name_normalized, updated_at)
             filter (where requester_last_name_normalized is not null) as last_name,
         arg_max(requester_email_normalized, updated_at) filter (where is_requester_email_valid) as email,
+        arg_max(requester_email_normalized, updated_at) as email_as_written,
         arg_max(requester_phone_e164, updated_at) filter (where requester_phone_e164 is not null) as phone_e164,
         cast(null as varchar) as street,
         cast(null as varchar) as postcode,
@@ -126,6 +130,42 @@ unioned as (
 
 ),
 
+-- An address written invalidly (ann@@mail.com, ann @mail.com, ann.mail.com, ann@mail) is taken
+-- as the one valid address of the data it spells once punctuation, or the valid address's
+-- top-level domain, is ignored. When it could spell two addresses it stays NULL.
+valid_email_spellings as (
+
+    select distinct email, regexp_replace(email, '[^a-z0-9]', '', 'g') as spelling
+    from unioned
+    where email is not null
+    union
+    select distinct email, regexp_replace(regexp_replace(email, '\.[a-z]+$', ''), '[^a-z0-9]', '', 'g') as spelling
+    from unioned
+    where email is not null
+
+),
+
+unambiguous_spellings as (
+
+    select spelling, any_value(email) as email
+    from valid_email_spellings
+    group by spelling
+    having count(distinct email) = 1
+
+),
+
+repaired_emails as (
+
+    select
+        unioned.* replace (coalesce(unioned.email, unambiguous_spellings.email) as email)
+
+    from unioned
+    left join unambiguous_spellings
+        on unioned.email is null
+        and regexp_replace(unioned.email_as_written, '[^a-z0-9]', '', 'g') = unambiguous_spellings.spelling
+
+),
+
 -- Street and city forms that differ only in punctuation, spacing, accents or a common
 -- abbreviation compare equal; the apartment stays part of the street.
 street_words as (
@@ -140,7 +180,7 @@ street_words as (
             ' '
         ) as street_tokens
 
-    from unioned
+    from repaired_emails
 
 ),
 

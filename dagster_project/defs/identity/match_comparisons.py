@@ -105,16 +105,28 @@ NAME = Comparison(
               "and jaro_winkler_similarity(last_name_l, last_name_r) >= 0.8"),
         Level("swapped, with typos", "jaro_winkler_similarity(first_name_l, last_name_r) >= 0.88 "
               "and jaro_winkler_similarity(last_name_l, first_name_r) >= 0.88"),
+        Level("swapped, first name cut short or a nickname",
+              "(first_name_l = last_name_r and last_name_l[1] = first_name_r[1]) "
+              "or (first_name_r = last_name_l and last_name_r[1] = first_name_l[1])"),
         Level("same first name, another last name", _formal_names_agree()),
         Level("same last name, another first name", "last_name_l = last_name_r"),
     ),
 )
 
-# Both first names known and not one name written differently (typo, nickname, initial, or
-# standing in the other record's last name): the first half of the household guard.
+# Both first names known and not one name written differently (typo, nickname, initial, a surname
+# alone in the first-name field, or first and last name swapped): the first half of the household
+# guard. A swap counts only when the swapped record's last name could be the other's first name,
+# written out, cut short or as a nickname ("bradley nick" is "nicholas bradley"; "king christopher"
+# is not "jon king").
+def _swapped_onto(left: str, right: str) -> str:
+    return (f"((last_name_{right} = first_name_{left} or list_contains(last_name_parts_{right}, first_name_{left})) "
+            f"and (last_name_{left} is null "
+            f"or last_name_{left}[1] = first_name_{right}[1] or list_contains(last_name_parts_{left}, first_name_{right})))")
+
+
 FIRST_NAMES_DIFFER_SQL = (
     "first_name_l is not null and first_name_r is not null and not ("
-    f"{_formal_names_agree()} or first_name_l = last_name_r or last_name_l = first_name_r "
+    f"{_formal_names_agree()} or {_swapped_onto('l', 'r')} or {_swapped_onto('r', 'l')} "
     "or ((length(first_name_l) = 1 or length(first_name_r) = 1) and first_name_initial_l = first_name_initial_r) "
     "or jaro_winkler_similarity(first_name_l, first_name_r) >= 0.8)"
 )

@@ -20,7 +20,7 @@ from splink import DuckDBAPI, Linker, SettingsCreator
 
 from dagster_project.defs.identity.customer_ids import find_clusters
 from dagster_project.defs.identity.match_comparisons import (
-    AGREEING_BIRTHDATE_LEVELS, COMPARISONS, FIRST_NAMES_DIFFER_SQL,
+    AGREEING_BIRTHDATE_LEVELS, COMPARISONS, DIFFERENT_LABEL, FIRST_NAMES_DIFFER_SQL,
 )
 
 def read_nickname_seed(path: Path) -> tuple[tuple[str, str], ...]:
@@ -280,7 +280,12 @@ def _kept_apart(settings: MatchingSettings) -> pl.Expr:
     """The evidence says two people (see `MatchingSettings.household_guard`)."""
     if not settings.household_guard:
         return pl.lit(False)
-    return pl.col("first_names_differ") & ~pl.col("birthdate_level").is_in(AGREEING_BIRTHDATE_LEVELS)
+    # A birthdate one slip apart is no alibi for a whole name that differs (a household's two
+    # members born on the same day of different years).
+    birthdates_agree = pl.col("birthdate_level").is_in(AGREEING_BIRTHDATE_LEVELS) & (
+        (pl.col("name_level") != DIFFERENT_LABEL) | (pl.col("birthdate_level") == "exact")
+    )
+    return pl.col("first_names_differ") & ~birthdates_agree
 
 
 def _closure_edges(
@@ -301,6 +306,8 @@ def _closure_edges(
       either the name is rare (`max_expected_namesakes`) or every record of one cluster was last
       seen before every record of the other, as a move leaves them (namesakes live side by side). A
       pair score cannot see that a name is unique in the data, only how common its parts are.
+      A name held by one cluster with a phone, address or birthdate and several thin ones joins
+      them all.
 
     Only scored pairs the guard does not keep apart are returned, so that the accepted pairs are a subset of the
     scored ones.
@@ -369,7 +376,16 @@ def _closure_edges(
     ).select("full_name")
     # One cluster's records all older than the other's: what a move leaves behind; namesakes live side by side.
     one_after_the_other = (pl.col("last_seen") <= pl.col("first_seen_other")) | (pl.col("last_seen_other") <= pl.col("first_seen"))
+    # A name on one cluster with substance and several thin ones (a requester known by name and a
+    # one-off email, a guest order without address), as with two bearers of whom one is thin.
+    one_with_substance = (
+        keyed.group_by("full_name")
+        .agg(pl.col("cluster").n_unique().alias("clusters"), pl.col("cluster").filter(~pl.col("is_thin")).n_unique().alias("substantial"))
+        .filter(pl.col("clusters") > 2, pl.col("substantial") == 1)
+        .select("full_name")
+    )
     unique_names = pl.concat([
+        one_with_substance,
         two_bearers.filter(pl.col("is_thin")).select("full_name"),
         two_bearers.filter(~contradicted, one_after_the_other.fill_null(False)).select("full_name"),
         two_bearers.filter(~contradicted).join(rare, on="full_name", how="semi").select("full_name"),
@@ -447,13 +463,17 @@ def label_match_decisions(
 
     `accepted` (pair score at or above the threshold, not kept apart), `accepted: cluster evidence`
     (see `_closure_edges`), `kept apart: first name different, birthdate <level>` (the household
-    guard), `left apart: no full name, between two people` (see `_bridges`), or `below threshold`.
+    guard; `whole name different` where last names differ too), `left apart: no full name, between two people` (see `_bridges`), or `below threshold`.
     """
     edge_keys = ["record_id_l", "record_id_r"]
     above = (pl.col("match_probability") >= settings.match_threshold) & ~_kept_apart(settings)
     accepted = select_match_edges(pairs, settings, nodes).with_columns(pl.lit(True).alias("is_accepted"))
     kept_apart = pl.when(_kept_apart(settings)).then(
-        pl.concat_str(pl.lit("kept apart: first name different, birthdate "), pl.col("birthdate_level"))
+        pl.concat_str(
+            pl.lit("kept apart: "),
+            pl.when(pl.col("name_level") == DIFFERENT_LABEL).then(pl.lit("whole name")).otherwise(pl.lit("first name")),
+            pl.lit(" different, birthdate "), pl.col("birthdate_level"),
+        )
     )
     return (
         pairs.join(accepted, on=edge_keys, how="left")

@@ -98,11 +98,13 @@ def evaluate_identity(truth: Path | None) -> None:
     gain in recall (and any cost in precision) is measured on every evaluation.
     """
     import duckdb
+    import polars as pl
 
     from dagster_project.defs.identity.evaluation import (
-        measure_blocking, read_deterministic_only_customers, read_resolved_customers, read_truth, score_by_record_class,
-        score_identity_resolution,
+        evidence_free_records, measure_blocking, read_deterministic_only_customers, read_resolved_customers, read_truth,
+        score_by_record_class, score_identity_resolution,
     )
+    from dagster_project.defs.identity.identity_state import NODES_TABLE
 
     settings = load_settings()
     truth = truth or settings.landing / "_truth"
@@ -116,19 +118,27 @@ def evaluate_identity(truth: Path | None) -> None:
             deterministic_only = read_deterministic_only_customers(connection)
             people = read_truth(truth)
             blocking = measure_blocking(connection, people)
+            evidence_free = evidence_free_records(connection.sql(f"SELECT * FROM {NODES_TABLE}").pl())
         except duckdb.CatalogException as error:
             raise click.ClickException(f"Identities are not resolved in {settings.warehouse_path} yet: run `cxp run`.") from error
     click.echo("Resolved customers (deterministic rules + Splink):")
     click.echo(str(score_identity_resolution(resolved, people)))
+    placeable = resolved.join(evidence_free, on="record_id", how="anti")
+    click.echo(f"\nWithout the {evidence_free.height:,} records nothing in the data can place (at most a first name; "
+               "no address or birthdate; an email or phone no other record carries):")
+    click.echo(str(score_identity_resolution(placeable, people)))
     click.echo("\nDeterministic rules only (same identity graph, no probabilistic edges):")
     click.echo(str(score_identity_resolution(deterministic_only, people)))
-    by_class = score_by_record_class(resolved, people)
+    by_class = score_by_record_class(resolved, people).join(
+        score_by_record_class(placeable, people).select("record_class", pl.col("recall").alias("placeable_recall")),
+        on="record_class", how="left",
+    )
     if by_class.height:
-        click.echo("\nBy record class (pairs touching a record of the class):")
-        click.echo(f"  {'class':18} {'records':>9} {'true pairs':>11} {'precision':>9} {'recall':>7}")
+        click.echo("\nBy record class (pairs touching a record of the class; the last column without the records nothing can place):")
+        click.echo(f"  {'class':18} {'records':>9} {'true pairs':>11} {'precision':>9} {'recall':>7} {'recall*':>8}")
         for row in by_class.iter_rows(named=True):
             click.echo(f"  {row['record_class']:18} {row['records']:9,} {row['true_pairs']:11,} "
-                       f"{row['precision']:9.4f} {row['recall']:7.4f}")
+                       f"{row['precision']:9.4f} {row['recall']:7.4f} {row['placeable_recall'] or 1.0:8.4f}")
     click.echo("\nCandidate pairs (Splink's blocking rules on the identity nodes):")
     click.echo(str(blocking))
 

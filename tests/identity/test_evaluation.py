@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from dagster_project.defs.identity.evaluation import (
-    measure_blocking, read_deterministic_only_customers, score_by_record_class, score_identity_resolution,
+    evidence_free_records, measure_blocking, read_deterministic_only_customers, score_by_record_class, score_identity_resolution,
 )
 
 
@@ -92,3 +92,18 @@ def test_scores_by_record_class_count_the_pairs_touching_a_record_of_the_class()
     assert (scores["swap"]["true_pairs"], scores["swap"]["linked_pairs"], scores["swap"]["recall"]) == (2, 0, 0.0)
     # household: one linked pair (d-e), false.
     assert (scores["household"]["linked_pairs"], scores["household"]["precision"]) == (1, 0.0)
+
+
+def test_records_with_at_most_a_first_name_and_identifiers_no_one_else_carries_are_evidence_free():
+    columns = ("record_id", "first_name", "last_name", "email", "phone_e164", "street", "postcode", "birthdate")
+    rows = [
+        ("requester:holly", "holly", None, "h77@example.net", None, None, None, None),  # email seen nowhere else
+        ("recipient:lone", None, None, "lone@example.org", None, None, None, None),
+        ("recipient:shared", None, None, "ann@example.com", None, None, None, None),  # also on the contact
+        ("crm:ann", "ann", "lee", "ann@example.com", None, None, None, None),
+        ("requester:bo", "bo", None, None, "+15550100", None, None, None),  # phone also on the order
+        ("order:bo", None, None, None, "+15550100", "1 elm st", None, None),
+        ("order:lee", None, "lee", None, None, None, None, None),  # a last name to compare
+    ]
+    nodes = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
+    assert sorted(evidence_free_records(nodes)["record_id"]) == ["recipient:lone", "requester:holly"]

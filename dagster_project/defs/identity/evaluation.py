@@ -86,6 +86,27 @@ def score_identity_resolution(assignments: pl.DataFrame, truth: pl.DataFrame) ->
     )
 
 
+def evidence_free_records(nodes: pl.DataFrame) -> pl.DataFrame:
+    """Records nothing in the data can place: no last name, street, postcode or birthdate, and an
+    email and phone (where they have one) that no other record carries; at most a first name.
+
+    A support requester who signed "Holly" from an address used nowhere else, or a recipient
+    address of the email tool seen in no other system. The truth knows whose they are; no matcher
+    can, so `cxp eval identity` also scores the pairs among the other records, as the ceiling
+    that real-world exports set."""
+    shared = [
+        nodes.group_by(column).agg(pl.len().alias("carriers")).filter(pl.col(column).is_not_null(), pl.col("carriers") > 1)
+        .select(column)
+        for column in ("email", "phone_e164")
+    ]
+    return (
+        nodes.filter(pl.all_horizontal(pl.col(c).is_null() for c in ("last_name", "street", "postcode", "birthdate")))
+        .join(shared[0], on="email", how="anti")
+        .join(shared[1], on="phone_e164", how="anti")
+        .select("record_id")
+    )
+
+
 def read_resolved_customers(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """`record_id → customer_id` as the pipeline resolved it (deterministic rules and Splink)."""
     return connection.sql(f"SELECT record_id, customer_id FROM {ASSIGNMENTS_TABLE}").pl()

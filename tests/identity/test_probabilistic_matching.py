@@ -11,6 +11,8 @@ import pytest
 from dagster_project.defs.identity.match_comparisons import COMPARISONS
 from dagster_project.defs.identity.probabilistic_matching import (
     MatchingSettings,
+    TooLittleEvidence,
+    comparisons_without_data,
     label_match_decisions,
     read_nickname_seed,
     score_record_pairs,
@@ -436,3 +438,28 @@ def test_two_bearers_of_a_common_name_seen_side_by_side_stay_two_people() -> Non
     nodes, pairs = moved_or_namesake(first=(1, 9), second=(3, 6))
     edges = set(select_match_edges(pairs, MatchingSettings(nicknames=NICKNAMES), nodes).iter_rows())
     assert edges == {("crm:1", "order:1"), ("crm:2", "order:2")}
+
+
+@pytest.mark.parametrize("absent", [
+    ("street", "postcode", "city"),
+    ("birthdate",),
+    ("email", "phone_e164"),
+    ("street", "postcode", "city", "birthdate", "phone_e164"),  # a shop export: names and emails
+])
+def test_the_model_trains_on_whatever_the_exports_carry(absent: tuple[str, ...]) -> None:
+    nodes = pl.DataFrame(synthetic_crowd(450, seed=3), schema=SCHEMA)
+    nodes = nodes.with_columns(pl.lit(None, dtype=nodes.schema[column]).alias(column) for column in absent)
+    pairs = score_record_pairs(nodes, MatchingSettings(max_pairs_for_u_estimation=2e6, nicknames=NICKNAMES))
+    edges = select_match_edges(pairs, MatchingSettings(nicknames=NICKNAMES))
+    assert edges.height > 100
+    assert same_person_share(edges).mean() > 0.95
+
+
+def test_names_alone_are_too_little_evidence_to_train_and_say_so() -> None:
+    nodes = pl.DataFrame(synthetic_crowd(450, seed=3), schema=SCHEMA)
+    nodes = nodes.with_columns(
+        pl.lit(None, dtype=nodes.schema[c]).alias(c) for c in ("street", "postcode", "city", "birthdate", "phone_e164", "email")
+    )
+    assert comparisons_without_data(nodes) == ["birthdate", "address", "phone", "email"]
+    with pytest.raises(TooLittleEvidence, match="carry name only"):
+        score_record_pairs(nodes, MatchingSettings(nicknames=NICKNAMES))

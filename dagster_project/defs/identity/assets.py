@@ -15,7 +15,9 @@ from dagster_project.defs.identity.identity_state import (
     ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, EVENTS_TABLE, MATCH_PAIRS_TABLE, NODES_TABLE, RETIRED_TABLE,
     read_previous_state, run_time, write_state,
 )
-from dagster_project.defs.identity.probabilistic_matching import MatchingSettings, label_match_decisions, score_record_pairs
+from dagster_project.defs.identity.probabilistic_matching import (
+    MatchingSettings, TooLittleEvidence, comparisons_without_data, label_match_decisions, score_record_pairs,
+)
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 
 _PAIR_COLUMNS = {
@@ -59,14 +61,23 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
             records = connection.sql(f"SELECT * FROM {NODES_TABLE}").pl()
             # One nickname list for the deterministic rules and the matcher: the dbt seed.
             nicknames = tuple(connection.sql("SELECT first_name, nickname FROM seeds.first_name_nicknames").fetchall())
+        without_data = comparisons_without_data(records)
+        fallback = None
         if records.height < config.min_records_for_training:
-            context.log.warning(f"{records.height} identity nodes: too few to estimate match weights; deterministic rules only.")
-            pairs = pl.DataFrame(schema=_PAIR_COLUMNS)
+            fallback = f"{records.height} identity nodes: too few to estimate match weights"
         else:
             settings = MatchingSettings(match_threshold=config.match_threshold, nicknames=nicknames)
-            with duckdb.connect(config={"memory_limit": config.memory_limit}) as session:
-                scored = score_record_pairs(records, settings, connection=session)
-            pairs = label_match_decisions(scored, settings, records)
+            try:
+                with duckdb.connect(config={"memory_limit": config.memory_limit}) as session:
+                    scored = score_record_pairs(records, settings, connection=session)
+                pairs = label_match_decisions(scored, settings, records)
+            except TooLittleEvidence as error:
+                fallback = str(error)
+        if fallback:
+            context.log.warning(f"{fallback}; deterministic rules only.")
+            pairs = pl.DataFrame(schema=_PAIR_COLUMNS)
+        elif without_data:
+            context.log.info(f"No {', '.join(without_data)} in the identity nodes: those comparisons weigh nothing.")
         with warehouse.get_connection() as connection:
             connection.register("scored_pairs", pairs.to_arrow())
             connection.execute("CREATE SCHEMA IF NOT EXISTS identity")
@@ -77,7 +88,9 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
             "scored_pairs": pairs.height,
             "accepted_pairs": int(pairs["is_accepted"].sum()),
             "match_threshold": config.match_threshold,
-            "trained": records.height >= config.min_records_for_training,
+            "trained": fallback is None,
+            "deterministic_only_because": fallback or "",
+            "comparisons_without_data": ", ".join(without_data),
             **match_decision_metadata(pairs),
         })
 

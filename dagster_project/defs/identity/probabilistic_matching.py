@@ -17,6 +17,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 from splink import DuckDBAPI, Linker, SettingsCreator
+# Splink publishes no exceptions module; this is the one place that reaches into its internals for them.
+from splink.internals.exceptions import SplinkException
 
 from dagster_project.defs.identity.customer_ids import find_clusters
 from dagster_project.defs.identity.match_comparisons import (
@@ -36,6 +38,24 @@ _DISTINGUISHING_COLUMNS = ("phone_e164", "street", "postcode", "birthdate")
 _CONTRADICTING_COLUMNS = ("birthdate", "phone_e164")
 # Identifiers a nameless record (a SendGrid recipient) can be tied to its person by.
 _IDENTIFIER_COMPARISONS = {"email": "email", "phone_e164": "phone"}
+# The node columns each comparison reads.
+_COMPARISON_COLUMNS = {
+    "name": ("first_name", "last_name"), "birthdate": ("birthdate",), "address": ("street", "postcode", "city"),
+    "phone": ("phone_e164",), "email": ("email",),
+}
+
+
+class TooLittleEvidence(Exception):
+    """The data cannot train a match model (the message says why): only deterministic rules apply."""
+
+
+def comparisons_without_data(nodes: pl.DataFrame | duckdb.DuckDBPyRelation) -> list[str]:
+    """Comparisons whose columns hold a value on fewer than two records: they can weigh nothing."""
+    frame = _as_frame(nodes)
+    return [
+        name for name, columns in _COMPARISON_COLUMNS.items()
+        if all(frame.height - frame[column].null_count() < 2 for column in columns)
+    ]
 
 # Each rule is cheap (an equi-join on a selective key); together they find nearly every true pair,
 # also where one field is garbled: a typo in the name leaves the birthdate or the street, a move
@@ -261,13 +281,27 @@ def score_record_pairs(
     weights) and, for name, birthdate, address, phone and email, `<comparison>_match_weight` (term-
     frequency adjustments included) and `<comparison>_level` (the level's label); `first_names_differ`. Runs on `connection` (e.g. the warehouse's) or an
     in-memory DuckDB, and removes its working tables afterwards.
+
+    Raises `TooLittleEvidence` when the nodes carry names alone (or no names), or when training
+    fails on them, so that the caller falls back to deterministic rules and says why.
     """
+    missing = comparisons_without_data(nodes)
+    if "name" in missing or len(_COMPARISON_COLUMNS) - len(missing) < 2:
+        present = [name for name in _COMPARISON_COLUMNS if name not in missing]
+        raise TooLittleEvidence(
+            f"the records carry {' and '.join(present) or 'nothing to compare'} only; a match model needs names and "
+            "at least one of birthdate, address, phone or email to learn what agreement is worth"
+        )
     connection = connection or duckdb.connect()
     table = _register_matching_input(connection, nodes, settings)
     # log_level=None: leave logging to the application (Dagster) instead of Splink's own handler.
     linker = Linker(DuckDBAPI(connection).register(table), build_splink_settings(settings), log_level=None)
     try:
-        train_linker(linker, settings, connection, table)
+        try:
+            train_linker(linker, settings, connection, table)
+        except (SplinkException, ValueError, ZeroDivisionError) as error:
+            # EM collapses (a prior or an m probability of 0 or 1) when the data cannot tell matches apart.
+            raise TooLittleEvidence(f"Splink could not estimate match weights on these records ({type(error).__name__}: {error})") from error
         predictions = linker.inference.predict(threshold_match_probability=settings.score_floor, warning_mode="never")
         columns = connection.sql(f"select * from {predictions.physical_name} limit 0").columns
         return connection.sql(_scored_pairs_sql(predictions.physical_name, columns)).pl()

@@ -58,6 +58,10 @@ def run(landing: Path | None, extract_date) -> None:
         raise click.ClickException(str(error)) from error
     click.echo(f"\nRun {outcome.run_id} over extract dates {outcome.first_date} … {outcome.last_date}")
     click.echo("Files per source: " + ", ".join(f"{name} {count}" for name, count in outcome.files_per_source.items()))
+    if outcome.absent_sources:
+        click.echo("Sources with no file (the run goes on without them; their features are null): " + ", ".join(outcome.absent_sources))
+    if outcome.identity_note:
+        click.echo(f"Identity: {outcome.identity_note}")
     if outcome.quarantined_per_source:
         click.echo("Quarantined rows (raw.quarantine): " + ", ".join(f"{k} {v:,}" for k, v in outcome.quarantined_per_source.items()))
     click.echo(f"\nWarehouse {settings.warehouse_path}")

@@ -55,6 +55,10 @@ class PipelineOutcome:
     """One line per model: trained or why not, and the champion decision."""
     erasure_note: str | None = None
     """What the run's erasure step did, when it had requests to carry out."""
+    identity_note: str | None = None
+    """How identities were resolved: a trained model, or deterministic rules only and why."""
+    absent_sources: list[str] = field(default_factory=list)
+    """Sources of the contract that delivered no file: their features are null."""
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -119,6 +123,8 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
     )
     outcome.model_notes = _model_notes(result.get_asset_materialization_events())
     outcome.erasure_note = _erasure_note(result.get_asset_materialization_events())
+    outcome.identity_note = _identity_note(result.get_asset_materialization_events())
+    outcome.absent_sources = [contract.name for contract in SOURCE_CONTRACTS if contract.name not in present]
     if settings.warehouse_path.exists():
         _count_rows(settings.warehouse_path, outcome)
     return outcome
@@ -139,6 +145,20 @@ def _model_notes(events) -> list[str]:
         scores = ", ".join(f"{key.removesuffix('_challenger')} {value:.3f}" for key, value in challenger.items() if key.endswith("_challenger"))
         notes.append(f"{name}: version {challenger['version']} ({scores}); {champion.get('decision', '?')}: {champion.get('reason', '')}")
     return notes
+
+
+def _identity_note(events) -> str | None:
+    """`deterministic rules only: <why>`, or the model's scope and the comparisons the data cannot feed."""
+    for event in events:
+        if event.asset_key.to_user_string() == "identity/probabilistic_match_pairs":
+            metadata = {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+            if not metadata.get("trained"):
+                return f"deterministic rules only (shared emails and phones): {metadata.get('deterministic_only_because', '')}"
+            note = f"Splink model trained on {metadata['identity_nodes']:,} records, {metadata['accepted_pairs']:,} pairs accepted"
+            if metadata.get("comparisons_without_data"):
+                note += f"; no {metadata['comparisons_without_data']} in the data, so those weigh nothing"
+            return note
+    return None
 
 
 def _erasure_note(events) -> str | None:

@@ -107,6 +107,11 @@ def future_update(tickets, normal_rows=None):
     return tickets
 
 
+def created_last_century(tickets, normal_rows=None):
+    tickets[0]["created_at"] = "1998-06-01T00:00:00Z"
+    return tickets
+
+
 def negative_price(rows, normal_rows=None):
     rows[0]["Lineitem price"] = "-5.00"
     return rows
@@ -118,6 +123,7 @@ DEFECTS = {
     "a column that turns all-null": ("crm/contacts_{day}.csv", rewrite_csv, blank_email, "raw/crm_contacts", "columns_keep_their_fill_rate"),
     "an out-of-set status": ("ecommerce/orders_{day}.csv", rewrite_csv, unknown_status, "raw/ecommerce_orders", "financial_status_in_accepted_set"),
     "timestamps from the future": ("support/tickets_{day}.jsonl", rewrite_jsonl, future_update, "raw/support_tickets", "timestamps_not_in_future"),
+    "history from before 2000": ("support/tickets_{day}.jsonl", rewrite_jsonl, created_last_century, "raw/support_tickets", "timestamps_not_implausibly_old"),
     "a negative amount": ("ecommerce/orders_{day}.csv", rewrite_csv, negative_price, "raw/ecommerce_orders", "amounts_not_negative"),
 }
 
@@ -146,6 +152,8 @@ def test_a_defective_day_fails_its_check_stops_everything_downstream_and_is_kept
     assert blocking_failures(outcome) == {(asset, check)}
     failed = next(c for c in outcome.failed_checks if c.check == check)
     assert str(LAST_DAY) in json.dumps(failed.metadata, default=str)  # the offending day is named
+    if check == "timestamps_not_implausibly_old":  # and the setting that admits older history
+        assert "oldest_plausible_timestamp" in failed.metadata["rule"] and "CXP_QUALITY_THRESHOLDS" in failed.metadata["rule"]
     assert not [key for key in outcome.materialized if key.startswith(DOWNSTREAM_OF_RAW)]
     # Nothing lost: the bad day is in the raw table as delivered, staging still holds the last good build.
     source = asset.split("/")[1]

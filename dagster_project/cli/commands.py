@@ -72,7 +72,8 @@ def run(landing: Path | None, extract_date) -> None:
     passed = sum(check.passed for check in outcome.checks)
     click.echo(f"\nChecks: {passed:,} of {len(outcome.checks):,} passed")
     for check in outcome.failed_checks:
-        click.echo(f"  {'✗' if check.severity == 'ERROR' else '!'} {check.asset}: {check.check} ({check.severity})")
+        rule = f": {check.metadata['rule']}" if check.metadata.get("rule") else ""
+        click.echo(f"  {'✗' if check.severity == 'ERROR' else '!'} {check.asset}: {check.check} ({check.severity}){rule}")
     if outcome.erasure_note:
         click.echo(f"\nPrivacy: {outcome.erasure_note}")
     if outcome.model_notes:

@@ -1,10 +1,14 @@
 """`cxp run`: materialize the whole pipeline in-process for every extract date in the landing zone."""
 
 import contextlib
+import logging
 import sys
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 import duckdb
@@ -65,6 +69,34 @@ class PipelineOutcome:
         return [check for check in self.checks if not check.passed]
 
 
+# Libraries that talk on their own loggers: their notes belong in the run log, not on the terminal.
+THIRD_PARTY_LOGGERS = ("splink", "py.warnings")
+
+
+@contextlib.contextmanager
+def third_party_output_to(stream: TextIO) -> Iterator[None]:
+    """Send third-party log records (Splink's "level not observed, unable to train m value") and
+    Python warnings (deprecations inside Dagster) to `stream` for the duration."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    loggers = [logging.getLogger(name) for name in THIRD_PARTY_LOGGERS]
+    saved = [(logger.propagate, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            yield
+    finally:
+        logging.captureWarnings(False)
+        for logger, (propagate, level) in zip(loggers, saved):
+            logger.removeHandler(handler)
+            logger.propagate, logger.level = propagate, level
+
+
 def delivered_dates(landing: Path) -> dict[str, list[date]]:
     """Extract dates present per source kind; kinds with no file are left out."""
     present = {contract.name: sorted(contract.delivered_files(landing)) for contract in SOURCE_CONTRACTS}
@@ -92,6 +124,13 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
         first = last = extract_date
 
     prepare_dagster_home(settings)
+    log_file = settings.dbt_log_dir / f"cxp-run-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "w", encoding="utf-8") as log, third_party_output_to(log):
+        return _run(settings, present, first, last, log_file, log)
+
+
+def _run(settings: Settings, present: dict[str, list[date]], first: date, last: date, log_file: Path, log: TextIO) -> PipelineOutcome:
     from dagster_project.defs.platform import build_definitions  # heavy: dbt parse and Dagster imports
 
     progress = build_progress_logger(sys.stdout)
@@ -101,9 +140,8 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
     # Sources that never delivered stay unmaterialized rather than showing empty partitions.
     selection = [key for key in definitions.resolve_asset_graph().get_all_asset_keys() if key not in raw_keys]
     selection += [raw_asset_key(contract) for contract in SOURCE_CONTRACTS if contract.name in present]
-    log_file = settings.dbt_log_dir / f"cxp-run-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
     # dagster-dbt echoes every dbt event to stdout: keep it, but in a file rather than on the terminal.
-    with dg.DagsterInstance.get() as instance, open(log_file, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+    with dg.DagsterInstance.get() as instance, contextlib.redirect_stdout(log):
         result = job.execute_in_process(
             instance=instance, asset_selection=selection, tags=partition_range_tags(first, last),
             run_config={"loggers": {"progress": {}}}, raise_on_error=False,

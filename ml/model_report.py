@@ -72,5 +72,8 @@ def render_model_report(report: ModelReport) -> str:
         lines.append(f"  challenger {headline} is {challenger / oracle:.1%} of the oracle's "
                      f"({(challenger - chance) / (oracle - chance):.1%} of its lift over chance)")
     if "champion" not in report.metrics:
-        lines.append("  (— : no champion existed when this version was evaluated)")
+        if report.champion == report.version:
+            lines.append("  (— : this version met no champion when it was evaluated; promoted, it is the champion now)")
+        else:
+            lines.append(f"  (— : no champion existed when this version was evaluated; champion now: {report.champion or 'none'})")
     return "\n".join([*lines, ""])

@@ -8,6 +8,7 @@ import re
 from typing import NamedTuple
 
 import numpy as np
+import polars as pl
 
 _WINDOW = re.compile(r"^(?P<base>.+)_(?P<days>\d+)d$")
 
@@ -55,17 +56,39 @@ class RankedReasons(NamedTuple):
     contributions: np.ndarray
 
 
-def top_reasons(contributions: np.ndarray, columns: list[str], values: dict[str, np.ndarray], count: int) -> RankedReasons:
+# Below this many scored rows, no input is judged constant: one customer's values say nothing.
+MIN_ROWS_TO_JUDGE_CONSTANCY = 20
+
+
+def modal_share(values: np.ndarray) -> float:
+    """Share of the rows holding the most common value (missing counts as one value)."""
+    series = pl.Series(values, strict=False)
+    if series.dtype.is_float():
+        series = series.fill_nan(None)
+    return series.value_counts(sort=True)["count"][0] / len(series) if len(series) else 1.0
+
+
+def top_reasons(contributions: np.ndarray, columns: list[str], values: dict[str, np.ndarray], count: int,
+                max_modal_share: float = 0.98, min_contribution: float = 0.01) -> RankedReasons:
     """For each row, the `count` inputs with the largest positive contribution, described; None
     fills the places when fewer inputs pushed the score up. `contributions` has one column per
-    input and a last bias column (xgboost's pred_contribs)."""
-    per_input = contributions[:, : len(columns)]
+    input and a last bias column (xgboost's pred_contribs).
+
+    An input is never a reason when it tells customers apart too little (its most common value
+    held by more than `max_modal_share` of the scored rows, e.g. "favorite category spend share:
+    100%" in a one-category shop), or when it moved this score by less than `min_contribution`
+    (log-odds, or log-value)."""
+    per_input = contributions[:, : len(columns)].astype(np.float64)
+    if len(per_input) >= MIN_ROWS_TO_JUDGE_CONSTANCY:
+        constant = [i for i, column in enumerate(columns) if modal_share(values[column]) > max_modal_share]
+        per_input[:, constant] = -np.inf
+    per_input[per_input < min_contribution] = -np.inf
     order = np.argsort(-per_input, axis=1, kind="stable")[:, :count]
-    picked_contributions = np.take_along_axis(per_input, order, axis=1).astype(np.float64)
-    picked_contributions[picked_contributions <= 0] = np.nan
+    picked_contributions = np.take_along_axis(per_input, order, axis=1)
+    picked_contributions[~np.isfinite(picked_contributions)] = np.nan
     texts = []
     for row, indices in enumerate(order):
-        picked = [describe_input(columns[i], values[columns[i]][row]) if per_input[row, i] > 0 else None for i in indices]
+        picked = [describe_input(columns[i], values[columns[i]][row]) if np.isfinite(per_input[row, i]) else None for i in indices]
         texts.append(picked + [None] * (count - len(picked)))
     padding = np.full((len(order), count - picked_contributions.shape[1]), np.nan)
     return RankedReasons(texts, np.hstack([picked_contributions, padding]))

@@ -54,3 +54,20 @@ def test_only_inputs_that_push_the_score_up_are_reasons():
                           {"orders_30d": np.array([0]), "refund_rate": np.array([0.5]), "open_tickets": np.array([2])}, 3)
     assert reasons.texts == [["orders in the last 30 days: 0", "open tickets: 2", None]]
     np.testing.assert_array_equal(reasons.contributions, [[0.5, 0.1, np.nan]])
+
+
+def test_an_input_constant_across_customers_is_never_a_reason():
+    """A one-category shop: every customer's favourite-category share is 100%; the model still
+    gives it weight, but it tells nobody anything."""
+    rows = 50
+    contributions = np.column_stack([np.full(rows, 0.9), np.linspace(0.1, 0.5, rows), np.zeros(rows)])
+    values = {"favorite_category_spend_share": np.ones(rows), "orders_30d": np.arange(rows)}
+    reasons = top_reasons(contributions, ["favorite_category_spend_share", "orders_30d"], values, 2).texts
+    assert all(row[0].startswith("orders in the last 30 days") and row[1] is None for row in reasons)
+
+
+def test_an_input_that_barely_moved_the_score_is_not_a_reason():
+    contributions = np.array([[0.4, 0.004, 0.0]])
+    reasons = top_reasons(contributions, ["orders_30d", "open_tickets"],
+                          {"orders_30d": np.array([3]), "open_tickets": np.array([1])}, 2)
+    assert reasons.texts == [["orders in the last 30 days: 3", None]]

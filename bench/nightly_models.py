@@ -36,12 +36,12 @@ import duckdb
 import psutil
 
 SYNTHETIC_DAYS = 150
-SYNTHETIC_SETTINGS = f"""
+SYNTHETIC_SETTINGS = """
 labels:
-  churn: {{horizon_days: 30}}
-  propensity: {{horizon_days: 14}}
-  clv: {{horizon_days: 30}}
-training: {{min_history_days: 30, max_rows_per_cutoff: 100000000}}
+  churn: {horizon_days: 30}
+  propensity: {horizon_days: 14}
+  clv: {horizon_days: 30}
+training: {min_history_days: 30, max_rows_per_cutoff: 100000000}
 """
 
 

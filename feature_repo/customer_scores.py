@@ -6,6 +6,7 @@ scoring date, not by dbt: the scores are the models' output, not a transformatio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from feast import FeatureView, Field, FileSource
 from feast.types import Bool, Float64, String
 
 from feature_repo.entities import customer
+from ml.model_catalog import MODELS
 
 SCORES_TABLE = "customer_scores"
 REASONS_PER_MODEL = 3
@@ -24,9 +26,12 @@ _OWNER = "data-science@cxp.example"
 _ORDINALS = {1: "largest", 2: "second largest", 3: "third largest"}
 
 
-def _model_fields(model: str, score: str, description: str) -> list[Field]:
+def _model_fields(model: str, horizon_days: int) -> list[Field]:
+    spec = MODELS[model]
+    note = "; null when not active (no purchase in a year)" if model == "churn" else ""
     return [
-        Field(name=score, dtype=Float64, description=description, tags={"owner": _OWNER}),
+        Field(name=spec.score, dtype=Float64, description=spec.describe(horizon_days).rstrip(".") + note + ".",
+              tags={"owner": _OWNER, "horizon_days": str(horizon_days)}),
         *(Field(name=f"{model}_reason_{rank}", dtype=String, tags={"owner": _OWNER},
                 description=f"Reason {rank} of the {model} score in plain words: the input with the "
                             f"{_ORDINALS[rank]} push up of the score, and the customer's value of it.")
@@ -40,18 +45,21 @@ def _model_fields(model: str, score: str, description: str) -> list[Field]:
     ]
 
 
-SCORE_FIELDS: list[Field] = [
-    Field(name="personalization_allowed", dtype=Bool, tags={"owner": _OWNER},
-          description="False when the customer opted out of personalization: they are not scored, and every score, "
-                      "reason and version of theirs is null."),
-    *_model_fields("churn", "churn_probability",
-                   "Probability that the customer makes no purchase in the next 90 days; null when not active (no purchase in a year)."),
-    *_model_fields("propensity", "purchase_probability_30d", "Probability that the customer places an order in the next 30 days."),
-    *_model_fields("clv", "expected_value_365d_usd", "Expected net revenue in USD over the next 365 days."),
-    Field(name="probability_alive", dtype=Float64, tags={"owner": _OWNER},
-          description="BG/NBD probability that the customer is still active; null for customers who never bought."),
-]
+def score_fields(horizon_days: Mapping[str, int]) -> list[Field]:
+    """The view's fields; each score's description and `horizon_days` tag say its label window
+    (`labels.<model>.horizon_days` of the model settings), while its name stays the same."""
+    return [
+        Field(name="personalization_allowed", dtype=Bool, tags={"owner": _OWNER},
+              description="False when the customer opted out of personalization: they are not scored, and every score, "
+                          "reason and version of theirs is null."),
+        *(field for model in MODELS for field in _model_fields(model, horizon_days[model])),
+        Field(name="probability_alive", dtype=Float64, tags={"owner": _OWNER},
+              description="BG/NBD probability that the customer is still active; null for customers who never bought."),
+    ]
 
+
+# Names and types only (the files' schema); descriptions come with the configured windows.
+SCORE_FIELDS: list[Field] = score_fields(dict.fromkeys(MODELS, 0))
 
 EMPTY_SCORES_FOLDER = "_empty"
 
@@ -76,13 +84,14 @@ def ensure_scores_readable(feature_files_dir: Path) -> None:
         pq.write_table(scores_schema().empty_table(), path)
 
 
-def build_customer_scores_view(feature_files_dir: Path) -> FeatureView:
-    """The `customer_scores` view over the scoring dates' Parquet files."""
+def build_customer_scores_view(feature_files_dir: Path, horizon_days: Mapping[str, int]) -> FeatureView:
+    """The `customer_scores` view over the scoring dates' Parquet files, described for the
+    configured label windows (model -> days)."""
     return FeatureView(
         name=SCORES_TABLE,
         entities=[customer],
         ttl=SCORES_TTL,
-        schema=SCORE_FIELDS,
+        schema=score_fields(horizon_days),
         source=FileSource(name=f"{SCORES_TABLE}_files", path=scores_file_glob(feature_files_dir), timestamp_field="event_timestamp",
                           description="Nightly model scores, one Parquet file per scoring date.", tags={"owner": _OWNER}),
         online=True,

@@ -11,6 +11,7 @@ from feature_repo.feature_catalog import load_feature_tables
 from feature_repo.feature_services import build_feature_services
 from feature_repo.feature_views import build_feature_view
 from feature_repo.on_demand_features import build_on_demand_views
+from ml.model_catalog import MODELS
 
 
 def feature_store_objects(settings: Settings) -> list:
@@ -19,7 +20,8 @@ def feature_store_objects(settings: Settings) -> list:
     views = {spec.feature_view: build_feature_view(spec, settings.feature_files_dir) for spec in load_feature_tables(settings.dbt_project_dir)}
     derived = build_on_demand_views(views)
     ensure_scores_readable(settings.feature_files_dir)
-    scores = build_customer_scores_view(settings.feature_files_dir)
+    labels = settings.model_settings().labels
+    scores = build_customer_scores_view(settings.feature_files_dir, {model: labels.horizon_days(model) for model in MODELS})
     return [customer, *views.values(), scores, *derived, *build_feature_services(views, derived, scores)]
 
 

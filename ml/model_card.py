@@ -20,7 +20,7 @@ def write_model_card(spec: ModelSpec, record: dict, importance: dict[str, float]
     decision = record["decision"]
     return f"""# {spec.name} model, version {record['version']}
 
-{spec.description} xgboost ({spec.kind}{', isotonic-calibrated' if spec.kind == 'classifier' else ', Tweedie loss'}),
+{spec.describe(record['label_horizon_days'])} xgboost ({spec.kind}{', isotonic-calibrated' if spec.kind == 'classifier' else ', Tweedie loss'}),
 trained {record['trained_at']} on the Feast feature service `{spec.feature_service}`.
 
 - Training cutoffs: {', '.join(record['cutoffs']['train'])}; holdout (early stopping{', calibration' if spec.kind == 'classifier' else ''}):

@@ -12,16 +12,22 @@ class ModelSpec:
     """`classifier` (a calibrated probability) or `regressor` (an expected value)."""
     feature_service: str
     score: str
-    """The published score's feature name in the `customer_scores` view."""
+    """The published score's feature name in the `customer_scores` view: window-neutral, since the
+    label window is a setting (`labels.<model>.horizon_days`)."""
     baseline: str
     description: str
+    """What the score predicts, with `{days}` where the label window goes."""
+
+    def describe(self, horizon_days: int) -> str:
+        """The description for a label window of `horizon_days` days."""
+        return self.description.format(days=horizon_days)
 
 
 MODELS: dict[str, ModelSpec] = {
     "churn": ModelSpec("churn", "classifier", "churn_model", "churn_probability", "RFM cell rates",
-                       "Probability that an active customer makes no purchase in the next 90 days."),
-    "propensity": ModelSpec("propensity", "classifier", "propensity_model", "purchase_probability_30d", "RFM cell rates",
-                            "Probability that a customer places an order in the next 30 days."),
-    "clv": ModelSpec("clv", "regressor", "clv_model", "expected_value_365d_usd", "BG/NBD + Gamma-Gamma",
-                     "Expected net revenue in USD over the next 365 days."),
+                       "Probability that an active customer makes no purchase in the next {days} days."),
+    "propensity": ModelSpec("propensity", "classifier", "propensity_model", "purchase_probability", "RFM cell rates",
+                            "Probability that a customer places an order in the next {days} days."),
+    "clv": ModelSpec("clv", "regressor", "clv_model", "expected_value_usd", "BG/NBD + Gamma-Gamma",
+                     "Expected net revenue in USD over the next {days} days."),
 }

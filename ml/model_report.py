@@ -27,21 +27,24 @@ class ModelReport:
     metrics: dict[str, dict[str, float]]
     rows: int
     note: str
+    horizon_days: int
+    """The label window: the newest version's, or the configured one when none is trained."""
 
 
-def build_model_report(registry: ModelRegistry, model: str, persons: pl.DataFrame | None = None,
+def build_model_report(registry: ModelRegistry, model: str, horizon_days: int, persons: pl.DataFrame | None = None,
                        people: pl.DataFrame | None = None) -> ModelReport:
     """Metrics of the newest version's evaluation rows, with the oracle's when the truth is given
     (every scorer is then measured on the rows whose customer maps to a generated person)."""
     spec = MODELS[model]
     versions = registry.versions(model)
     if not versions:
-        return ModelReport(model, None, registry.champion(model), None, {}, 0, "no version trained yet")
+        return ModelReport(model, None, registry.champion(model), None, {}, 0, "no version trained yet", horizon_days)
     version = versions[-1]
+    # The window this version was trained and evaluated on, which the settings may since have changed.
+    horizon_days = registry.read_version(model, version)["label_horizon_days"]
     evaluation = pl.read_parquet(registry.version_dir(model, version) / EVALUATION_FILE)
     note = f"evaluation cutoff {evaluation['cutoff_date'].max()}, {evaluation.height:,} rows"
     if persons is not None and people is not None:
-        horizon_days = registry.read_version(model, version)["label_horizon_days"]
         oracle = oracle_predictions(model, evaluation, persons, people, horizon_days)
         evaluation = evaluation.join(oracle, on=["customer_id", "cutoff_date"], how="inner")
         note += f"; {evaluation.height:,} with a known person (oracle)"
@@ -50,12 +53,12 @@ def build_model_report(registry: ModelRegistry, model: str, persons: pl.DataFram
     metrics = {name: score(label, evaluation[name].to_numpy()) for name in SCORERS if name in evaluation.columns}
     decisions = [entry for entry in registry.decisions(model) if entry["version"] == version]
     decision = (("promoted: " if decisions[-1]["promoted"] else "not promoted: ") + decisions[-1]["reason"]) if decisions else None
-    return ModelReport(model, version, registry.champion(model), decision, metrics, evaluation.height, note)
+    return ModelReport(model, version, registry.champion(model), decision, metrics, evaluation.height, note, horizon_days)
 
 
 def render_model_report(report: ModelReport) -> str:
     spec = MODELS[report.model]
-    lines = [f"{report.model}: {spec.description}"]
+    lines = [f"{report.model}: {spec.describe(report.horizon_days)}"]
     if report.version is None:
         return "\n".join([*lines, f"  {report.note}; scores come from the baseline ({spec.baseline})", ""])
     lines.append(f"  newest version {report.version} ({report.note}); champion now: {report.champion or 'none'}")

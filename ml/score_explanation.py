@@ -13,6 +13,7 @@ import polars as pl
 
 from feature_repo.customer_scores import EMPTY_SCORES_FOLDER, REASONS_PER_MODEL, SCORES_TABLE
 from ml.model_catalog import MODELS, ModelSpec
+from ml.model_settings import LabelWindows
 
 
 class ScoreExplanationError(Exception):
@@ -33,6 +34,12 @@ class ModelScore:
     scorer: str | None
     """The registry version that scored, a baseline's name, or `none`."""
     reasons: list[Reason]
+    horizon_days: int
+    """The label window the score looks ahead over."""
+
+    @property
+    def description(self) -> str:
+        return self.spec.describe(self.horizon_days)
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,9 @@ def _value(row: dict, name: str) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def explain_scores(feature_files_dir: Path, customer_id: str) -> ScoreExplanation:
-    """The newest scores of one customer, with every model's reasons and their contributions."""
+def explain_scores(feature_files_dir: Path, customer_id: str, labels: LabelWindows) -> ScoreExplanation:
+    """The newest scores of one customer, with every model's reasons and their contributions;
+    `labels` are the configured windows the scores look ahead over."""
     path = newest_scores_file(feature_files_dir)
     rows = pl.read_parquet(path).filter(pl.col("customer_id") == customer_id)
     if rows.is_empty():
@@ -71,6 +79,6 @@ def explain_scores(feature_files_dir: Path, customer_id: str) -> ScoreExplanatio
     for name, spec in MODELS.items():
         reasons = [Reason(row[f"{name}_reason_{rank}"], _value(row, f"{name}_reason_{rank}_contribution"))
                    for rank in range(1, REASONS_PER_MODEL + 1) if row[f"{name}_reason_{rank}"] is not None]
-        models.append(ModelScore(spec, _value(row, spec.score), row[f"{name}_model_version"], reasons))
+        models.append(ModelScore(spec, _value(row, spec.score), row[f"{name}_model_version"], reasons, labels.horizon_days(name)))
     return ScoreExplanation(customer_id, row["event_timestamp"], bool(row["personalization_allowed"]), models,
                             _value(row, "probability_alive"))

@@ -174,7 +174,8 @@ def evaluate_models(truth: Path | None) -> None:
         click.echo(f"No ground truth in {truth}: the oracle column needs data made by `cxp generate`.\n")
     registry = ModelRegistry(settings.models_dir)
     for name in MODELS:
-        click.echo(render_model_report(build_model_report(registry, name, persons, people)))
+        horizon_days = settings.model_settings().labels.horizon_days(name)
+        click.echo(render_model_report(build_model_report(registry, name, horizon_days, persons, people)))
 
 
 class _ScoresByDefault(click.Group):
@@ -199,7 +200,8 @@ def explain_scores_command(customer_id: str) -> None:
     from ml.score_explanation import ScoreExplanationError, explain_scores
 
     try:
-        click.echo(render_scores(explain_scores(load_settings().feature_files_dir, customer_id)))
+        settings = load_settings()
+        click.echo(render_scores(explain_scores(settings.feature_files_dir, customer_id, settings.model_settings().labels)))
     except ScoreExplanationError as error:
         raise click.ClickException(str(error)) from error
 

@@ -26,7 +26,7 @@ def _model_lines(model: ModelScore) -> list[str]:
         why = "not active (no purchase in a year)" if spec.name == "churn" else "no model or baseline could score yet"
         return [f"\n{spec.name}: no score: {why}"]
     shown = f"{model.score:.1%}" if spec.kind == "classifier" else f"${model.score:,.2f}"
-    lines = [f"\n{spec.name}: {shown}  ({spec.description.rstrip('.')}; scored by {model.scorer})"]
+    lines = [f"\n{spec.name}: {shown}  ({model.description.rstrip('.')}; scored by {model.scorer})"]
     if model.reasons and all(reason.contribution is None for reason in model.reasons):
         lines.append("  A baseline scored: its reasons are the inputs it reads, without contributions.")
     unit = "log-value" if spec.kind == "regressor" else "log-odds"

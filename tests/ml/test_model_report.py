@@ -6,7 +6,7 @@ CLASSIFIER = {"roc_auc": 0.8, "pr_auc": 0.4, "brier": 0.1, "lift_top_10pct": 2.5
 
 
 def report(champion: str | None) -> ModelReport:
-    return ModelReport(model="churn", version="v2", champion=champion, decision="promoted: first version",
+    return ModelReport(model="churn", version="v2", champion=champion, decision="promoted: first version", horizon_days=90,
                        metrics={"challenger": CLASSIFIER, "baseline": CLASSIFIER}, rows=100, note="evaluation cutoff 2026-01-01")
 
 

@@ -87,9 +87,9 @@ def test_the_nightly_run_trains_evaluates_and_scores_every_model(platform):
     assert withheld.select(pl.all().exclude("customer_id", "event_timestamp", "personalization_allowed").is_null().all()).row(0) == (
         (True,) * (scores.width - 3))
     allowed = scores.filter(pl.col("personalization_allowed"))
-    assert allowed["purchase_probability_30d"].is_not_null().all()
-    assert scores["purchase_probability_30d"].drop_nulls().is_between(0, 1).all()
-    assert scores["expected_value_365d_usd"].min() >= 0
+    assert allowed["purchase_probability"].is_not_null().all()
+    assert scores["purchase_probability"].drop_nulls().is_between(0, 1).all()
+    assert scores["expected_value_usd"].min() >= 0
 
 
 def test_training_labels_never_overlap_the_features_time(platform):
@@ -159,7 +159,7 @@ def test_scores_and_their_reasons_are_read_online_over_http(platform, tmp_path):
     with running_feature_server(tmp_path) as url:
         served = online_features(url, "personalization_app", sample["customer_id"].to_list())
     for column in ("personalization_allowed", "churn_probability", "churn_reason_1", "churn_reason_2", "churn_reason_3",
-                   "churn_model_version", "purchase_probability_30d", "propensity_reason_1", "expected_value_365d_usd",
+                   "churn_model_version", "purchase_probability", "propensity_reason_1", "expected_value_usd",
                    "probability_alive"):
         assert served[column] == sample[column].to_list(), column
     assert all(served["churn_reason_1"][:5]) and served["personalization_allowed"] == [True] * 5 + [False]

@@ -129,7 +129,7 @@ def nights(tmp_path_factory):
                 GROUP BY m.customer_id HAVING count(*) = 1 ORDER BY m.customer_id
             """, [state["subject_customers"]]).fetchall()
         scores = pl.read_parquet(sorted((home / "features" / "customer_scores").glob("2*/data_0.parquet"))[-1])
-        scored = set(scores.filter(pl.col("purchase_probability_30d").is_not_null())["customer_id"])
+        scored = set(scores.filter(pl.col("purchase_probability").is_not_null())["customer_id"])
         state["toggler"], state["toggler_contact"] = next((c, contact) for c, contact in toggler if c in scored)
         state["person"] = Person(
             strings=[value for value in (subject["email"], subject["alternative_email"], subject["phone_e164"]) if value]
@@ -229,5 +229,5 @@ def test_opting_out_and_in_again_is_served_online_on_the_next_night(nights):
                or "_reason_" in name)
     # Night 2: opted in again; scored and served with reasons.
     assert after["personalization_allowed"][0] is True and after["is_personalization_opted_out"][0] is False
-    assert after["purchase_probability_30d"][0] is not None and after["propensity_model_version"][0] is not None
+    assert after["purchase_probability"][0] is not None and after["propensity_model_version"][0] is not None
     assert after["propensity_reason_1"][0] is not None

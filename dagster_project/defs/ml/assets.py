@@ -18,6 +18,7 @@ from dagster_project.defs.ml.evaluation_metadata import evaluation_plots, metric
 from ml.bias_audit import audit_markdown
 from dagster_project.defs.ml.resources import ModelRegistryResource
 from ml.model_catalog import MODELS, ModelSpec
+from ml.model_settings import LabelWindows
 
 LABEL_SOURCES = [dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["intermediate", "int_customer_order_states"])]
 CUSTOMER_SCORES = dg.AssetKey(["ml", "customer_scores"])
@@ -32,10 +33,10 @@ def champion_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["ml", f"{name}_champion"])
 
 
-def build_challenger_asset(spec: ModelSpec) -> dg.AssetsDefinition:
+def build_challenger_asset(spec: ModelSpec, horizon_days: int) -> dg.AssetsDefinition:
     @dg.asset(key=challenger_key(spec.name), group_name="ml", kinds={"xgboost", "feast"}, pool=WAREHOUSE_POOL,
               deps=[OFFLINE_FILES, REGISTRY, *LABEL_SOURCES],
-              description=f"{spec.description} A new xgboost version trained on Feast's `{spec.feature_service}` over monthly "
+              description=f"{spec.describe(horizon_days)} A new xgboost version trained on Feast's `{spec.feature_service}` over monthly "
                           f"cutoffs and evaluated out of time against its baseline ({spec.baseline}) and the champion.")
     def challenger(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource,
                    model_registry: ModelRegistryResource) -> dg.MaterializeResult:
@@ -137,6 +138,7 @@ def online_scores(context: dg.AssetExecutionContext, feature_store: FeatureStore
                                           "online_store": feature_store.settings().online_store})
 
 
-def model_assets() -> list[dg.AssetsDefinition]:
-    return [*(build_challenger_asset(spec) for spec in MODELS.values()),
+def model_assets(labels: LabelWindows) -> list[dg.AssetsDefinition]:
+    """The model assets; descriptions say the configured label windows."""
+    return [*(build_challenger_asset(spec, labels.horizon_days(spec.name)) for spec in MODELS.values()),
             *(build_champion_asset(spec) for spec in MODELS.values()), customer_scores, online_scores]

@@ -54,7 +54,7 @@ def score_fields(horizon_days: Mapping[str, int]) -> list[Field]:
                           "reason and version of theirs is null."),
         *(field for model in MODELS for field in _model_fields(model, horizon_days[model])),
         Field(name="probability_alive", dtype=Float64, tags={"owner": _OWNER},
-              description="BG/NBD probability that the customer is still active; null for customers who never bought."),
+              description="MBG/NBD probability that the customer is still active (one-time buyers included); null for customers who never bought."),
     ]
 
 

@@ -1,5 +1,6 @@
 """The buy-till-you-die baseline from a customer's purchase features: BG/NBD for how many orders
-are still to come and whether the customer is alive, Gamma-Gamma for what each order is worth."""
+are still to come, Gamma-Gamma for what each order is worth, and MBG/NBD for whether the customer
+is still alive (it lets a one-time buyer drop out, where BG/NBD holds every one alive)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ml.buy_till_you_die import BetaGeometricNBD, GammaGamma, fit_bg_nbd, fit_gamma_gamma
+from ml.buy_till_you_die import (
+    BetaGeometricNBD, GammaGamma, ModifiedBetaGeometricNBD, fit_bg_nbd, fit_gamma_gamma, fit_mbg_nbd,
+)
 
 BTYD_INPUTS = ("orders_lifetime", "days_since_first_order", "days_since_last_order", "net_revenue_usd_lifetime")
 
@@ -40,6 +43,8 @@ def purchase_history(frame: pl.DataFrame) -> PurchaseHistory:
 class BuyTillYouDieBaseline:
     bg_nbd: BetaGeometricNBD
     gamma_gamma: GammaGamma
+    mbg_nbd: ModifiedBetaGeometricNBD | None = None
+    """P(alive)'s model; None in baselines saved before it, which fall back to BG/NBD."""
 
     def expected_value(self, frame: pl.DataFrame, horizon_days: float) -> np.ndarray:
         """Expected net revenue over the horizon; 0 for customers who never bought (BG/NBD starts at
@@ -58,20 +63,22 @@ class BuyTillYouDieBaseline:
         return value
 
     def probability_alive(self, frame: pl.DataFrame) -> np.ndarray:
-        """P(alive) for customers who bought; NaN for those who never did."""
+        """P(alive) for customers who bought, one-time buyers included (MBG/NBD); NaN for those who never did."""
         history = purchase_history(frame)
         alive = np.full(frame.height, np.nan)
         b = history.bought
-        alive[b] = self.bg_nbd.probability_alive(history.frequency[b], history.recency[b], history.age[b])
+        alive[b] = (self.mbg_nbd or self.bg_nbd).probability_alive(history.frequency[b], history.recency[b], history.age[b])
         _require_finite(alive[b], "P(alive)", self)
         return alive
 
     def to_dict(self) -> dict:
-        return {"bg_nbd": self.bg_nbd.__dict__, "gamma_gamma": self.gamma_gamma.__dict__, "time_unit": "days"}
+        document = {"bg_nbd": self.bg_nbd.__dict__, "gamma_gamma": self.gamma_gamma.__dict__, "time_unit": "days"}
+        return document | ({"mbg_nbd": self.mbg_nbd.__dict__} if self.mbg_nbd else {})
 
     @classmethod
     def from_dict(cls, document: dict) -> BuyTillYouDieBaseline:
-        return cls(BetaGeometricNBD(**document["bg_nbd"]), GammaGamma(**document["gamma_gamma"]))
+        mbg_nbd = ModifiedBetaGeometricNBD(**document["mbg_nbd"]) if "mbg_nbd" in document else None
+        return cls(BetaGeometricNBD(**document["bg_nbd"]), GammaGamma(**document["gamma_gamma"]), mbg_nbd)
 
 
 class DegenerateFitError(ValueError):
@@ -94,4 +101,5 @@ def fit_btyd_baseline(frame: pl.DataFrame) -> BuyTillYouDieBaseline:
     bg_nbd = fit_bg_nbd(history.frequency[b], history.recency[b], history.age[b])
     repeat = b & (history.frequency > 0) & (history.mean_order_value > 0)
     gamma_gamma = fit_gamma_gamma(history.frequency[repeat], history.mean_order_value[repeat])
-    return BuyTillYouDieBaseline(bg_nbd, gamma_gamma)
+    mbg_nbd = fit_mbg_nbd(history.frequency[b], history.recency[b], history.age[b])
+    return BuyTillYouDieBaseline(bg_nbd, gamma_gamma, mbg_nbd)

@@ -15,6 +15,7 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -113,6 +114,8 @@ class BetaGeometricNBD:
     alpha: float
     a: float
     b: float
+    # 1 where a customer may also drop out at the first purchase (MBG/NBD).
+    _first_purchase_dropout: ClassVar[int] = 0
 
     def __post_init__(self) -> None:
         _check_positive(r=self.r, alpha=self.alpha, a=self.a, b=self.b)
@@ -148,29 +151,65 @@ class BetaGeometricNBD:
         r, alpha, b = self.r, self.alpha, self.b
         # a == 1 is a removable singularity of the closed form; evaluating just beside it costs ~1e-9.
         a = self.a if abs(self.a - 1.0) > 1e-7 else 1.0 + 1e-7
+        # MBG/NBD's drop-out chance at the first purchase shifts b by one: 2F1(r+x, b+x+1; a+b+x; z).
+        shift = self._first_purchase_dropout
         z = t / (alpha + age + t)
         # Euler's transformation: (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z).
         # The right side keeps the power small for heavy buyers, where the left side's 2F1 overflows.
         log_one_minus_z = np.log(alpha + age) - np.log(alpha + age + t)
-        tail = np.exp((a - 1) * log_one_minus_z) * _hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-        return (a + b + x - 1) / (a - 1) * (1 - tail) * self.probability_alive(x, t_x, age)
+        tail = np.exp((a - 1) * log_one_minus_z) * _hyp2f1(a + b - 1 - r + shift, a - 1, a + b + x - 1 + shift, z)
+        return (a + b + x - 1 + shift) / (a - 1) * (1 - tail) * self.probability_alive(x, t_x, age)
 
 
-def fit_bg_nbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeometricNBD:
-    """Maximum-likelihood BG/NBD fit on an RFM summary (identical customers are fitted once, weighted)."""
+@dataclass(frozen=True)
+class ModifiedBetaGeometricNBD(BetaGeometricNBD):
+    """Fitted MBG/NBD (Batislam, Denizel and Filiztekin 2007): as BG/NBD, but a customer may also
+    drop out right after the first purchase, so a one-time buyer seen long ago is probably gone
+    (BG/NBD holds every one-time buyer alive with probability 1)."""
+
+    _first_purchase_dropout: ClassVar[int] = 1
+
+    def _log_likelihoods(self, x: _ByValue, t_x: _ByValue, age: _ByValue) -> np.ndarray:
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        (xv, xi), (tv, ti), (av, ai) = x, t_x, age
+        common = (gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xv + 1) - betaln(a, b))[xi]
+        # B(a + 1, b + x) / B(a, b + x + 1) = a / (b + x): the odds of having dropped out after the last purchase.
+        drop_odds = (np.log(a) - np.log(b + xv))[xi]
+        power = (r + xv)[xi]
+        return common + np.logaddexp(-power * np.log(alpha + av)[ai], drop_odds - power * np.log(alpha + tv)[ti])
+
+    def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+        """P(customer is still active at T | frequency, recency, T), below 1 for one-time buyers too."""
+        x, t_x, age = _rfm(frequency, recency, T)
+        log_odds_dead = np.log(self.a) - np.log(self.b + x) + (self.r + x) * (np.log(self.alpha + age) - np.log(self.alpha + t_x))
+        return expit(-log_odds_dead)
+
+
+def _fit_purchase_process(model: type[BetaGeometricNBD], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeometricNBD:
+    """Maximum-likelihood fit of `model` on an RFM summary (identical customers fitted once, weighted)."""
     x, t_x, age = _rfm(frequency, recency, T)
     if x.size == 0 or not (x > 0).any():
-        raise ValueError("BG/NBD needs at least one customer with a repeat purchase (frequency > 0)")
+        raise ValueError(f"{model.__name__} needs at least one customer with a repeat purchase (frequency > 0)")
     columns, counts = _aggregate(x, t_x, age)
     total = counts.sum()
 
     def neg_mean_ll(log_params: np.ndarray) -> float:
-        return float(-(counts @ BetaGeometricNBD(*np.exp(log_params))._log_likelihoods(*columns)) / total)
+        return float(-(counts @ model(*np.exp(log_params))._log_likelihoods(*columns)) / total)
 
     # Start from r = 1 with the population's average purchase rate (mean rate = r / alpha) and a mild
     # drop-out prior, so that the start is in the right scale whatever the time unit.
     rate = max(float(x.sum() / max(age.sum(), 1e-12)), 1e-12)
-    return BetaGeometricNBD(*(float(v) for v in _maximise(neg_mean_ll, np.array([1.0, 1.0 / rate, 1.0, 3.0]))))
+    return model(*(float(v) for v in _maximise(neg_mean_ll, np.array([1.0, 1.0 / rate, 1.0, 3.0]))))
+
+
+def fit_bg_nbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeometricNBD:
+    """Maximum-likelihood BG/NBD fit on an RFM summary (identical customers are fitted once, weighted)."""
+    return _fit_purchase_process(BetaGeometricNBD, frequency, recency, T)
+
+
+def fit_mbg_nbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> ModifiedBetaGeometricNBD:
+    """Maximum-likelihood MBG/NBD fit on an RFM summary."""
+    return _fit_purchase_process(ModifiedBetaGeometricNBD, frequency, recency, T)
 
 
 def _spend(frequency: ArrayLike, monetary_value: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ def render_scores(explanation: ScoreExplanation) -> str:
     for model in explanation.models:
         lines.extend(_model_lines(model))
     if explanation.probability_alive is not None:
-        lines.append(f"\nProbability still active (BG/NBD): {explanation.probability_alive:.0%}")
+        lines.append(f"\nProbability still active (MBG/NBD): {explanation.probability_alive:.0%}")
     return "\n".join(lines)
 
 

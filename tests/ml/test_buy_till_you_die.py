@@ -11,6 +11,7 @@ from ml.buy_till_you_die import (
     GammaGamma,
     expected_revenue,
     fit_bg_nbd,
+    fit_mbg_nbd,
     fit_gamma_gamma,
 )
 
@@ -190,3 +191,43 @@ def test_other_invalid_inputs_are_rejected() -> None:
         fit_gamma_gamma([1, 2], [10.0, -3.0])
     with pytest.raises(ValueError, match="population mean spend is infinite"):
         GammaGamma(p=2.0, q=0.8, gamma=10.0).conditional_expected_spend([1], [10.0])
+
+
+def test_mbg_nbd_reproduces_the_published_cdnow_fit(cdnow: pd.DataFrame) -> None:
+    """BTYDplus's MBG/NBD estimates on the CDNOW summary: r 0.525, alpha 6.183, a 0.891, b 1.614."""
+    model = fit_mbg_nbd(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    np.testing.assert_allclose([model.r, model.alpha, model.a, model.b], [0.525, 6.183, 0.891, 1.614], atol=2e-3)
+
+
+def test_mbg_nbd_lets_a_one_time_buyer_seen_long_ago_be_gone(cdnow: pd.DataFrame, cdnow_model: BetaGeometricNBD) -> None:
+    model = fit_mbg_nbd(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    one_time = model.probability_alive([0, 0, 0], [0, 0, 0], [1.0, 20.0, 60.0])
+    assert (one_time < 1).all() and one_time[0] > one_time[1] > one_time[2]
+    assert cdnow_model.probability_alive([0], [0], [60.0])[0] == 1.0  # what BG/NBD says instead
+    # Repeat buyers behave as under BG/NBD: a recent repeat keeps them alive.
+    assert model.probability_alive([3], [50.0], [52.0])[0] > model.probability_alive([3], [5.0], [52.0])[0]
+    expected = model.expected_purchases(52.0, cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    assert np.isfinite(expected).all() and (expected >= 0).all()
+
+
+def test_the_served_probability_alive_of_one_time_buyers_falls_with_time_since_their_order(cdnow: pd.DataFrame) -> None:
+    """The baseline behind `probability_alive`: a one-time buyer of a year ago is not as alive as
+    one of last week (BG/NBD said 1.0 for both)."""
+    import polars as pl
+
+    from ml.btyd_baseline import BuyTillYouDieBaseline, fit_btyd_baseline
+
+    orders = cdnow["frequency"] + 1
+    frame = pl.DataFrame({
+        "orders_lifetime": orders, "days_since_first_order": cdnow["T"] * 7,
+        "days_since_last_order": (cdnow["T"] - cdnow["recency"]) * 7, "net_revenue_usd_lifetime": orders * 20.0,
+    })
+    baseline = fit_btyd_baseline(frame)
+    one_time = pl.DataFrame({"orders_lifetime": [1, 1], "days_since_first_order": [7, 365], "days_since_last_order": [7, 365],
+                             "net_revenue_usd_lifetime": [20.0, 20.0]})
+    recent, old = baseline.probability_alive(one_time)
+    assert 1 > recent > old
+    # Saved and read back, it says the same; a baseline saved before MBG/NBD still reads.
+    assert BuyTillYouDieBaseline.from_dict(baseline.to_dict()).probability_alive(one_time).tolist() == [recent, old]
+    legacy = {key: value for key, value in baseline.to_dict().items() if key != "mbg_nbd"}
+    assert BuyTillYouDieBaseline.from_dict(legacy).probability_alive(one_time).tolist() == [1.0, 1.0]

@@ -34,6 +34,9 @@ class GradientBoostingModel:
     spec: FeatureMatrixSpec
     calibration_x: list[float] | None = None
     calibration_y: list[float] | None = None
+    level: float = 1.0
+    """Regressor: factor that makes the holdout's predicted total its actual total (spend drifts
+    between the training windows and now; ranking alone does not fix the level)."""
 
     def _matrix(self, frame: pl.DataFrame) -> xgb.DMatrix:
         return xgb.DMatrix(to_feature_matrix(frame, self.spec), enable_categorical=True, nthread=os.cpu_count() or 1)
@@ -42,7 +45,7 @@ class GradientBoostingModel:
         """Calibrated probabilities (classifier) or expected values (regressor), one per row."""
         raw = self.booster.predict(self._matrix(frame))
         if self.calibration_x is None:
-            return raw.astype(np.float64)
+            return raw.astype(np.float64) * self.level
         # Isotonic steps reach 0 and 1 at the extremes; no customer is certain to buy or to leave.
         return np.clip(np.interp(raw, self.calibration_x, self.calibration_y), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
 
@@ -66,6 +69,7 @@ class GradientBoostingModel:
         (folder / META_FILE).write_text(json.dumps({
             "kind": self.kind, "inputs": self.spec.to_dict(),
             "calibration": None if self.calibration_x is None else {"x": self.calibration_x, "y": self.calibration_y},
+            "level": self.level,
         }, indent=1))
 
     @classmethod
@@ -75,13 +79,14 @@ class GradientBoostingModel:
         booster.load_model(folder / MODEL_FILE)
         calibration = meta["calibration"] or {}
         return cls(kind=meta["kind"], booster=booster, spec=FeatureMatrixSpec.from_dict(meta["inputs"]),
-                   calibration_x=calibration.get("x"), calibration_y=calibration.get("y"))
+                   calibration_x=calibration.get("x"), calibration_y=calibration.get("y"), level=meta.get("level", 1.0))
 
 
 def train_gradient_boosting(kind: str, train: pl.DataFrame, holdout: pl.DataFrame, spec: FeatureMatrixSpec,
                             params: dict, seed: int) -> GradientBoostingModel:
     """Fit on `train`, stop early on `holdout` (a later cutoff), and for classifiers fit the isotonic
-    map from raw scores to observed rates on the holdout, so published probabilities mean what they say."""
+    map from raw scores to observed rates on the holdout, so published probabilities mean what they say;
+    for the regressor, the level that makes the holdout's predicted total its actual total."""
     settings = dict(params)
     rounds = int(settings.pop("n_estimators"))
     patience = int(settings.pop("early_stopping_rounds"))
@@ -100,4 +105,8 @@ def train_gradient_boosting(kind: str, train: pl.DataFrame, holdout: pl.DataFram
         isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, holdout["label"].to_numpy())
         model.calibration_x = isotonic.X_thresholds_.tolist()
         model.calibration_y = isotonic.y_thresholds_.tolist()
+    else:
+        predicted, actual = float(booster.predict(holdout_matrix).sum()), float(holdout["label"].sum())
+        if predicted > 0 and actual > 0:
+            model.level = actual / predicted
     return model

@@ -83,7 +83,8 @@ def regression_metrics(y_true: ArrayLike, prediction: ArrayLike) -> dict[str, fl
     `spearman` is 0 when either side is constant (e.g. a mean-only baseline): no ranking
     information, the expected correlation under random tie-breaking (scipy would give NaN).
     `top_20pct_value_share` is NaN when the total actual value is not positive (undefined there;
-    one undefined figure should not sink the whole evaluation).
+    one undefined figure should not sink the whole evaluation). `total_ratio` is the predicted total
+    over the actual total (1.0 = the level is right), NaN when the actual total is not positive.
 
     Raises ValueError on mismatched lengths, empty input or NaN / infinite values.
     """
@@ -98,6 +99,7 @@ def regression_metrics(y_true: ArrayLike, prediction: ArrayLike) -> dict[str, fl
         "rows": len(actual),
         "mean_actual": float(actual.mean()),
         "mean_predicted": float(predicted.mean()),
+        "total_ratio": float(predicted.sum() / actual.sum()) if actual.sum() > 0 else float("nan"),
     }
 
 

@@ -24,7 +24,8 @@ def promote_if_better(spec: ModelSpec, registry: ModelRegistry, version: str, ru
                             metrics["challenger"][rule.metric], None, metrics.get("baseline", {}).get(rule.metric))
     else:
         decision = decide_promotion(rule.metric, rule.min_improvement, metrics["challenger"][rule.metric],
-                                    metrics.get("champion", {}).get(rule.metric), metrics.get("baseline", {}).get(rule.metric))
+                                    metrics.get("champion", {}).get(rule.metric), metrics.get("baseline", {}).get(rule.metric),
+                                    metrics["challenger"].get("total_ratio"), rule.max_total_error)
         if record.get("champion_not_comparable"):
             decision = replace(decision, reason=f"{decision.reason} (champion {record['champion_at_training']} not compared: "
                                                 f"{record['champion_not_comparable']})")

@@ -39,10 +39,14 @@ CHANCE = {"roc_auc": 0.5, "pr_auc": 0.0, "spearman": 0.0}
 
 
 def decide_promotion(metric: str, min_improvement: float, challenger: float, champion: float | None,
-                     baseline: float | None) -> Decision:
+                     baseline: float | None, total_ratio: float | None = None, max_total_error: float | None = None) -> Decision:
     """Promote when the challenger beats chance, its baseline, and the champion by `min_improvement`
-    (champion None: there is none, or it could not be compared fairly)."""
+    (champion None: there is none, or it could not be compared fairly), and, given `max_total_error`,
+    when its predicted total is within that share of the actual total (`total_ratio`)."""
     refusals = []
+    if max_total_error is not None and total_ratio is not None and not abs(total_ratio - 1) <= max_total_error:
+        refusals.append(f"challenger's predicted total is {total_ratio:.0%} of the actual total, "
+                        f"outside the allowed ±{max_total_error:.0%}")
     if challenger <= CHANCE[metric]:
         refusals.append(f"challenger {metric} {challenger:.4f} is no better than chance ({CHANCE[metric]})")
     if champion is not None and challenger < champion + min_improvement:

@@ -15,7 +15,7 @@ from ml.oracle import oracle_predictions
 
 SCORERS = ("champion", "challenger", "baseline", "oracle")
 _SHOWN = {"classifier": ("roc_auc", "pr_auc", "brier", "lift_top_10pct"),
-          "regressor": ("spearman", "mae", "rmse", "top_20pct_value_share")}
+          "regressor": ("spearman", "total_ratio", "mae", "rmse", "top_20pct_value_share")}
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,9 @@ class PromotionRule:
 
     metric: str
     min_improvement: float
+    max_total_error: float | None = None
+    """Value models: the challenger's predicted total must lie within this share of the actual total
+    on the evaluation rows (|total_ratio - 1|), whatever its ranking."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pytest
 
 from ml.feature_matrix import fit_feature_matrix, matrix_values
 from ml.gradient_boosting import PROBABILITY_FLOOR, GradientBoostingModel, train_gradient_boosting
-from ml.model_evaluation import classifier_metrics
+from ml.model_evaluation import classifier_metrics, regression_metrics
 from ml.prediction_reasons import top_reasons
 
 PARAMS = {"n_estimators": 60, "max_depth": 3, "learning_rate": 0.2, "subsample": 1.0, "colsample_bytree": 1.0,
@@ -72,3 +72,23 @@ def test_contributions_add_up_to_each_prediction_and_name_the_drivers(churn_mode
 def test_an_unseen_category_is_read_as_other(churn_model):
     test = _customers(10, 7).with_columns(pl.lit("Garden").alias("favorite_category"))
     assert np.isfinite(churn_model.predict(test)).all()
+
+
+def _spenders(n: int, seed: int, level: float) -> pl.DataFrame:
+    """Next-year spend: most spend nothing; frequent buyers spend more; `level` scales every amount
+    (a shop whose spend grows between the training windows and now)."""
+    rng = np.random.default_rng(seed)
+    orders = rng.poisson(2.0, n).astype(float)
+    buys = rng.random(n) < 1 - np.exp(-0.4 * orders)
+    spend = np.where(buys, rng.gamma(2.0, 30.0 * (1 + orders), n), 0.0) * level
+    return pl.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "orders_lifetime": orders, "label": spend})
+
+
+def test_the_value_model_takes_its_level_from_the_latest_window_and_keeps_it_saved(tmp_path):
+    train, holdout, test = _spenders(6000, 1, 1.0), _spenders(3000, 2, 1.4), _spenders(6000, 3, 1.4)
+    spec = fit_feature_matrix(train, ["orders_lifetime"])
+    model = train_gradient_boosting("regressor", train, holdout, spec, PARAMS, seed=7)
+    assert model.level == pytest.approx(1.4, rel=0.1)
+    assert regression_metrics(test["label"], model.predict(test))["total_ratio"] == pytest.approx(1.0, abs=0.1)
+    model.save(tmp_path / "v1")
+    np.testing.assert_array_equal(GradientBoostingModel.load(tmp_path / "v1").predict(test), model.predict(test))

@@ -20,6 +20,15 @@ def test_a_challenger_must_beat_baseline_and_champion_by_the_margin(challenger, 
     assert decide_promotion("roc_auc", 0.005, challenger, champion, baseline).promoted is promoted
 
 
+@pytest.mark.parametrize(("total_ratio", "promoted"), [(1.38, False), (0.85, False), (1.06, True), (0.93, True)])
+def test_a_value_model_must_also_predict_the_right_total(total_ratio, promoted):
+    """A CLV challenger that ranks better than BG/NBD but predicts 38% more than customers spent is refused."""
+    decision = decide_promotion("spearman", 0.002, 0.60, None, 0.55, total_ratio, max_total_error=0.10)
+    assert decision.promoted is promoted
+    if not promoted:
+        assert f"{total_ratio:.0%} of the actual total" in decision.reason
+
+
 def _champion_and_a_new_version(tmp_path, champion_auc: float) -> tuple[ModelRegistry, str, str]:
     """A registry whose first churn version became champion (baseline 0.70), and a second version."""
     registry = ModelRegistry(tmp_path)

@@ -70,14 +70,15 @@ def _no_reasons(rows: int) -> RankedReasons:
     return RankedReasons([[None] * REASONS_PER_MODEL] * rows, np.full((rows, REASONS_PER_MODEL), np.nan))
 
 
-def _score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_value: np.ndarray
+def _score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_value: np.ndarray, settings: ModelSettings
                  ) -> tuple[np.ndarray, RankedReasons, str]:
     """(scores, reasons, scorer) of one model over the rows of `frame`."""
     champion = registry.champion(name)
     if champion is not None:
         model = GradientBoostingModel.load(registry.version_dir(name, champion))
         try:
-            reasons = top_reasons(model.contributions(frame), model.spec.columns, matrix_values(frame, model.spec), REASONS_PER_MODEL)
+            reasons = top_reasons(model.contributions(frame), model.spec.columns, matrix_values(frame, model.spec), REASONS_PER_MODEL,
+                                  settings.reason_max_modal_share, settings.reason_min_contribution)
             return model.predict(frame), reasons, champion
         except KeyError:
             # The champion reads a feature the services no longer serve: its baseline scores tonight,
@@ -127,7 +128,7 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
     scorers = {}
     for name, spec in MODELS.items():
         rows = np.flatnonzero(allowed & active) if name == "churn" else np.flatnonzero(allowed)
-        scores, reasons, scorer = _score_model(name, features[rows], registry, btyd_value[rows])
+        scores, reasons, scorer = _score_model(name, features[rows], registry, btyd_value[rows], settings)
         full_scores = np.full(features.height, np.nan)
         full_scores[rows] = scores
         full_reasons: list[list[str | None]] = [[None] * REASONS_PER_MODEL for _ in range(features.height)]

@@ -73,6 +73,8 @@ class ModelSettings:
     xgboost: dict[str, float | int]
     keep_score_days: int
     fairness: FairnessSettings
+    reason_max_modal_share: float = 0.98
+    reason_min_contribution: float = 0.01
 
 
 def load_model_settings(override_file: Path | None = None) -> ModelSettings:
@@ -101,6 +103,8 @@ def load_model_settings(override_file: Path | None = None) -> ModelSettings:
         xgboost=dict(document["xgboost"]),
         keep_score_days=int(document["scoring"]["keep_days"]),
         fairness=_fairness(document["fairness"]),
+        reason_max_modal_share=float(document["scoring"]["reason_max_modal_share"]),
+        reason_min_contribution=float(document["scoring"]["reason_min_contribution"]),
     )
 
 

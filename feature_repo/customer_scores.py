@@ -28,7 +28,8 @@ _ORDINALS = {1: "largest", 2: "second largest", 3: "third largest"}
 
 def _model_fields(model: str, horizon_days: int) -> list[Field]:
     spec = MODELS[model]
-    note = "; null when not active (no purchase in a year)" if model == "churn" else ""
+    note = ("; for a buyer with no order in `labels.churn.active_days` (365 by default), MBG/NBD's probability of no purchase in the window "
+            "(churn_model_version says so); null for customers who never bought") if model == "churn" else ""
     return [
         Field(name=spec.score, dtype=Float64, description=spec.describe(horizon_days).rstrip(".") + note + ".",
               tags={"owner": _OWNER, "horizon_days": str(horizon_days)}),

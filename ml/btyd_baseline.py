@@ -71,6 +71,17 @@ class BuyTillYouDieBaseline:
         _require_finite(alive[b], "P(alive)", self)
         return alive
 
+    def probability_no_purchase(self, frame: pl.DataFrame, horizon_days: float) -> np.ndarray:
+        """MBG/NBD's P(no purchase in the next `horizon_days`) for customers who bought; NaN for
+        the others, and for a baseline saved before MBG/NBD."""
+        history = purchase_history(frame)
+        quiet = np.full(frame.height, np.nan)
+        b = history.bought
+        if self.mbg_nbd is not None:
+            quiet[b] = self.mbg_nbd.probability_no_purchase(horizon_days, history.frequency[b], history.recency[b], history.age[b])
+            _require_finite(quiet[b], "P(no purchase)", self)
+        return quiet
+
     def to_dict(self) -> dict:
         document = {"bg_nbd": self.bg_nbd.__dict__, "gamma_gamma": self.gamma_gamma.__dict__, "time_unit": "days"}
         return document | ({"mbg_nbd": self.mbg_nbd.__dict__} if self.mbg_nbd else {})

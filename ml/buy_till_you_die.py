@@ -184,6 +184,14 @@ class ModifiedBetaGeometricNBD(BetaGeometricNBD):
         log_odds_dead = np.log(self.a) - np.log(self.b + x) + (self.r + x) * (np.log(self.alpha + age) - np.log(self.alpha + t_x))
         return expit(-log_odds_dead)
 
+    def probability_no_purchase(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+        """P(no purchase in (T, T + t] | history): gone, or alive with a purchase rate (posterior
+        Gamma(r + x, alpha + T)) that leaves the window empty."""
+        x, t_x, age = _rfm(frequency, recency, T)
+        alive = self.probability_alive(x, t_x, age)
+        quiet_if_alive = np.exp((self.r + x) * (np.log(self.alpha + age) - np.log(self.alpha + age + np.asarray(t, dtype=float))))
+        return 1 - alive + alive * quiet_if_alive
+
 
 def _fit_purchase_process(model: type[BetaGeometricNBD], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeometricNBD:
     """Maximum-likelihood fit of `model` on an RFM summary (identical customers fitted once, weighted)."""

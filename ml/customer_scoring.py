@@ -106,6 +106,10 @@ def personalization_opted_out(connection: duckdb.DuckDBPyConnection, customer_id
     return np.array([customer in opted_out for customer in customer_ids.to_list()], dtype=bool)
 
 
+# The churn scorer of buyers outside the churn population (no purchase in `labels.churn.active_days`).
+LAPSED_SCORER = "baseline:mbg_nbd (lapsed)"
+
+
 def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, settings: ModelSettings,
                     registry: ModelRegistry) -> tuple[date, pl.DataFrame, dict[str, str]]:
     """Every current customer's scores, reasons and the scorer of each model, as of the newest
@@ -114,14 +118,17 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
     overwrites whatever it served before."""
     as_of, features = read_current_features(connection, store)
     allowed = ~personalization_opted_out(connection, features["customer_id"])
-    btyd_value = probability_alive = np.full(features.height, np.nan)
+    btyd_value = probability_alive = quiet = np.full(features.height, np.nan)
     try:
         btyd = fit_btyd_baseline(features.filter(pl.Series(allowed)))
         btyd_value, probability_alive = btyd.expected_value(features, settings.labels.clv_horizon_days), btyd.probability_alive(features)
+        quiet = btyd.probability_no_purchase(features, settings.labels.churn_horizon_days)
     except ValueError:
         pass  # Too young a history (no repeat buyer yet) or a degenerate fit: no BG/NBD value or P(alive).
-    # Churn is defined for active customers only (see ml.labels); the others get no churn score.
-    active = (features["orders_365d"].fill_null(0) > 0).to_numpy()
+    # The churn model learns from active customers only (see ml.labels); lapsed buyers get MBG/NBD's figure below.
+    # Active as the churn label defines it: an order within `active_days` (counting a cancelled one, which the
+    # features' last-order date includes; the label counts placed orders).
+    active = (features["days_since_last_order"] <= settings.labels.churn_active_days).fill_null(False).to_numpy()
     columns: dict[str, object] = {"customer_id": features["customer_id"],
                                   "event_timestamp": pl.Series([cutoff_timestamp(as_of)] * features.height),
                                   "personalization_allowed": pl.Series(allowed)}
@@ -136,12 +143,24 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
             full_reasons[row] = reason
         full_contributions = np.full((features.height, REASONS_PER_MODEL), np.nan)
         full_contributions[rows] = reasons.contributions
+        versions = [scorer if ok else None for ok in allowed.tolist()]
+        if name == "churn":
+            # Buyers outside the churn population (no order in `active_days`) get MBG/NBD's chance of no
+            # purchase in the window, with the two facts it rests on as reasons: churn is defined for
+            # everyone who ever bought.
+            lapsed = np.flatnonzero(allowed & ~active & np.isfinite(quiet))
+            full_scores[lapsed] = quiet[lapsed]
+            facts = features[lapsed].select("days_since_last_order", "orders_lifetime")
+            for row, (since_last, orders) in zip(lapsed.tolist(), facts.iter_rows()):
+                versions[row] = LAPSED_SCORER
+                full_reasons[row] = [describe_input("days_since_last_order", since_last), describe_input("orders_lifetime", orders),
+                                     *[None] * (REASONS_PER_MODEL - 2)]
         columns[spec.score] = pl.Series(full_scores).fill_nan(None)
         for rank in range(REASONS_PER_MODEL):
             columns[f"{name}_reason_{rank + 1}"] = pl.Series([reason[rank] for reason in full_reasons], dtype=pl.String)
         for rank in range(REASONS_PER_MODEL):
             columns[f"{name}_reason_{rank + 1}_contribution"] = pl.Series(full_contributions[:, rank]).fill_nan(None)
-        columns[f"{name}_model_version"] = pl.Series([scorer if ok else None for ok in allowed.tolist()], dtype=pl.String)
+        columns[f"{name}_model_version"] = pl.Series(versions, dtype=pl.String)
         scorers[name] = scorer
     columns["probability_alive"] = pl.Series(np.where(allowed, probability_alive, np.nan)).fill_nan(None)
     return as_of, pl.DataFrame(columns), scorers

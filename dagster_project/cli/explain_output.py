@@ -23,7 +23,7 @@ def render_scores(explanation: ScoreExplanation) -> str:
 def _model_lines(model: ModelScore) -> list[str]:
     spec = model.spec
     if model.score is None:
-        why = "not active (no purchase in a year)" if spec.name == "churn" else "no model or baseline could score yet"
+        why = "never bought, or no model or baseline could score yet" if spec.name == "churn" else "no model or baseline could score yet"
         return [f"\n{spec.name}: no score: {why}"]
     shown = f"{model.score:.1%}" if spec.kind == "classifier" else f"${model.score:,.2f}"
     lines = [f"\n{spec.name}: {shown}  ({model.description.rstrip('.')}; scored by {model.scorer})"]

@@ -231,3 +231,13 @@ def test_the_served_probability_alive_of_one_time_buyers_falls_with_time_since_t
     assert BuyTillYouDieBaseline.from_dict(baseline.to_dict()).probability_alive(one_time).tolist() == [recent, old]
     legacy = {key: value for key, value in baseline.to_dict().items() if key != "mbg_nbd"}
     assert BuyTillYouDieBaseline.from_dict(legacy).probability_alive(one_time).tolist() == [1.0, 1.0]
+
+
+def test_mbg_nbd_probability_of_no_purchase_matches_its_expected_purchases_at_the_extremes(cdnow: pd.DataFrame) -> None:
+    model = fit_mbg_nbd(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    x, t_x, T = [0, 2, 5], [0.0, 30.0, 10.0], [60.0, 38.0, 60.0]
+    assert np.allclose(model.probability_no_purchase(0.0, x, t_x, T), 1.0)  # an empty window holds no purchase
+    quiet = model.probability_no_purchase(26.0, x, t_x, T)
+    assert ((quiet > 1 - model.probability_alive(x, t_x, T)) & (quiet < 1)).all()  # gone, or alive and quiet
+    # The active repeat buyer is the least likely to stay quiet.
+    assert quiet[1] == quiet.min()

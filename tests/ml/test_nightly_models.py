@@ -20,6 +20,7 @@ from dagster_project.cli.run_pipeline import run_pipeline
 from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.defs.ml.assets import challenger_key, champion_key
 from dagster_project.settings import load_settings
+from ml.customer_scoring import LAPSED_SCORER
 from ml.model_catalog import MODELS
 from ml.model_registry import ModelRegistry
 from tests.features.feature_server import online_features, running_feature_server
@@ -32,7 +33,7 @@ LAST_DAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
 HORIZONS = {"churn": 30, "propensity": 14, "clv": 30}
 MODEL_SETTINGS = """
 labels:
-  churn: {horizon_days: 30}
+  churn: {horizon_days: 30, active_days: 120}
   propensity: {horizon_days: 14}
   clv: {horizon_days: 30}
 training: {min_history_days: 30, max_cutoffs: 6}
@@ -90,6 +91,10 @@ def test_the_nightly_run_trains_evaluates_and_scores_every_model(platform):
     assert allowed["purchase_probability"].is_not_null().all()
     assert scores["purchase_probability"].drop_nulls().is_between(0, 1).all()
     assert scores["expected_value_usd"].min() >= 0
+    # Churn is defined for every buyer: those without a purchase in a year get MBG/NBD's figure, and say so.
+    lapsed = allowed.filter(pl.col("churn_model_version") == LAPSED_SCORER)
+    assert lapsed.height > 0 and lapsed["churn_probability"].is_between(0, 1).all()
+    assert lapsed["churn_reason_1"].str.ends_with("days since the last order").all()
 
 
 def test_training_labels_never_overlap_the_features_time(platform):

@@ -28,6 +28,7 @@ from ml.model_registry import ModelRegistry
 from ml.model_settings import ModelSettings
 from ml.prediction_reasons import RankedReasons, describe_input, top_reasons
 from ml.rfm_baseline import RfmBaseline
+from ml.value_level import value_level
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def _score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_v
         try:
             reasons = top_reasons(model.contributions(frame), model.spec.columns, matrix_values(frame, model.spec), REASONS_PER_MODEL,
                                   settings.reason_max_modal_share, settings.reason_min_contribution)
-            return model.predict(frame), reasons, champion
+            total = value_level(settings.value_level, btyd_value, "no BG/NBD + Gamma-Gamma fit tonight").total if name == "clv" else None
+            return model.predict(frame, total), reasons, champion
         except KeyError:
             # The champion reads a feature the services no longer serve: its baseline scores tonight,
             # and the next challenger is compared with the baseline alone.

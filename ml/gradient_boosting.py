@@ -41,11 +41,18 @@ class GradientBoostingModel:
     def _matrix(self, frame: pl.DataFrame) -> xgb.DMatrix:
         return xgb.DMatrix(to_feature_matrix(frame, self.spec), enable_categorical=True, nthread=os.cpu_count() or 1)
 
-    def predict(self, frame: pl.DataFrame) -> np.ndarray:
-        """Calibrated probabilities (classifier) or expected values (regressor), one per row."""
+    def predict(self, frame: pl.DataFrame, total: float | None = None) -> np.ndarray:
+        """Calibrated probabilities (classifier) or expected values (regressor), one per row.
+
+        A regressor given `total` spreads that total over the rows in proportion to its output (the
+        rows must be the whole population of one date: see `ml.value_level`); otherwise its holdout
+        `level` sets the total."""
         raw = self.booster.predict(self._matrix(frame))
         if self.calibration_x is None:
-            return raw.astype(np.float64) * self.level
+            raw = raw.astype(np.float64)
+            if total is not None and raw.sum() > 0:
+                return raw * (total / raw.sum())
+            return raw * self.level
         # Isotonic steps reach 0 and 1 at the extremes; no customer is certain to buy or to leave.
         return np.clip(np.interp(raw, self.calibration_x, self.calibration_y), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
 

@@ -18,6 +18,7 @@ def write_model_card(spec: ModelSpec, record: dict, importance: dict[str, float]
         f"| {b['decile']} | {b['count']:,} | {b['mean_predicted']:.4f} | {b['mean_observed']:.4f} |\n" for b in deciles)
     top = "".join(f"- {name}: {share:.1%}\n" for name, share in sorted(importance.items(), key=lambda item: -item[1])[:10])
     decision = record["decision"]
+    level = f"- Predicted value: {record['value_level']}; evaluated the same way.\n" if record.get("value_level") else ""
     return f"""# {spec.name} model, version {record['version']}
 
 {spec.describe(record['label_horizon_days'])} xgboost ({spec.kind}{', isotonic-calibrated' if spec.kind == 'classifier' else ', Tweedie loss'}),
@@ -28,7 +29,7 @@ trained {record['trained_at']} on the Feast feature service `{spec.feature_servi
 - Rows: {record['rows']['train']:,} training, {record['rows']['holdout']:,} holdout, {record['rows']['evaluation']:,} evaluation.
 - Label window: {record['label_horizon_days']} days after each cutoff. Inputs: {len(record['features'])} features.
 - Baseline: {spec.baseline}. Champion at training time: {record['champion_at_training'] or 'none'}.
-- Decision: {'promoted' if decision['promoted'] else 'not promoted'} — {decision['reason']}.
+{level}- Decision: {'promoted' if decision['promoted'] else 'not promoted'} — {decision['reason']}.
 - Data hashes: labels {record['data_hashes']['labels'][:16]}, training set {record['data_hashes']['training_set'][:16]}.
 
 ## Evaluation (out of time)

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from dagster_project.settings import merge_overrides
+from ml.value_level import VALUE_LEVELS
 
 DEFAULTS_FILE = Path(__file__).with_name("model_settings.yml")
 MODEL_NAMES = ("churn", "propensity", "clv")
@@ -75,6 +76,8 @@ class ModelSettings:
     fairness: FairnessSettings
     reason_max_modal_share: float = 0.98
     reason_min_contribution: float = 0.01
+    value_level: str = "forecast"
+    """What sets the total of predicted value: `forecast` or `holdout` (see ml.value_level)."""
 
 
 def load_model_settings(override_file: Path | None = None) -> ModelSettings:
@@ -105,7 +108,14 @@ def load_model_settings(override_file: Path | None = None) -> ModelSettings:
         fairness=_fairness(document["fairness"]),
         reason_max_modal_share=float(document["scoring"]["reason_max_modal_share"]),
         reason_min_contribution=float(document["scoring"]["reason_min_contribution"]),
+        value_level=_value_level(document["scoring"]["value_level"]),
     )
+
+
+def _value_level(setting: str) -> str:
+    if setting not in VALUE_LEVELS:
+        raise ValueError(f"scoring.value_level must be one of {', '.join(VALUE_LEVELS)}, not {setting!r}")
+    return setting
 
 
 def _fairness(section: dict[str, Any]) -> FairnessSettings:

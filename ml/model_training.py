@@ -32,6 +32,7 @@ from ml.model_registry import ModelRegistry
 from ml.model_settings import ModelSettings
 from ml.rfm_baseline import fit_rfm_baseline
 from ml.training_sets import frame_digest, retrieve_training_set, service_feature_names
+from ml.value_level import value_level
 
 EVALUATION_FILE = "evaluation.parquet"
 BIAS_AUDIT_FILE = "bias_audit.json"
@@ -114,7 +115,8 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
     model.save(folder)
 
     label = evaluation["label"].to_numpy()
-    predictions = {"challenger": model.predict(evaluation)}
+    predictions: dict[str, np.ndarray] = {}
+    level = None
     if spec.kind == "classifier":
         baseline = fit_rfm_baseline(pl.concat([train, holdout]))
         predictions["baseline"] = baseline.predict(evaluation)
@@ -127,6 +129,11 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
         except ValueError as error:
             # No repeat buyers, or a degenerate fit: the challenger is judged against the champion alone.
             (folder / "baseline.json").write_text(json.dumps({"unavailable": str(error)}, indent=1))
+            level = value_level(settings.value_level, None, f"no BG/NBD + Gamma-Gamma fit: {error}")
+        # Evaluated as it will score: its total set the way scoring sets it on the day's customers.
+        level = level or value_level(settings.value_level, predictions["baseline"])
+    total = level.total if level else None
+    predictions = {"challenger": model.predict(evaluation, total), **predictions}
     champion_version = registry.champion(spec.name)
     champion_note = None
     if champion_version is not None:
@@ -134,7 +141,7 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
         if champion_note is None:
             try:
                 champion = GradientBoostingModel.load(registry.version_dir(spec.name, champion_version))
-                predictions["champion"] = champion.predict(evaluation)
+                predictions["champion"] = champion.predict(evaluation, total)
             except KeyError as error:
                 champion_note = f"the champion cannot score these rows: {error}"
     metrics = {name: _metrics(spec.kind, label, prediction) for name, prediction in predictions.items()}
@@ -156,7 +163,7 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
         "feature_service": spec.feature_service, "features": inputs.columns, "label_horizon_days": horizon,
         "inputs_withheld": sorted(set(served) - set(features)), "bias_flags": bias["flagged"],
         "cutoffs": outcome.cutoffs, "rows": outcome.rows, "metrics": metrics, "calibration_by_decile": calibration,
-        "baseline": spec.baseline,
+        "baseline": spec.baseline, "value_level": level.describe() if level else None,
         "champion_at_training": champion_version, "champion_not_comparable": champion_note, "importance": outcome.importance,
         "hyperparameters": settings.xgboost, "trees": model.booster.num_boosted_rounds(),
         "data_hashes": {"labels": frame_digest(labels), "training_set": frame_digest(training_set)},

@@ -91,6 +91,10 @@ def test_the_nightly_run_trains_evaluates_and_scores_every_model(platform):
     assert allowed["purchase_probability"].is_not_null().all()
     assert scores["purchase_probability"].drop_nulls().is_between(0, 1).all()
     assert scores["expected_value_usd"].min() >= 0
+    # Predicted value is evaluated as it is served: its total set by the BG/NBD + Gamma-Gamma forecast.
+    clv = registry.read_version("clv", registry.versions("clv")[0])
+    assert clv["value_level"].startswith("total set by the BG/NBD + Gamma-Gamma forecast")
+    assert clv["metrics"]["challenger"]["total_ratio"] == pytest.approx(clv["metrics"]["baseline"]["total_ratio"])
     # Churn is defined for every buyer: those without a purchase in a year get MBG/NBD's figure, and say so.
     lapsed = allowed.filter(pl.col("churn_model_version") == LAPSED_SCORER)
     assert lapsed.height > 0 and lapsed["churn_probability"].is_between(0, 1).all()

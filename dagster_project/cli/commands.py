@@ -1,13 +1,37 @@
 """The `cxp` command line: generate demo exports, run the pipeline, open the UI (serving: feature_store_commands)."""
 
+from __future__ import annotations
+
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dagster_project.cli.feature_store_commands import serve, training_set
 from dagster_project.settings import REPO_ROOT, load_settings
+
+if TYPE_CHECKING:  # the run's modules load Dagster: only `cxp run` pays for that
+    from dagster_project.cli.run_pipeline import CheckOutcome
+
+# A failed check's sample table shown under it: header, rule and three rows.
+_SHOWN_SAMPLE_LINES = 5
+
+
+def failed_check_lines(failed_checks: list[CheckOutcome]) -> list[str]:
+    """`cxp run`'s lines for the checks that failed: the rule, the first rows that broke it, and
+    where raw-export thresholds are changed."""
+    lines = []
+    for check in failed_checks:
+        rule = f": {check.metadata['rule']}" if check.metadata.get("rule") else ""
+        lines.append(f"  {'✗' if check.severity == 'ERROR' else '!'} {check.asset}: {check.check} ({check.severity}){rule}")
+        # Which partitions or rows broke the rule: the first lines of the check's sample table.
+        lines += [f"      {line}" for line in str(check.metadata.get("failing_samples", "")).splitlines()[:_SHOWN_SAMPLE_LINES]]
+    if any(check.asset.startswith("raw/") for check in failed_checks):
+        lines.append("  Raw-export thresholds: data_quality/thresholds.yml; an environment changes them (per source too) "
+                     "in the YAML file CXP_QUALITY_THRESHOLDS names.")
+    return lines
 
 
 @click.group()
@@ -71,9 +95,8 @@ def run(landing: Path | None, extract_date) -> None:
     click.echo(f"dbt output: {outcome.log_file}")
     passed = sum(check.passed for check in outcome.checks)
     click.echo(f"\nChecks: {passed:,} of {len(outcome.checks):,} passed")
-    for check in outcome.failed_checks:
-        rule = f": {check.metadata['rule']}" if check.metadata.get("rule") else ""
-        click.echo(f"  {'✗' if check.severity == 'ERROR' else '!'} {check.asset}: {check.check} ({check.severity}){rule}")
+    for line in failed_check_lines(outcome.failed_checks):
+        click.echo(line)
     if outcome.erasure_note:
         click.echo(f"\nPrivacy: {outcome.erasure_note}")
     if outcome.model_notes:

@@ -1,0 +1,39 @@
+"""CDNOW's real purchases written as Shopify order exports the platform's own reader accepts."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dagster_project.defs.ingest.contracts import ECOMMERCE_ORDERS
+from dagster_project.defs.ingest.readers import read_export
+from dagster_project.demo_exports.public_shop_history import read_cdnow, write_cdnow_landing
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pl.DataFrame:
+    return read_cdnow()
+
+
+def test_cdnow_ships_offline_with_its_published_size(cdnow):
+    # Fader & Hardie's CDNOW master file: 23,570 customers, January 1997 to June 1998.
+    assert cdnow["customer_id"].n_unique() == 23_570
+    assert (str(cdnow["purchased_on"].min()), str(cdnow["purchased_on"].max())) == ("1997-01-01", "1998-06-30")
+
+
+def test_every_purchase_is_one_order_on_its_day_with_a_buyer_and_no_address(cdnow, tmp_path: Path):
+    written = write_cdnow_landing(tmp_path, customers=60, purchases=cdnow)
+    source = cdnow.filter(pl.col("customer_id").is_in(cdnow["customer_id"].unique(maintain_order=True).head(60).implode()))
+    files = sorted((tmp_path / "ecommerce").glob("orders_*.csv"))
+    assert [f.name for f in files] == [f"orders_{day}.csv" for day in source["purchased_on"].unique().sort()]
+    parsed = [read_export(path, ECOMMERCE_ORDERS) for path in files]
+    assert sum(p.quarantine.height for p in parsed) == 0
+    orders = pl.concat([p.rows.with_columns(pl.lit(path.stem.removeprefix("orders_")).alias("day")) for p, path in zip(parsed, files)])
+    assert (written.orders, orders.height, orders["Id"].n_unique()) == (source.height,) * 3
+    assert orders["Total"].cast(pl.Float64).sum() == pytest.approx(source["value_usd"].sum(), abs=0.01)
+    assert (orders["Created at"].str.slice(0, 10) == orders["day"]).all()
+    # A name and an email per buyer, one email per CDNOW customer; no address or phone, as the issue's shop.
+    assert orders["Email"].null_count() == 0 and orders["Billing Name"].null_count() == 0
+    assert orders.group_by("Email").agg(pl.col("Billing Name").n_unique())["Billing Name"].max() == 1
+    assert orders["Email"].n_unique() == written.customers == 60
+    assert orders.select("Billing Street", "Billing Zip", "Billing Phone").null_count().row(0) == (orders.height,) * 3

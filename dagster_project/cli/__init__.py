@@ -2,8 +2,17 @@
 
 import os
 import sys
+import warnings
 
-from dagster_project.cli.commands import main
+# sqlglot (Splink's SQL layer, installed with its `rs` extra by Dagster's tooling) imports the
+# deprecated sqlglotrs when present, which warns on every command that touches Splink: nothing a
+# user of cxp can act on. Imported once here, quietly; Feast resets the warning filters on import,
+# so a filter alone would not hold.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="sqlglotrs is deprecated", category=DeprecationWarning)
+    import sqlglot  # noqa: F401
+
+from dagster_project.cli.commands import main  # noqa: E402
 
 __all__ = ["main", "run_cli"]
 

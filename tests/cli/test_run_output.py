@@ -3,6 +3,8 @@ third-party chatter goes to the run log."""
 
 import io
 import logging
+import subprocess
+import sys
 import warnings
 
 from dagster_project.cli.commands import failed_check_lines
@@ -36,3 +38,9 @@ def test_a_failed_check_names_the_partitions_that_broke_it_and_where_thresholds_
     # A failed dbt test downstream has no raw thresholds to point at.
     test = CheckOutcome("marts/fct_orders", "orders_reconcile_with_lines", False, "ERROR", {})
     assert failed_check_lines([test]) == ["  ✗ marts/fct_orders: orders_reconcile_with_lines (ERROR)"]
+
+
+def test_the_command_line_loads_feast_and_splink_without_library_deprecation_noise():
+    # Feast turns DeprecationWarnings on at import; sqlglot then warns that sqlglotrs is deprecated.
+    result = subprocess.run([sys.executable, "-c", "import dagster_project.cli, feast, splink"], capture_output=True, text=True)
+    assert result.returncode == 0 and "DeprecationWarning" not in result.stderr, result.stderr

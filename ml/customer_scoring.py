@@ -71,7 +71,7 @@ def _no_reasons(rows: int) -> RankedReasons:
     return RankedReasons([[None] * REASONS_PER_MODEL] * rows, np.full((rows, REASONS_PER_MODEL), np.nan))
 
 
-def _score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_value: np.ndarray, settings: ModelSettings
+def score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_value: np.ndarray, settings: ModelSettings
                  ) -> tuple[np.ndarray, RankedReasons, str]:
     """(scores, reasons, scorer) of one model over the rows of `frame`."""
     champion = registry.champion(name)
@@ -137,7 +137,7 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
     scorers = {}
     for name, spec in MODELS.items():
         rows = np.flatnonzero(allowed & active) if name == "churn" else np.flatnonzero(allowed)
-        scores, reasons, scorer = _score_model(name, features[rows], registry, btyd_value[rows], settings)
+        scores, reasons, scorer = score_model(name, features[rows], registry, btyd_value[rows], settings)
         full_scores = np.full(features.height, np.nan)
         full_scores[rows] = scores
         full_reasons: list[list[str | None]] = [[None] * REASONS_PER_MODEL for _ in range(features.height)]

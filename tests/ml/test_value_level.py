@@ -2,15 +2,20 @@
 customers at the same date, so a shop whose spend drifts gets the right total, while the value
 model still decides who is worth more."""
 
+from dataclasses import replace
+from datetime import datetime, timezone
+
 import numpy as np
 import polars as pl
 import pytest
 from scipy.stats import spearmanr
 
 from ml.btyd_baseline import fit_btyd_baseline
+from ml.customer_scoring import score_model
 from ml.feature_matrix import fit_feature_matrix
 from ml.gradient_boosting import train_gradient_boosting
 from ml.model_evaluation import regression_metrics
+from ml.model_registry import Decision, ModelRegistry
 from ml.model_settings import load_model_settings
 from ml.value_level import value_level
 from tests.ml.test_gradient_boosting import PARAMS
@@ -76,3 +81,25 @@ def test_the_setting_accepts_only_the_known_levels(tmp_path):
     (tmp_path / "models.yml").write_text("scoring: {value_level: median}\n")
     with pytest.raises(ValueError, match="scoring.value_level must be one of forecast, holdout"):
         load_model_settings(tmp_path / "models.yml")
+
+
+def test_the_served_value_of_a_champion_sums_to_the_nights_forecast(tmp_path):
+    train, holdout, tonight = _shop(3000, 4, 1.0, 1.0), _shop(1500, 5, 1.0, 1.4), _shop(2000, 6, 1.4, 1.4)
+    inputs = fit_feature_matrix(train, ["orders_lifetime", "days_since_first_order", "days_since_last_order", "net_revenue_usd_lifetime"])
+    model = train_gradient_boosting("regressor", train, holdout, inputs, PARAMS, seed=7)
+    registry = ModelRegistry(tmp_path)
+    version, folder = registry.new_version_dir("clv", datetime(2026, 1, 1, tzinfo=timezone.utc), "0" * 16)
+    model.save(folder)
+    registry.write_version("clv", version, {"model": "clv"})
+    registry.record_decision("clv", version, Decision(True, "test champion", "spearman", 0.5, None, None))
+    forecast = fit_btyd_baseline(tonight).expected_value(tonight, HORIZON)
+
+    settings = load_model_settings()
+    scores, _, scorer = score_model("clv", tonight, registry, forecast, settings)
+    assert scorer == version and scores.sum() == pytest.approx(forecast.sum())
+    assert spearmanr(scores, model.predict(tonight)).statistic == pytest.approx(1.0)
+    # Set to `holdout`, or with no forecast tonight, the model's holdout factor sets the total.
+    held, _, _ = score_model("clv", tonight, registry, forecast, replace(settings, value_level="holdout"))
+    np.testing.assert_allclose(held, model.predict(tonight))
+    unfitted, _, _ = score_model("clv", tonight, registry, np.full(tonight.height, np.nan), settings)
+    np.testing.assert_allclose(unfitted, model.predict(tonight))

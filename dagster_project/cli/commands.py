@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,15 +71,19 @@ def generate(customers: int, days: int, seed: int, out: Path | None, end_date, c
               help="Load only this extract date's files (as the nightly run does), e.g. to replay a fixed day.")
 def run(landing: Path | None, extract_date) -> None:
     """Ingest every delivered export and build every model, in-process through Dagster."""
+    from dagster_project.cli.run_lock import RunInProgress
     from dagster_project.cli.run_pipeline import LandingError, run_pipeline
 
     if landing is not None:
         os.environ["CXP_LANDING"] = str(landing.resolve())
     settings = load_settings()
     click.echo(f"Landing:   {settings.landing}\nWarehouse: {settings.warehouse_path}")
+    # SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does: the step in flight is
+    # interrupted, the run is marked failed and its warehouse slot freed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(os.getpid(), signal.SIGINT))
     try:
         outcome = run_pipeline(settings, extract_date.date() if extract_date else None)
-    except LandingError as error:
+    except (LandingError, RunInProgress) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"\nRun {outcome.run_id} over extract dates {outcome.first_date} … {outcome.last_date}")
     click.echo("Files per source: " + ", ".join(f"{name} {count}" for name, count in outcome.files_per_source.items()))
@@ -107,6 +112,9 @@ def run(landing: Path | None, extract_date) -> None:
         from data_quality.validation import data_docs_index
 
         click.echo(f"Great Expectations Data Docs: {data_docs_index(settings.quality_dir).as_uri()}")
+    if outcome.interrupted:
+        raise click.ClickException(f"Run {outcome.run_id} was stopped (Ctrl-C or SIGTERM) in: {', '.join(outcome.failed_steps)}; "
+                                   "its warehouse slot is free, and the next cxp run replays its work")
     if not outcome.success:
         raise click.ClickException(f"Run {outcome.run_id} failed in: {', '.join(outcome.failed_steps) or 'see the log above'}")
     click.echo("\nDone. Open the Dagster UI with `cxp ui` to browse runs, assets and checks.")

@@ -14,7 +14,8 @@ import dagster as dg
 import duckdb
 
 from dagster_project.cli.progress import build_progress_logger
-from dagster_project.defs.ingest.assets import raw_asset_key
+from dagster_project.cli.run_lock import exclusive_run, foreign_slot_holders, release_abandoned_runs, run_tags
+from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
 from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.ingest.partitions import partition_range_tags
 from dagster_project.defs.pipeline.instance import prepare_dagster_home
@@ -63,6 +64,10 @@ class PipelineOutcome:
     """How identities were resolved: a trained model, or deterministic rules only and why."""
     absent_sources: list[str] = field(default_factory=list)
     """Sources of the contract that delivered no file: their features are null."""
+    interrupted: bool = False
+    """Stopped by Ctrl-C or SIGTERM."""
+    released_runs: list[str] = field(default_factory=list)
+    """Runs a `cxp run` that died left unfinished, released by this run (which replays their work)."""
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -124,10 +129,11 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
         first = last = extract_date
 
     prepare_dagster_home(settings)
-    log_file = settings.dbt_log_dir / f"cxp-run-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "w", encoding="utf-8") as log, third_party_output_to(log):
-        return _run(settings, present, first, last, log_file, log)
+    with exclusive_run(settings.home):
+        log_file = settings.dbt_log_dir / f"cxp-run-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "w", encoding="utf-8") as log, third_party_output_to(log):
+            return _run(settings, present, first, last, log_file, log)
 
 
 def _run(settings: Settings, present: dict[str, list[date]], first: date, last: date, log_file: Path, log: TextIO) -> PipelineOutcome:
@@ -141,15 +147,25 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
     selection = [key for key in definitions.resolve_asset_graph().get_all_asset_keys() if key not in raw_keys]
     selection += [raw_asset_key(contract) for contract in SOURCE_CONTRACTS if contract.name in present]
     # dagster-dbt echoes every dbt event to stdout: keep it, but in a file rather than on the terminal.
-    with dg.DagsterInstance.get() as instance, contextlib.redirect_stdout(log):
-        result = job.execute_in_process(
-            instance=instance, asset_selection=selection, tags=partition_range_tags(first, last),
-            run_config={"loggers": {"progress": {}}}, raise_on_error=False,
-        )
+    with dg.DagsterInstance.get() as instance:
+        released = release_abandoned_runs(instance)
+        for run in released:
+            print(f"Released run {run.run_id}: a cxp run (process {run.pid}) died and left it {run.status}; "
+                  "this run replays its work.", flush=True)
+        for run_id in foreign_slot_holders(instance, WAREHOUSE_POOL):
+            print(f"Run {run_id}, started outside cxp run (UI or schedule), holds or awaits the warehouse slot: this run "
+                  f"waits for it. If it is dead: dagster run delete -f {run_id}", flush=True)
+        with contextlib.redirect_stdout(log):
+            result = job.execute_in_process(
+                instance=instance, asset_selection=selection, tags={**partition_range_tags(first, last), **run_tags()},
+                run_config={"loggers": {"progress": {}}}, raise_on_error=False,
+            )
     outcome = PipelineOutcome(
         run_id=result.run_id, success=result.success, first_date=first, last_date=last, log_file=log_file,
         files_per_source={name: len(days) for name, days in present.items()},
         failed_steps=[event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"],
+        interrupted=any(event.event_type_value == "STEP_FAILURE" and event.step_failure_data.error is not None
+                        and event.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError" for event in result.all_events),
         materialized={event.asset_key.to_user_string() for event in result.get_asset_materialization_events()},
         checks=[
             CheckOutcome(
@@ -159,6 +175,7 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
             for evaluation in (event.event_specific_data for event in result.all_events if event.event_type_value == "ASSET_CHECK_EVALUATION")
         ],
     )
+    outcome.released_runs = [run.run_id for run in released]
     outcome.model_notes = _model_notes(result.get_asset_materialization_events())
     outcome.erasure_note = _erasure_note(result.get_asset_materialization_events())
     outcome.identity_note = _identity_note(result.get_asset_materialization_events())

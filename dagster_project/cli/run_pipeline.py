@@ -121,12 +121,21 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
     last = max(day for days in present.values() for day in days)
     if first < settings.partition_start:
         raise LandingError(f"Files dated {first} predate the first partition {settings.partition_start}; set CXP_PARTITION_START.")
-    if last > datetime.now(timezone.utc).date() + timedelta(days=1):
-        raise LandingError(f"Files are dated in the future ({last}); extract dates are UTC days that have begun.")
+    latest_possible = datetime.now(timezone.utc).date() + timedelta(days=1)
     if extract_date is not None:
+        # One day's run reads that day's files alone: a misdated file elsewhere is no reason to refuse it.
+        if extract_date > latest_possible:
+            raise LandingError(f"{extract_date} is in the future: extract dates are UTC days that have begun.")
         if not any(extract_date in days for days in present.values()):
             raise LandingError(f"No export file in {settings.landing} is dated {extract_date}.")
         first = last = extract_date
+    elif last > latest_possible:
+        future = [contract.delivered_files(settings.landing)[day].relative_to(settings.landing).as_posix()
+                  for contract in SOURCE_CONTRACTS for day in present.get(contract.name, []) if day > latest_possible]
+        raise LandingError(
+            f"{len(future)} file(s) in {settings.landing} are dated after {latest_possible}, and extract dates are UTC days "
+            f"that have begun: {', '.join(future[:5])}{', …' if len(future) > 5 else ''}. Move them out of the landing "
+            "directory (or fix their names), or load one day with --date.")
 
     prepare_dagster_home(settings)
     with exclusive_run(settings.home):

@@ -173,3 +173,22 @@ def test_ticket_with_non_integer_id_is_quarantined(tmp_path):
     bad = good.replace("501", '"T-501"')
     parsed = read_export(write(tmp_path, "tickets_2024-03-05.jsonl", f"{good}\n{bad}\n"), SUPPORT_TICKETS)
     assert parsed.quarantine["reason"].to_list() == ["'id' value 'T-501' is not in the contract format (integer)"]
+
+
+def test_a_duplicated_contract_column_rejects_the_file_instead_of_picking_one(tmp_path):
+    header = CONTACT_HEADER + ",Email"
+    path = contacts(tmp_path, GOOD_CONTACT + ",someone.else@example.com", header=header)
+    with pytest.raises(ContractViolation, match=r"duplicated column name\(s\) in the header: 'Email' at columns 4, 20"):
+        read_export(path, CRM_CONTACTS)
+
+
+def test_a_last_record_the_file_does_not_close_is_quarantined_not_loaded_cut(tmp_path):
+    header = ",".join(ECOMMERCE_FX_RATES.columns)
+    rows = ["2024-03-05,CAD,0.741230", "2024-03-05,GBP,1.27"]  # the second was 1.271830 before the export died
+    path = write(tmp_path, "fx_rates_2024-03-05.csv", header + "\n" + "\n".join(rows))
+    parsed = read_export(path, ECOMMERCE_FX_RATES)
+    assert parsed.rows.height == 1 and parsed.rows["_line_number"].to_list() == [2]
+    assert parsed.quarantine.select("_line_number", "record").rows() == [(3, "2024-03-05,GBP,1.27")]
+    assert "without a line break: it may be cut off" in parsed.quarantine["reason"][0]
+    # Closed by its line break, the same record loads.
+    assert read_export(write(tmp_path, "fx_rates_2024-03-06.csv", header + "\n" + "\n".join(rows) + "\r\n"), ECOMMERCE_FX_RATES).rows.height == 2

@@ -110,6 +110,12 @@ def _read_csv_records(path: Path, text: str, lines: list[str], contract: SourceC
                 raise ContractViolation(path, f"truncated: the last record (line {start}) has {len(record)} of {len(header)} fields")
             problems.append((start, reader.line_num, f"expected {len(header)} fields, found {len(record)}"))
             continue
+        if reader.line_num == len(lines) and not text.endswith(("\n", "\r")):
+            # Every field is there, but the export may have stopped inside the last one (0.662289 cut
+            # to 0.66 reads as a valid rate): a record the file does not close is kept out of the load.
+            problems.append((start, reader.line_num, "the file ends inside this record, without a line break: it may be "
+                                                     "cut off; re-deliver the file to load it"))
+            continue
         records.append([record[index] for index in wanted])
         starts.append(start)
         ends.append(reader.line_num)
@@ -139,6 +145,12 @@ def _read_header(path: Path, reader: csv.Reader, contract: SourceContract) -> li
     except csv.Error as error:
         raise ContractViolation(path, f"unreadable header row: {error}") from error
     header = [name.strip() for name in header]
+    # Two columns of one contract name: which holds the data is anyone's guess (the last would win).
+    repeated = [column for column in contract.columns if header.count(column) > 1]
+    if repeated:
+        where = "; ".join(f"{column!r} at columns {', '.join(str(i + 1) for i, name in enumerate(header) if name == column)}"
+                          for column in repeated)
+        raise ContractViolation(path, f"duplicated column name(s) in the header: {where}")
     missing = [column for column in contract.columns if column not in header]
     if missing:
         hint = ""

@@ -24,6 +24,9 @@ def run_cli() -> None:
     bindings report each as a leak, dozens of lines that bury the run's summary. Once every line is
     written there is nothing left to finalize.
     """
+    # Everything cxp writes (warehouse, Dagster's storage, logs, models, exports) may hold personal
+    # data: readable by its owner alone, whatever the shell's umask.
+    os.umask(0o077)
     try:
         main()
         code = 0

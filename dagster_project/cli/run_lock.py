@@ -50,7 +50,9 @@ def run_tags() -> dict[str, str]:
 def exclusive_run(home: Path) -> Iterator[None]:
     """Hold CXP_HOME's run lock for the duration; raise `RunInProgress`, naming the process that
     holds it, when another run has it."""
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The home holds personal data: closed to other users, also when an older cxp created it 0755.
+    home.chmod(0o700)
     path = home / LOCK_FILE
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from dagster_project.cli import main
+from tests.cli.cxp_process import claimed_warehouse_slots, cxp_run, start_cxp_run_until_a_raw_step, unfinished_cxp_runs
 from tests.conftest import FIXTURES, query
 
 pytestmark = pytest.mark.slow
@@ -100,3 +101,22 @@ def test_amounts_are_converted_to_usd_and_test_orders_flagged(first_and_second_r
     rows = query(warehouse, "select order_id, round(total_amount_usd, 2)::double, is_test_order from staging.stg_shopify__orders order by 1")
     # 1002: EUR 60.00 at 1.0850. (1004, in GBP, was José's: erased.)
     assert rows == [(1001, 91.4, False), (1002, 65.1, False), (1003, 10.0, True)]
+
+
+def test_a_run_killed_mid_step_is_released_by_the_next_which_ends_with_a_clean_runs_tables(first_and_second_run, tmp_path):
+    _, _, snapshots = first_and_second_run
+    home = tmp_path / "killed"
+    # SIGKILL: nothing of the run executes again, while a raw step holds the warehouse pool's one slot.
+    killed, _ = start_cxp_run_until_a_raw_step(home)
+    killed.kill()
+    killed.wait(timeout=60)
+    (abandoned,) = unfinished_cxp_runs(home)
+
+    rerun = cxp_run(home)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert f"Released run {abandoned.run_id}" in rerun.stdout
+    assert unfinished_cxp_runs(home) == [] and claimed_warehouse_slots(home) == []
+    assert snapshot(home / "warehouse.duckdb") == snapshots[0]
+    # Nothing a cxp process wrote is open to other users: the warehouse, Dagster's storage, logs, models.
+    opened = [str(path.relative_to(home)) for path in [home, *home.rglob("*")] if path.stat().st_mode & 0o077]
+    assert opened == []

@@ -87,3 +87,23 @@ def test_every_raw_table_exists_even_for_a_source_that_never_delivered(platform)
     tables = {name for (name,) in platform.query("select table_name from information_schema.tables where table_schema = 'raw'")}
     assert {"support_tickets", "email_events", "ecommerce_orders", "privacy_erasure_requests", "quarantine"} <= tables
     assert platform.query("select count(*) from raw.support_tickets") == [(0,)]
+
+
+def test_a_zero_byte_redelivery_never_empties_a_loaded_day_and_a_zero_byte_day_is_reported(platform):
+    platform.deliver(CRM_DAY, f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    assert platform.ingest("2024-03-05", selection="raw/crm_contacts").success
+    path = platform.deliver(CRM_DAY, b"")
+    result = platform.ingest("2024-03-05", selection="raw/crm_contacts")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert f"{path}: zero bytes, where the earlier delivery of 2024-03-05 holds 1 rows" in failure.event_specific_data.error_display_string
+    assert platform.query('select "Contact ID" from raw.crm_contacts') == [("0035g00000AbCdEAAV",)]
+    # A header-only file is the contract's empty day: it does replace the day.
+    platform.deliver(CRM_DAY, f"{CONTACT_HEADER}\n")
+    assert platform.ingest("2024-03-05", selection="raw/crm_contacts").success
+    assert platform.query("select count(*) from raw.crm_contacts") == [(0,)]
+    # A first delivery of zero bytes loads as a day with nothing, and says so.
+    platform.deliver("crm/contacts_2024-03-06.csv", b"")
+    result = platform.ingest("2024-03-06", selection="raw/crm_contacts")
+    assert result.success
+    assert result.asset_materializations_for_node("raw__crm_contacts")[0].metadata["days_with_zero_byte_file"].value == "2024-03-06"

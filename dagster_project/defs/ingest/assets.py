@@ -3,13 +3,15 @@
 
 import warnings
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS, SourceContract
 from dagster_project.defs.ingest.raw_tables import (
-    DeliveredFile, LoadedPartition, create_raw_tables, raw_table, replace_partitions,
+    DeliveredFile, LoadedPartition, create_raw_tables, partition_rows, raw_table, replace_partitions,
 )
 from dagster_project.defs.ingest.readers import ContractViolation, read_export
 from dagster_project.defs.ingest.resources import LandingZone
@@ -54,6 +56,7 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         missing: list[date] = []
         violations: list[ContractViolation] = []
         pending: list[DeliveredFile] = []
+        zero_byte: list[date] = []
         with warehouse.get_connection() as connection:
             create_raw_tables(connection)
             for key in context.partition_keys:
@@ -63,7 +66,11 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
                     missing.append(day)
                     continue
                 try:
-                    pending.append(DeliveredFile(day, path.relative_to(landing.root).as_posix(), read_export(path, contract)))
+                    parsed = read_export(path, contract)
+                    if parsed.file_bytes == 0:
+                        _refuse_emptying_a_loaded_day(connection, contract, day, path)
+                        zero_byte.append(day)
+                    pending.append(DeliveredFile(day, path.relative_to(landing.root).as_posix(), parsed))
                 except ContractViolation as violation:
                     context.log.error(f"Rejected {violation}")
                     violations.append(violation)
@@ -74,6 +81,10 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
             (table_rows,) = connection.execute(f"SELECT count(*) FROM {raw_table(contract)}").fetchone()
         if missing:
             context.log.warning(f"No {contract.folder}/{contract.file_stem} file delivered for {_describe_days(missing)}; existing rows kept.")
+        if zero_byte:
+            context.log.warning(f"{contract.folder}/{contract.file_stem} files of zero bytes for {_describe_days(zero_byte)}: "
+                                "loaded as days with nothing to report"
+                                + (" (a CSV export writes at least its header: was the export cut off?)" if contract.file_format == "csv" else "."))
         if violations:
             # On a range run the files that did load are still recorded, partition by partition.
             for partition in loaded:
@@ -86,9 +97,21 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
                 + "\n".join(f"- {violation}" for violation in violations),
                 metadata={"rejected_files": [str(violation.path) for violation in violations]},
             )
-        yield dg.MaterializeResult(metadata={**_load_metadata(loaded, missing), "dagster/row_count": table_rows})
+        yield dg.MaterializeResult(metadata={**_load_metadata(loaded, missing), "dagster/row_count": table_rows,
+                                             "days_with_zero_byte_file": _describe_days(zero_byte) if zero_byte else "none"})
 
     return _raw_asset
+
+
+def _refuse_emptying_a_loaded_day(connection: duckdb.DuckDBPyConnection, contract: SourceContract, day: date, path: Path) -> None:
+    """A zero-byte re-delivery of a day that holds rows looks like an export that failed, not a day
+    with nothing to report: the earlier delivery is kept. (A header-only CSV, or a JSONL file of a
+    blank line, does empty a day on purpose.)"""
+    rows = partition_rows(connection, contract, day)
+    if rows:
+        empty = "its header alone" if contract.file_format == "csv" else "a blank line"
+        raise ContractViolation(path, f"zero bytes, where the earlier delivery of {day} holds {rows:,} rows: an export that failed? "
+                                      f"The earlier delivery is kept; re-deliver the day, or a file of {empty} to empty it")
 
 
 def _utc_now() -> datetime:

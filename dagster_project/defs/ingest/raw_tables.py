@@ -80,6 +80,12 @@ class LoadedPartition:
     not counted in `rows_loaded` or `rows_quarantined`)."""
 
 
+def partition_rows(connection: duckdb.DuckDBPyConnection, contract: SourceContract, day: date) -> int:
+    """Rows the raw table holds for one extract date."""
+    (rows,) = connection.execute(f"SELECT count(*) FROM {raw_table(contract)} WHERE _extract_date = ?", [day]).fetchone()
+    return int(rows)
+
+
 def replace_partitions(
     connection: duckdb.DuckDBPyConnection, contract: SourceContract, files: list[DeliveredFile], loaded_at: datetime,
     suppression_salt: str | None = None,

@@ -6,6 +6,8 @@ from typing import TextIO
 
 import dagster as dg
 
+from dagster_project.defs.ingest.assets import LOADED_BEFORE_FAILURE
+
 _SHOWN_METADATA = ("files_loaded", "rows_loaded", "rows_quarantined", "days_without_file", "dagster/row_count")
 
 
@@ -46,6 +48,9 @@ class ProgressHandler(logging.Handler):
             return f"✗ {event.step_key} failed: {event.step_failure_data.error_display_string.strip()[:2000]}"
         if kind == "ASSET_MATERIALIZATION":
             materialization = event.step_materialization_data.materialization
+            if LOADED_BEFORE_FAILURE in materialization.metadata:
+                # Not a ✓: the step fails on other files (its ✗ line follows); the days that did load are kept.
+                return f"  · {materialization.asset_key.to_user_string()}: the days that loaded are kept; the step fails on the files below"
             shown = {k: v.value for k, v in materialization.metadata.items() if k in _SHOWN_METADATA}
             details = ", ".join(f"{k.removeprefix('dagster/')}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in shown.items())
             return f"  ✓ {materialization.asset_key.to_user_string()}" + (f"  ({details})" if details else "")

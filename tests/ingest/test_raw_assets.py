@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from dagster_project.cli.progress import ProgressHandler
 from tests.ingest.test_readers import CONTACT_HEADER, GOOD_CONTACT
 
 CRM_DAY = "crm/contacts_2024-03-05.csv"
@@ -107,3 +108,11 @@ def test_a_zero_byte_redelivery_never_empties_a_loaded_day_and_a_zero_byte_day_i
     result = platform.ingest("2024-03-06", selection="raw/crm_contacts")
     assert result.success
     assert result.asset_materializations_for_node("raw__crm_contacts")[0].metadata["days_with_zero_byte_file"].value == "2024-03-06"
+
+
+def test_a_raw_step_that_fails_is_never_shown_with_a_check_mark(platform):
+    platform.deliver("crm/contacts_2024-03-04.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    platform.deliver(CRM_DAY, b"\x00\x01binary")
+    result = platform.ingest("2024-03-04", "2024-03-05", selection="raw/crm_contacts")
+    lines = [ProgressHandler._describe(event) for event in result.all_events if event.event_type_value == "ASSET_MATERIALIZATION"]
+    assert lines == ["  · raw/crm_contacts: the days that loaded are kept; the step fails on the files below"]

@@ -24,6 +24,10 @@ WAREHOUSE_POOL = "warehouse"
 """DuckDB allows one writing process per file: every asset that writes the warehouse joins this pool."""
 
 
+# Metadata of a day that loaded in a raw step that then failed on other files.
+LOADED_BEFORE_FAILURE = "loaded_before_the_step_failed"
+
+
 def raw_asset_key(contract: SourceContract) -> dg.AssetKey:
     """Matches dbt's source `raw.<table>`, so staging models hang off these assets."""
     return dg.AssetKey(["raw", contract.name])
@@ -90,7 +94,7 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
             for partition in loaded:
                 yield dg.AssetMaterialization(
                     asset_key=context.asset_key, partition=partition.extract_date.isoformat(),
-                    metadata=_load_metadata([partition], []),
+                    metadata={**_load_metadata([partition], []), LOADED_BEFORE_FAILURE: True},
                 )
             raise dg.Failure(
                 description=f"{len(violations)} file(s) break the export contract and were not loaded:\n"

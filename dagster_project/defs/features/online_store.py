@@ -7,6 +7,7 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from time import sleep
 
 from feast import FeatureStore
 from feast.infra.key_encoding_utils import serialize_entity_key
@@ -103,16 +104,33 @@ def delete_customers_online(store: FeatureStore, settings: Settings, customer_id
                                  entity_key_serialization_version=version) for customer in customer_ids]
     if settings.online_store == "sqlite":
         removed = 0
-        with sqlite3.connect(settings.feature_store_dir / "online_store.db") as connection:
+        connection = sqlite3.connect(settings.feature_store_dir / "online_store.db")
+        try:
             # Freed pages are zeroed, so the deleted values leave no bytes behind in the file.
             connection.execute("PRAGMA secure_delete = ON")
             for view in store.list_feature_views():
                 table = f"{store.project}_{view.name}"
                 if connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()[0]:
                     removed += connection.executemany(f'DELETE FROM "{table}" WHERE entity_key = ?', [(key,) for key in keys]).rowcount
+            connection.commit()
+            _checkpoint(connection)
+        finally:
+            connection.close()
         return removed
     client = _redis(settings)
     return int(client.delete(*[key + store.project.encode() for key in keys]))
+
+
+def _checkpoint(connection: sqlite3.Connection, attempts: int = 25) -> None:
+    """In WAL mode the zeroed pages sit in the WAL and the old ones, values included, in the
+    database file until a checkpoint copies them back: force it now rather than whenever the last
+    connection closes. A reader holding an old snapshot (the feature server mid-read) makes it
+    wait; it is retried for a few seconds, then left to SQLite's next checkpoint."""
+    for _ in range(attempts):
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return
+        sleep(0.2)
 
 
 def _redis(settings: Settings):

@@ -14,6 +14,7 @@ from dagster_project.defs.ingest.assets import build_raw_assets
 from dagster_project.defs.ingest.partitions import extract_date_partitions, partition_range_tags
 from dagster_project.defs.ingest.resources import LandingZone
 from dagster_project.defs.privacy.resources import SuppressionSalt
+from dagster_project.defs.quality.resources import QualityGates
 
 PARTITIONS = extract_date_partitions(date(2024, 1, 1))
 RAW_ASSETS = build_raw_assets(PARTITIONS)
@@ -47,7 +48,8 @@ class Platform:
             instance=self.instance,
             tags=partition_range_tags(date.fromisoformat(first), date.fromisoformat(last or first)),
             resources={"warehouse": DuckDBResource(database=str(self.warehouse)), "landing": LandingZone(path=str(self.landing)),
-                       "suppression_salt": SuppressionSalt(path=str(self.warehouse.parent / "privacy" / "suppression_salt"))},
+                       "suppression_salt": SuppressionSalt(path=str(self.warehouse.parent / "privacy" / "suppression_salt")),
+                       "quality": QualityGates(project_dir=str(self.warehouse.parent / "quality"))},
             raise_on_error=False,
         )
 

@@ -8,6 +8,7 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.resources import LandingZone
 from dagster_project.defs.privacy.resources import SuppressionSalt
+from dagster_project.defs.quality.resources import QualityGates
 from dagster_project.defs.ingest.sensors import build_landing_sensor
 from dagster_project.defs.pipeline.jobs import build_nightly_schedule, build_pipeline_job
 from tests.ingest.conftest import PARTITIONS, RAW_ASSETS
@@ -25,7 +26,8 @@ def downstream_model() -> None:
 @pytest.fixture
 def evaluate(platform):
     resources = {"landing": LandingZone(path=str(platform.landing)), "warehouse": DuckDBResource(database=str(platform.warehouse)),
-                 "suppression_salt": SuppressionSalt(path=str(platform.warehouse.parent / "privacy" / "suppression_salt"))}
+                 "suppression_salt": SuppressionSalt(path=str(platform.warehouse.parent / "privacy" / "suppression_salt")),
+                 "quality": QualityGates(project_dir=str(platform.warehouse.parent / "quality"))}
     definitions = dg.Definitions(assets=[*RAW_ASSETS, downstream_model], jobs=[JOB], sensors=[SENSOR], resources=resources)
 
     def tick(cursor: str | None):
@@ -90,7 +92,8 @@ def test_a_warehouse_locked_by_a_running_job_is_reported_busy_not_read_as_empty(
     writer = duckdb.connect(str(platform.warehouse))  # stands in for a run in another process
     try:
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            busy = pool.apply(_tick_in_other_process, (str(platform.landing), str(platform.warehouse)))
+            # A bounded wait: a spawned worker that never starts fails the test instead of hanging CI.
+            busy = pool.apply_async(_tick_in_other_process, (str(platform.landing), str(platform.warehouse))).get(timeout=180)
     finally:
         writer.close()
     assert busy == "skipped: busy"

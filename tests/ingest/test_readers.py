@@ -192,3 +192,25 @@ def test_a_last_record_the_file_does_not_close_is_quarantined_not_loaded_cut(tmp
     assert "without a line break: it may be cut off" in parsed.quarantine["reason"][0]
     # Closed by its line break, the same record loads.
     assert read_export(write(tmp_path, "fx_rates_2024-03-06.csv", header + "\n" + "\n".join(rows) + "\r\n"), ECOMMERCE_FX_RATES).rows.height == 2
+
+
+def test_a_row_stamped_after_its_files_day_is_quarantined_not_loaded(tmp_path):
+    from datetime import datetime
+
+    from dagster_project.defs.ingest.contracts import SUPPORT_TICKETS
+
+    later = '{"id": 502, "created_at": "2024-03-05T09:00:00Z", "updated_at": "2031-01-01T00:00:00Z"}'
+    path = write(tmp_path, "tickets_2024-03-05.jsonl", '{"id": 501, "created_at": "2024-03-05T09:00:00Z", "updated_at": "2024-03-06T23:00:00Z"}\n'
+                 + later + "\n")
+    parsed = read_export(path, SUPPORT_TICKETS, latest_allowed=datetime(2024, 3, 7, 0, 0))
+    assert parsed.rows["_line_number"].to_list() == [1]  # the next day's late hours are within the slack
+    (reason,) = parsed.quarantine["reason"].to_list()
+    assert reason == "'updated_at' value '2031-01-01T00:00:00Z' is after its file's extract day (later than 2024-03-07 00:00 UTC)"
+    # Shopify's local times with an offset are compared in UTC.
+    header = ",".join(ECOMMERCE_ORDERS.columns)
+    order = "1001,#1001,a@b.com,paid,,{},,,yes,USD,80.00,5.00,6.40,91.40,0.00,0.00,,2,Shoes,30.00,SH-1,Ann Lee,,,,,US,,,web"
+    orders = write(tmp_path, "orders_2024-03-05.csv", "\n".join([header, order.format("2024-03-06 18:00:00 -0500"),
+                                                                  order.replace("1001", "1002").format("2024-03-06 20:00:00 -0500")]) + "\n")
+    parsed = read_export(orders, ECOMMERCE_ORDERS, latest_allowed=datetime(2024, 3, 7, 0, 0))
+    assert parsed.rows["Id"].to_list() == ["1001"]  # 23:00 UTC; 20:00 -0500 is 01:00 UTC the next day
+    assert parsed.quarantine["_line_number"].to_list() == [3]

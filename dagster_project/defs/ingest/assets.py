@@ -2,7 +2,7 @@
 
 
 import warnings
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +16,7 @@ from dagster_project.defs.ingest.raw_tables import (
 from dagster_project.defs.ingest.readers import ContractViolation, read_export
 from dagster_project.defs.ingest.resources import LandingZone
 from dagster_project.defs.privacy.resources import SuppressionSalt
+from dagster_project.defs.quality.resources import QualityGates
 
 _BATCH_ROWS = 250_000
 """Files are written to the warehouse in batches of about this many rows, one transaction each."""
@@ -53,9 +54,11 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         metadata={"landing_files": f"{contract.folder}/{contract.file_stem}_YYYY-MM-DD{contract.suffix}"},
     )
     def _raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone,
-                   suppression_salt: SuppressionSalt):
+                   suppression_salt: SuppressionSalt, quality: QualityGates):
         delivered = contract.delivered_files(landing.root)
         salt = suppression_salt.read()
+        # The raw gate's own slack: a row stamped later than its file's day allows is quarantined here.
+        slack = timedelta(hours=quality.thresholds().for_source(contract.name).future_slack_hours)
         loaded: list[LoadedPartition] = []
         missing: list[date] = []
         violations: list[ContractViolation] = []
@@ -70,7 +73,7 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
                     missing.append(day)
                     continue
                 try:
-                    parsed = read_export(path, contract)
+                    parsed = read_export(path, contract, datetime.combine(day + timedelta(days=1), time()) + slack)
                     if parsed.file_bytes == 0:
                         _refuse_emptying_a_loaded_day(connection, contract, day, path)
                         zero_byte.append(day)

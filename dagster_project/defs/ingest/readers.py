@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,20 +46,21 @@ class ParsedExport:
     file_bytes: int
 
 
-def read_export(path: Path, contract: SourceContract) -> ParsedExport:
-    """Parse one delivered file according to its contract."""
+def read_export(path: Path, contract: SourceContract, latest_allowed: datetime | None = None) -> ParsedExport:
+    """Parse one delivered file according to its contract; rows stamped after `latest_allowed`
+    are quarantined (see `with_quarantine_reason`)."""
     data = path.read_bytes()
     text = _decode_text(path, data)
     if contract.file_format == "csv":
         lines = io.StringIO(text, newline="").readlines()
-        frame = with_quarantine_reason(_read_csv_records(path, text, lines, contract), contract)
+        frame = with_quarantine_reason(_read_csv_records(path, text, lines, contract), contract, latest_allowed)
         flagged = frame.filter(pl.col(REASON).is_not_null())
         # The original text of a quarantined record, so a person can see and replay it.
         record = ["".join(lines[start - 1 : end]) for start, end in zip(flagged[LINE_NUMBER], flagged[LINE_END])]
         quarantine = flagged.select(LINE_NUMBER, REASON).with_columns(pl.Series("record", record, dtype=pl.String))
         rows = frame.filter(pl.col(REASON).is_null()).select(*contract.columns, LINE_NUMBER)
     else:
-        frame = with_quarantine_reason(_read_jsonl_lines(path, text), contract)
+        frame = with_quarantine_reason(_read_jsonl_lines(path, text), contract, latest_allowed)
         quarantine = frame.filter(pl.col(REASON).is_not_null()).select(LINE_NUMBER, REASON, pl.col("payload").alias("record"))
         rows = frame.filter(pl.col(REASON).is_null()).select("payload", LINE_NUMBER)
         if rows.height == 0 and quarantine.height > 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import polars as pl
 
@@ -40,8 +41,25 @@ def _field(frame_format: str, name: str) -> pl.Expr:
     return pl.col("payload").str.json_path_match(f"$.{name}")
 
 
-def with_quarantine_reason(frame: pl.DataFrame, contract: SourceContract) -> pl.DataFrame:
-    """Add a `reason` column: null for a row that may load, otherwise every contract breach found."""
+# Formats of the time something happened: none may lie after the file that reports it was written.
+_EVENT_TIMES = (FieldFormat.SALESFORCE_TIMESTAMP, FieldFormat.ISO_UTC_TIMESTAMP, FieldFormat.SHOPIFY_TIMESTAMP, FieldFormat.UNIX_SECONDS)
+
+
+def _utc_time(value: pl.Expr, field_format: FieldFormat) -> pl.Expr:
+    """The value as a naive UTC datetime (null where it does not parse)."""
+    if field_format is FieldFormat.UNIX_SECONDS:
+        return pl.from_epoch(value.str.strip_chars().cast(pl.Int64, strict=False), time_unit="s")
+    dtype, pattern = _TEMPORAL[field_format]
+    parsed = value.str.strip_chars().str.strptime(dtype, pattern, strict=False)
+    return parsed.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if field_format is FieldFormat.SHOPIFY_TIMESTAMP else parsed
+
+
+def with_quarantine_reason(frame: pl.DataFrame, contract: SourceContract, latest_allowed: datetime | None = None) -> pl.DataFrame:
+    """Add a `reason` column: null for a row that may load, otherwise every contract breach found.
+
+    With `latest_allowed` (the end of the file's extract day plus the raw gate's slack), a row
+    stamped later is quarantined: one impossible time (a 2031 update) keeps one row out, where the
+    partition's gate would otherwise stop the whole night until the file is re-delivered."""
     checks: list[pl.Expr] = []
     kind = "column" if contract.file_format == "csv" else "key"
     for name in contract.required:
@@ -53,6 +71,10 @@ def with_quarantine_reason(frame: pl.DataFrame, contract: SourceContract) -> pl.
         bad = value.is_not_null() & (value.str.strip_chars().str.len_bytes() > 0) & ~parses_as(value, field_format)
         message = pl.format("'{}' value '{}' is not in the contract format ({})", pl.lit(name), value.str.slice(0, 60), pl.lit(field_format.value))
         checks.append(pl.when(bad).then(message))
+        if latest_allowed is not None and field_format in _EVENT_TIMES:
+            late = ~bad & (_utc_time(value, field_format) > pl.lit(latest_allowed))
+            checks.append(pl.when(late).then(pl.format("'{}' value '{}' is after its file's extract day (later than {} UTC)", pl.lit(name),
+                                                       value.str.slice(0, 60), pl.lit(f"{latest_allowed:%Y-%m-%d %H:%M}"))))
     reason = pl.concat_str(checks, separator="; ", ignore_nulls=True) if checks else pl.lit("")
     reason = pl.when(reason.str.len_bytes() > 0).then(reason)
     if PARSE_PROBLEM in frame.columns:

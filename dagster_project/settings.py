@@ -7,7 +7,7 @@ CLI can point a fresh process-wide configuration at a temporary directory.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,9 +42,20 @@ class Settings:
     """Redis to serve from when `online_store` is `redis` (CXP_REDIS), Feast's `host:port,db=0` form."""
     feature_server_port: int = 6566
     """Port of the HTTP feature server `cxp serve` starts (CXP_FEATURE_SERVER_PORT)."""
+    feature_server_token: str | None = field(default=None, repr=False)
+    """The bearer token apps must send to `cxp serve` (CXP_FEATURE_SERVER_TOKEN): `Authorization:
+    Bearer <token>` on every request but `/health`. Unset, the server only listens on loopback
+    unless told otherwise (or Feast's own `auth:` in feature_store.yaml checks requests)."""
+    feature_server_max_entities: int = 1000
+    """Most entity rows one `/get-online-features` request may ask for (CXP_FEATURE_SERVER_MAX_ENTITIES)."""
+    feature_server_max_body_bytes: int = 1_048_576
+    """Largest request body `cxp serve` accepts, in bytes (CXP_FEATURE_SERVER_MAX_BODY_BYTES)."""
     model_settings_file: Path | None = None
     """This environment's overrides of the model settings (CXP_MODEL_SETTINGS), a YAML file shaped
     like `ml/model_settings.yml`; unset, the defaults apply."""
+    snapshots_kept: int = 1
+    """Warehouse snapshots `cxp run` keeps, taken before each run writes (CXP_SNAPSHOTS_KEPT); 0
+    takes none. `cxp restore` puts the newest back."""
     suppression_salt_file: Path | None = None
     """The secret salt of the erasure suppression list (CXP_SUPPRESSION_SALT_FILE), e.g. a mounted
     secret; unset, one is generated on first use at `<home>/privacy/suppression_salt`."""
@@ -78,6 +89,11 @@ class Settings:
         """Feature snapshots as Parquet, one folder per feature table and one file per snapshot
         date: Feast's offline store reads them."""
         return self.home / "features"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        """Copies of the warehouse taken before each run's writes."""
+        return self.home / "snapshots"
 
     @property
     def feature_store_dir(self) -> Path:
@@ -165,6 +181,10 @@ def load_settings() -> Settings:
         online_store=online_store,
         redis_connection_string=os.environ.get("CXP_REDIS", "localhost:6379"),
         feature_server_port=int(os.environ.get("CXP_FEATURE_SERVER_PORT", "6566")),
+        feature_server_token=os.environ.get("CXP_FEATURE_SERVER_TOKEN") or None,
+        feature_server_max_entities=int(os.environ.get("CXP_FEATURE_SERVER_MAX_ENTITIES", "1000")),
+        feature_server_max_body_bytes=int(os.environ.get("CXP_FEATURE_SERVER_MAX_BODY_BYTES", "1048576")),
         model_settings_file=Path(model_settings).expanduser().resolve() if model_settings else None,
         suppression_salt_file=Path(salt_file).expanduser().resolve() if salt_file else None,
+        snapshots_kept=int(os.environ.get("CXP_SNAPSHOTS_KEPT", "1")),
     )

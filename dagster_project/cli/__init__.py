@@ -34,6 +34,12 @@ def run_cli() -> None:
         code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
         if not isinstance(exit.code, (int, type(None))):
             print(exit.code, file=sys.stderr)
+    except Exception:  # a bug: its traceback, without the leak report finalization would add
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    _stop_children()
     # The one part of finalization that matters: multiprocessing's finalizers unlink the semaphores
     # Dagster created, which the resource tracker would otherwise report as leaked.
     from multiprocessing import util
@@ -42,3 +48,26 @@ def run_cli() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _stop_children(grace_seconds: float = 10.0) -> None:
+    """Stop what cxp started and left running: a run that ended outside its steps (its event
+    storage could not write) leaves a dbt build going, holding the warehouse's lock."""
+    from multiprocessing import resource_tracker
+
+    import psutil
+
+    # Not multiprocessing's resource tracker: the exit below still needs it.
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
+    children = [child for child in psutil.Process().children(recursive=True) if child.pid != tracker]
+    for child in children:
+        try:
+            child.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(children, timeout=grace_seconds)
+    for child in alive:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass

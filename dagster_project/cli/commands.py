@@ -73,6 +73,7 @@ def run(landing: Path | None, extract_date) -> None:
     """Ingest every delivered export and build every model, in-process through Dagster."""
     from dagster_project.cli.run_lock import RunInProgress
     from dagster_project.cli.run_pipeline import LandingError, run_pipeline
+    from dagster_project.warehouse_snapshots import WarehouseUnsafe
 
     if landing is not None:
         os.environ["CXP_LANDING"] = str(landing.resolve())
@@ -83,7 +84,7 @@ def run(landing: Path | None, extract_date) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(os.getpid(), signal.SIGINT))
     try:
         outcome = run_pipeline(settings, extract_date.date() if extract_date else None)
-    except (LandingError, RunInProgress) as error:
+    except (LandingError, RunInProgress, WarehouseUnsafe) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"\nRun {outcome.run_id} over extract dates {outcome.first_date} … {outcome.last_date}")
     click.echo("Files per source: " + ", ".join(f"{name} {count}" for name, count in outcome.files_per_source.items()))
@@ -115,6 +116,11 @@ def run(landing: Path | None, extract_date) -> None:
     if outcome.interrupted:
         raise click.ClickException(f"Run {outcome.run_id} was stopped (Ctrl-C or SIGTERM) in: {', '.join(outcome.failed_steps)}; "
                                    "its warehouse slot is free, and the next cxp run replays its work")
+    if outcome.disk_full_steps:
+        from dagster_project.cli.run_pipeline import disk_full_message
+
+        raise click.ClickException(disk_full_message(settings.home, ", ".join(outcome.disk_full_steps), settings.snapshots_dir,
+                                                     outcome.snapshot))
     if not outcome.success:
         raise click.ClickException(f"Run {outcome.run_id} failed in: {', '.join(outcome.failed_steps) or 'see the log above'}")
     click.echo("\nDone. Open the Dagster UI with `cxp ui` to browse runs, assets and checks.")
@@ -258,6 +264,61 @@ def explain_records_command(record_a: str, record_b: str) -> None:
 
     with _read_warehouse() as connection:
         click.echo(render_record_pair(_explained(explain_record_pair, connection, record_a, record_b)))
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder to write the copy to [default: $CXP_HOME/snapshots].")
+def backup(out: Path | None) -> None:
+    """Copy the warehouse aside now (`cxp run` also takes one before each run writes)."""
+    from dagster_project.cli.run_lock import RunInProgress, exclusive_run
+    from dagster_project.warehouse_snapshots import WarehouseUnsafe, check_warehouse_opens, take_snapshot
+
+    settings = load_settings()
+    if not settings.warehouse_path.exists():
+        raise click.ClickException(f"No warehouse at {settings.warehouse_path} yet: `cxp run` makes it.")
+    try:
+        with exclusive_run(settings.home):  # no run writes while the file is copied
+            check_warehouse_opens(settings.warehouse_path, settings.snapshots_dir)
+            snapshot = take_snapshot(settings.warehouse_path, out or settings.snapshots_dir, keep=None if out else max(settings.snapshots_kept, 1))
+    except (RunInProgress, WarehouseUnsafe) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{snapshot.path} ({snapshot.bytes / 1024**2:,.1f} MB)")
+
+
+@main.command()
+@click.argument("snapshot_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--list", "list_only", is_flag=True, help="List the snapshots, newest first, and restore nothing.")
+def restore(snapshot_file: Path | None, list_only: bool) -> None:
+    """Put a warehouse snapshot back [default: the newest in $CXP_HOME/snapshots]; the file it
+    replaces is kept beside it. Runs after the snapshot are replayed by the next `cxp run`."""
+    from datetime import datetime, timezone
+
+    import duckdb
+
+    from dagster_project.cli.run_lock import RunInProgress, exclusive_run
+    from dagster_project.warehouse_snapshots import Snapshot, list_snapshots, restore_snapshot
+
+    settings = load_settings()
+    snapshots = list_snapshots(settings.snapshots_dir)
+    if list_only:
+        for snapshot in snapshots:
+            click.echo(f"{snapshot.taken_at:%Y-%m-%d %H:%M:%S} UTC  {snapshot.bytes / 1024**2:>10,.1f} MB  {snapshot.path}")
+        return
+    if snapshot_file is not None:
+        chosen = Snapshot(snapshot_file, snapshot_file.stat().st_size, datetime.fromtimestamp(snapshot_file.stat().st_mtime, timezone.utc))
+    elif snapshots:
+        chosen = snapshots[0]
+    else:
+        raise click.ClickException(f"No snapshot in {settings.snapshots_dir}: `cxp run` takes one before each run writes.")
+    try:
+        with exclusive_run(settings.home):
+            kept = restore_snapshot(settings.warehouse_path, chosen)
+    except RunInProgress as error:
+        raise click.ClickException(str(error)) from error
+    except duckdb.Error as error:
+        raise click.ClickException(f"{chosen.path} does not open as a DuckDB file ({error}); nothing was changed.") from error
+    click.echo(f"Restored {settings.warehouse_path} from {chosen.path}" + (f"; the replaced file is {kept}" if kept else ""))
+    click.echo("The load ledger is the snapshot's: `cxp run` loads again every file delivered since.")
 
 
 @main.command(name="erasures")

@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import shutil
 import sys
 import warnings
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.ingest.partitions import partition_range_tags
 from dagster_project.defs.pipeline.instance import prepare_dagster_home
 from dagster_project.settings import Settings
+from dagster_project.warehouse_snapshots import WarehouseUnsafe, check_free_space, check_warehouse_opens, take_snapshot
 
 MODEL_SCHEMAS = ("staging", "intermediate", "identity", "marts", "features")
 
@@ -68,6 +70,10 @@ class PipelineOutcome:
     """Stopped by Ctrl-C or SIGTERM."""
     released_runs: list[str] = field(default_factory=list)
     """Runs a `cxp run` that died left unfinished, released by this run (which replays their work)."""
+    disk_full_steps: list[str] = field(default_factory=list)
+    """Steps that failed because a file could not grow: the disk is full, or a file-size limit was hit."""
+    snapshot: Path | None = None
+    """The warehouse snapshot taken before this run wrote."""
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -139,10 +145,21 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
 
     prepare_dagster_home(settings)
     with exclusive_run(settings.home):
+        # Before anything writes: a file that will not open stops the run untouched, a disk
+        # without room stops it before it fills, and the warehouse is copied aside.
+        check_warehouse_opens(settings.warehouse_path, settings.snapshots_dir)
+        check_free_space(settings.home, settings.warehouse_path, settings.snapshots_kept)
+        try:
+            snapshot = take_snapshot(settings.warehouse_path, settings.snapshots_dir, settings.snapshots_kept)
+        except OSError as error:
+            raise WarehouseUnsafe(f"Could not copy the warehouse to {settings.snapshots_dir} before the run ({error}); nothing "
+                                  "was written. Free space, or set CXP_SNAPSHOTS_KEPT=0, and run again.") from error
         log_file = settings.dbt_log_dir / f"cxp-run-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(log_file, "w", encoding="utf-8") as log, third_party_output_to(log):
-            return _run(settings, present, first, last, log_file, log)
+            outcome = _run(settings, present, first, last, log_file, log)
+        outcome.snapshot = snapshot.path if snapshot else None
+        return outcome
 
 
 def _run(settings: Settings, present: dict[str, list[date]], first: date, last: date, log_file: Path, log: TextIO) -> PipelineOutcome:
@@ -164,15 +181,23 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
         for run_id in foreign_slot_holders(instance, WAREHOUSE_POOL):
             print(f"Run {run_id}, started outside cxp run (UI or schedule), holds or awaits the warehouse slot: this run "
                   f"waits for it. If it is dead: dagster run delete -f {run_id}", flush=True)
-        with contextlib.redirect_stdout(log):
-            result = job.execute_in_process(
-                instance=instance, asset_selection=selection, tags={**partition_range_tags(first, last), **run_tags()},
-                run_config={"loggers": {"progress": {}}}, raise_on_error=False,
-            )
+        try:
+            with contextlib.redirect_stdout(log):
+                result = job.execute_in_process(
+                    instance=instance, asset_selection=selection, tags={**partition_range_tags(first, last), **run_tags()},
+                    run_config={"loggers": {"progress": {}}}, raise_on_error=False,
+                )
+        except Exception as error:
+            # Dagster's own storage failing to grow ends the run outside any step.
+            if _cannot_grow(error, settings.home):
+                raise WarehouseUnsafe(disk_full_message(settings.home, "Dagster's run storage", settings.snapshots_dir)) from error
+            raise
     outcome = PipelineOutcome(
         run_id=result.run_id, success=result.success, first_date=first, last_date=last, log_file=log_file,
         files_per_source={name: len(days) for name, days in present.items()},
         failed_steps=[event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"],
+        disk_full_steps=[event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"
+                         and _is_disk_full(event.step_failure_data.error, settings.home)],
         interrupted=any(event.event_type_value == "STEP_FAILURE" and event.step_failure_data.error is not None
                         and event.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError" for event in result.all_events),
         materialized={event.asset_key.to_user_string() for event in result.get_asset_materialization_events()},
@@ -192,6 +217,54 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
     if settings.warehouse_path.exists():
         _count_rows(settings.warehouse_path, outcome)
     return outcome
+
+
+# How "the file cannot grow" reads in DuckDB's, SQLite's and the OS's errors (ENOSPC, EFBIG).
+_DISK_FULL = ("no space left on device", "database or disk is full", "file too large", "disk quota exceeded")
+# SQLite reports a write the OS refused as a plain I/O error: disk-full only when space is short.
+_IO_ERROR = "disk i/o error"
+_LOW_SPACE_BYTES = 64 * 1024**2
+
+
+def _is_disk_full(error, home: Path) -> bool:
+    """Whether a step's error (Dagster's record of it, or one of its causes) says a file could not grow."""
+    messages = []
+    while error is not None:
+        messages.append(error.message or "")
+        error = error.cause or error.context
+    return _says_cannot_grow(messages, home)
+
+
+def _cannot_grow(error: BaseException, home: Path) -> bool:
+    """`_is_disk_full` for a Python exception and its chain."""
+    messages = []
+    while error is not None:
+        messages.append(str(error))
+        error = error.__cause__ or error.__context__
+    return _says_cannot_grow(messages, home)
+
+
+def _says_cannot_grow(messages: list[str], home: Path) -> bool:
+    lowered = [message.lower() for message in messages]
+    return any(sign in message for message in lowered for sign in _DISK_FULL) or \
+        (any(_IO_ERROR in message for message in lowered) and _space_is_short(home))
+
+
+def _space_is_short(home: Path) -> bool:
+    import resource
+
+    limit, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return limit != resource.RLIM_INFINITY or shutil.disk_usage(home).free < _LOW_SPACE_BYTES
+
+
+def disk_full_message(home: Path, what: str, snapshots_dir: Path, snapshot: Path | None = None) -> str:
+    """The one message a run that ran out of room ends with: where, how much is free, what to do."""
+    free = shutil.disk_usage(home).free / 1024**2
+    restore = (f"`cxp restore` puts back the warehouse as it was before this run ({snapshot})" if snapshot
+               else f"`cxp restore --list` shows the warehouse snapshots in {snapshots_dir}")
+    return (f"The disk holding {home} is full ({free:,.0f} MB free), or a file-size limit was hit: {what} could not write. "
+            "Each step's writes are one transaction and were rolled back; free space and run again, which replays them. "
+            f"Should the warehouse no longer open, {restore}.")
 
 
 def _model_notes(events) -> list[str]:

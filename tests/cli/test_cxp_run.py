@@ -120,3 +120,58 @@ def test_a_run_killed_mid_step_is_released_by_the_next_which_ends_with_a_clean_r
     # Nothing a cxp process wrote is open to other users: the warehouse, Dagster's storage, logs, models.
     opened = [str(path.relative_to(home)) for path in [home, *home.rglob("*")] if path.stat().st_mode & 0o077]
     assert opened == []
+
+
+def test_a_damaged_warehouse_stops_the_run_untouched_and_restore_brings_it_back(first_and_second_run, tmp_path, monkeypatch):
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(first_and_second_run[0], home)
+    monkeypatch.setenv("CXP_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    warehouse = home / "warehouse.duckdb"
+    # The second run snapshotted the first run's warehouse before it wrote.
+    assert CliRunner().invoke(main, ["restore", "--list"]).output.count("warehouse-") == 1
+    with open(warehouse, "r+b") as file:  # cut short, as a full disk or a stopped copy leaves it
+        file.truncate(warehouse.stat().st_size // 3)
+    damaged = warehouse.read_bytes()
+
+    refused = CliRunner().invoke(main, ["run", "--landing", str(LANDING)])
+    assert refused.exit_code == 1
+    assert f"The warehouse {warehouse} is damaged and was not touched" in refused.output and "`cxp restore` puts back" in refused.output
+    assert warehouse.read_bytes() == damaged and "Run " not in refused.output  # no Dagster run started
+
+    restored = CliRunner().invoke(main, ["restore"])
+    assert restored.exit_code == 0 and "the replaced file is" in restored.output, restored.output
+    rerun = CliRunner().invoke(main, ["run", "--landing", str(LANDING)], catch_exceptions=False)
+    assert rerun.exit_code == 0, rerun.output
+    assert snapshot(warehouse) == first_and_second_run[2][0]
+
+
+def test_a_run_that_runs_out_of_room_ends_with_one_message(tmp_path):
+    import resource
+    import signal
+    import subprocess
+
+    from tests.cli.cxp_process import CXP, RUN_TIMEOUT_SECONDS, cxp_environment
+
+    def at_most_three_megabytes_per_file():  # a full disk, as `ulimit -f` makes one: writes past it fail (EFBIG)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (3_000_000, 3_000_000))
+
+    home = tmp_path / "home"
+    full = subprocess.run([CXP, "run"], env=cxp_environment(home), capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
+                          preexec_fn=at_most_three_megabytes_per_file)
+    assert full.returncode == 1, full.stdout[-2000:]
+    assert f"The disk holding {home} is full" in full.stderr and "file-size limit" in full.stderr, full.stderr[-3000:]
+    assert "Traceback" not in full.stderr and "leaked" not in full.stderr
+    # Nothing it started outlives it (a dbt build left running would hold the warehouse's lock).
+    import psutil
+
+    def holds_the_warehouse(process: psutil.Process) -> bool:
+        try:
+            return any(f.path.startswith(str(home / "warehouse.duckdb")) for f in process.open_files())
+        except (psutil.AccessDenied, psutil.NoSuchProcess):
+            return False
+
+    assert [p.cmdline() for p in psutil.process_iter() if holds_the_warehouse(p)] == []

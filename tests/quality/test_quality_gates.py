@@ -153,6 +153,12 @@ def test_a_defective_day_fails_its_check_stops_everything_downstream_and_is_kept
     assert str(LAST_DAY) in json.dumps(failed.metadata, default=str)  # the offending day is named
     if check == "timestamps_not_implausibly_old":  # and the setting that admits older history
         assert "oldest_plausible_timestamp" in failed.metadata["rule"] and "CXP_QUALITY_THRESHOLDS" in failed.metadata["rule"]
+    if check == "amounts_not_negative":  # the offending row is located and its amount shown; who bought it is not
+        rows = query(home / "warehouse.duckdb", 'select "Lineitem price", "Email", "Billing Name", "Billing Street" from raw.ecommerce_orders '
+                                                f"where _extract_date = '{LAST_DAY}' and \"Lineitem price\" like '-%'")
+        shown = json.dumps(failed.metadata, default=str)
+        assert "offending_rows" in failed.metadata and rows and rows[0][0] in shown
+        assert not [value for row in rows for value in row[1:] if value and value in shown], "personal values in check metadata"
     assert not [key for key in outcome.materialized if key.startswith(DOWNSTREAM_OF_RAW)]
     # Nothing lost: the bad day is in the raw table as delivered, staging still holds the last good build.
     source = asset.split("/")[1]

@@ -13,12 +13,14 @@ from dagster_project.defs.privacy.assets import ERASURES
 
 class LayeredDbtTranslator(DagsterDbtTranslator):
     """Groups are our stages: a model's `meta.dagster.group` (e.g. `identity`), else its dbt folder.
-    Staging models read the raw layer only after the night's erasures have left it."""
+    Models built on the resolved identities read them only after the night's erasures have run
+    (which follow the resolution: see privacy/assets.py)."""
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
-        if props["resource_type"] == "model" and props.get("fqn", [None, None])[1] == "staging":
+        reads_identities = any(node.startswith(f"source.{props['package_name']}.identity.") for node in props.get("depends_on", {}).get("nodes", []))
+        if props["resource_type"] == "model" and reads_identities:
             return spec.merge_attributes(deps=[ERASURES])
         return spec
 

@@ -40,6 +40,10 @@ class SourceContract:
     """Columns (CSV) or top-level keys (JSONL) that must be present and non-empty on every row."""
     formats: dict[str, FieldFormat] = field(default_factory=dict)
     """Columns or keys whose non-empty values must parse in the given format."""
+    shareable: tuple[str, ...] = ()
+    """Columns or keys whose values say nothing about who a person is (amounts, statuses, times of
+    events): the only values of a row shown in check metadata, which Dagster keeps for as long as
+    its run history; every other value is withheld there (names, emails, addresses, ids)."""
 
     @property
     def suffix(self) -> str:
@@ -90,6 +94,8 @@ CRM_CONTACTS = SourceContract(
         "Created Date": _SALESFORCE,
         "Last Modified Date": _SALESFORCE,
     },
+    shareable=("Mailing Country", "Lead Source", "Preferred Channel", "Email Opt Out", "Personalization Opt Out",
+               "Created Date", "Last Modified Date", "Is Deleted"),
 )
 
 ECOMMERCE_ORDERS = SourceContract(
@@ -117,6 +123,9 @@ ECOMMERCE_ORDERS = SourceContract(
         )},
         "Lineitem quantity": FieldFormat.INTEGER,
     },
+    shareable=("Financial Status", "Paid at", "Created at", "Cancelled at", "Fulfillment Status", "Accepts Marketing", "Currency",
+               "Subtotal", "Shipping", "Taxes", "Total", "Discount Amount", "Refunded Amount", "Lineitem quantity",
+               "Lineitem name", "Lineitem price", "Lineitem sku", "Billing Country", "Source"),
 )
 
 ECOMMERCE_FX_RATES = SourceContract(
@@ -128,6 +137,7 @@ ECOMMERCE_FX_RATES = SourceContract(
     columns=("date", "currency", "usd_per_unit"),
     required=("date", "currency", "usd_per_unit"),
     formats={"date": FieldFormat.ISO_DATE, "usd_per_unit": FieldFormat.DECIMAL},
+    shareable=("date", "currency", "usd_per_unit"),
 )
 
 EMAIL_EVENTS = SourceContract(
@@ -138,6 +148,7 @@ EMAIL_EVENTS = SourceContract(
     description="SendGrid Event Webhook: events received on the extract day (retries and late events included).",
     required=("sg_event_id", "timestamp", "event"),
     formats={"timestamp": FieldFormat.UNIX_SECONDS},
+    shareable=("timestamp", "event", "category", "type", "reason", "status"),
 )
 
 SUPPORT_TICKETS = SourceContract(
@@ -152,6 +163,7 @@ SUPPORT_TICKETS = SourceContract(
         "created_at": FieldFormat.ISO_UTC_TIMESTAMP,
         "updated_at": FieldFormat.ISO_UTC_TIMESTAMP,
     },
+    shareable=("created_at", "updated_at", "status", "priority", "type", "channel"),
 )
 
 PRIVACY_ERASURE_REQUESTS = SourceContract(
@@ -163,6 +175,7 @@ PRIVACY_ERASURE_REQUESTS = SourceContract(
     columns=("request_id", "email", "received_at"),
     required=("request_id", "email", "received_at"),
     formats={"received_at": FieldFormat.ISO_UTC_TIMESTAMP},
+    shareable=("received_at",),
 )
 
 SOURCE_CONTRACTS: tuple[SourceContract, ...] = (

@@ -1,5 +1,12 @@
-"""The nightly erasure step: after the day's exports are loaded and before dbt builds anything from
-them, every pending erasure request is carried out in every store and written to the audit log."""
+"""The nightly erasure step: after the night's identity resolution and before the customer 360 is
+built, every pending erasure request is carried out in every store and written to the audit log.
+
+After, not before, identity resolution: tonight's exports may bring records of the person that
+only tonight's resolution links to them (an order with their name and address but no email).
+Run before it, the step could only follow last night's links, and having removed the person's
+known records, left nothing for tonight's to link to. The person's rows pass through staging
+and the identity graph for the minutes in between; the step removes them there too.
+"""
 
 import dataclasses
 import time
@@ -22,19 +29,22 @@ from dagster_project.defs.privacy.erasure import (
 )
 from dagster_project.defs.privacy.erasure_files import erase_from_parquet_files
 from dagster_project.defs.privacy.resources import SuppressionSalt
+from dagster_project.defs.privacy.run_storage import scrub_run_storage
 from dagster_project.defs.privacy.suppression import create_privacy_tables, suppression_list_size
 from dagster_project.defs.privacy.warehouse_compaction import CompactionError, compact_warehouse
 from dagster_project.settings import Settings
+from dagster_project.warehouse_snapshots import list_snapshots
 
 ERASURES = dg.AssetKey(["privacy", "erasures"])
 
 
 @dg.asset(
     key=ERASURES, group_name="privacy", pool=WAREHOUSE_POOL, kinds={"duckdb", "parquet"},
-    deps=[raw_asset_key(contract) for contract in SOURCE_CONTRACTS],
+    deps=[*(raw_asset_key(contract) for contract in SOURCE_CONTRACTS),
+          *(dg.AssetKey(["identity", name]) for name in ("customer_id_assignments", "customer_id_events", "retired_customer_ids"))],
     description="Carries out the pending data-subject erasure requests (GDPR Art. 17): the person's rows leave the raw "
                 "layer, the quarantine, the identity state, every model table, the feature and score files, the saved "
-                "training sets and the online store; their salted identifiers join the suppression list that keeps "
+                "training sets, the online store and Dagster's run history; their salted identifiers join the suppression list that keeps "
                 "re-delivered exports from bringing them back; each request is written to the audit log.",
 )
 def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppression_salt: SuppressionSalt,
@@ -134,6 +144,17 @@ def _erase_outside_warehouse(settings: Settings, feature_store: FeatureStoreReso
                 removed = delete_customers_online(store, store_settings, sorted(c for c in person.customer_ids if owners[c] == request_id))
                 if removed:
                     deletions[request_id].append(Deletion("online store", name, removed))
+    # Warehouse snapshots hold the person as they were: a restore must not bring them back.
+    snapshots = list_snapshots(settings.snapshots_dir)
+    for snapshot in snapshots:
+        snapshot.path.unlink(missing_ok=True)
+    for request_id in people:
+        deletions[request_id] += [Deletion("warehouse snapshots", snapshot.path.name, 1) for snapshot in snapshots]
+    # Dagster's run history: ids and emails in event metadata and logs (this run's too).
+    for request_id, person in people.items():
+        identifiers = [value for _, value in person.identifiers] + sorted(person.record_ids) + sorted(person.customer_ids)
+        for location, rows in scrub_run_storage(settings.dagster_home, identifiers).items():
+            deletions[request_id].append(Deletion("dagster storage", location, rows))
     return dict(deletions)
 
 

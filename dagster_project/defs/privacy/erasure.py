@@ -35,9 +35,16 @@ _NODES = "intermediate.int_identity_nodes"
 _KEY_COLUMNS = {"customer_id": "customer", "related_customer_id": "customer", "current_customer_id": "customer",
                 "retired_customer_id": "customer", "record_id": "record", "record_id_l": "record", "record_id_r": "record",
                 "contact_id": CRM_CONTACT, "order_id": SHOPIFY_ORDER, "requester_id": ZENDESK_REQUESTER,
-                "email_normalized": EMAIL}
+                "email_normalized": EMAIL, "ticket_id": "zendesk_ticket"}
+# Ids of the person's raw rows that key model rows without naming the person (a ticket's versions
+# hold its ticket id, not its requester): taken from the raw rows before they are deleted.
+_ROW_KEYS = {"support_tickets": ("zendesk_ticket", "json_extract_string(payload, '$.id')")}
+# A record's phone: a key of model rows (the identity graph's shared identifiers), not an
+# identifier the suppression list filters exports on.
+PHONE = "phone"
 _SKIPPED_SCHEMAS = (RAW_SCHEMA, PRIVACY_SCHEMA, "seeds", "information_schema", "pg_catalog")
 REQUESTS_TABLE = f"{RAW_SCHEMA}.privacy_erasure_requests"
+STAGED_REQUESTS_TABLE = "staging.stg_privacy__erasure_requests"
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,10 @@ def identify_people(connection: duckdb.DuckDBPyConnection, requests: list[Erasur
         people[request_id].customer_ids.add(customer)
     for request_id, record in connection.execute("SELECT * FROM erasure_records").fetchall():
         people[request_id].record_ids.add(record)
+    if table_exists(connection, _NODES):
+        for request_id, phone in connection.execute(f"SELECT DISTINCT records.request_id, nodes.phone_e164 FROM erasure_records AS records "
+                                                    f"JOIN {_NODES} AS nodes USING (record_id) WHERE nodes.phone_e164 IS NOT NULL").fetchall():
+            people[request_id].identifiers.add((PHONE, phone))
     return people
 
 
@@ -192,6 +203,9 @@ def delete_request_rows(connection: duckdb.DuckDBPyConnection, request_ids: list
     counts = dict(connection.execute(f"SELECT trim(request_id), count(*) FROM {REQUESTS_TABLE} WHERE {where} GROUP BY ALL",
                                      {"ids": request_ids}).fetchall())
     connection.execute(f"DELETE FROM {REQUESTS_TABLE} WHERE {where}", {"ids": request_ids})
+    # Staging's copy too: the erasure runs after dbt's first models have read the raw table.
+    if table_exists(connection, STAGED_REQUESTS_TABLE):
+        connection.execute(f"DELETE FROM {STAGED_REQUESTS_TABLE} WHERE {where}", {"ids": request_ids})
     return counts
 
 
@@ -234,6 +248,13 @@ def erase_from_warehouse(connection: duckdb.DuckDBPyConnection, salt: str) -> di
         table = raw_table(contract)
         if columns and table_exists(connection, table):
             hashes = ", ".join(identifier_hash_sql(kind, value) for kind, value in columns)
+            if contract.name in _ROW_KEYS:
+                kind, key = _ROW_KEYS[contract.name]
+                connection.execute(f"""
+                    INSERT INTO erasure_keys
+                    SELECT DISTINCT keys.request_id, '{kind}', rows.row_key, NULL
+                    FROM (SELECT {key} AS row_key, unnest([{hashes}]) AS hash FROM {table}) AS rows
+                    JOIN erasure_keys AS keys ON keys.identifier_hash = rows.hash WHERE rows.row_key IS NOT NULL""", {"salt": salt})
             _delete_matches(connection, table, f"""
                 SELECT row_id, keys.request_id FROM (SELECT rowid AS row_id, unnest([{hashes}]) AS hash FROM {table}) AS rows
                 JOIN erasure_keys AS keys ON keys.identifier_hash = rows.hash""", {"salt": salt}, deletions)
@@ -248,6 +269,15 @@ def erase_from_warehouse(connection: duckdb.DuckDBPyConnection, salt: str) -> di
         "GROUP BY ALL ORDER BY ALL",
         {"skipped": list(_SKIPPED_SCHEMAS), "keys": list(_KEY_COLUMNS)},
     ).fetchall()
+    typed = connection.execute(
+        "SELECT table_schema, table_name FROM information_schema.columns JOIN information_schema.tables "
+        "USING (table_catalog, table_schema, table_name) WHERE table_type = 'BASE TABLE' AND table_schema NOT IN "
+        "(SELECT unnest($skipped::VARCHAR[])) AND column_name IN ('identifier_type', 'identifier') GROUP BY ALL HAVING count(*) = 2",
+        {"skipped": list(_SKIPPED_SCHEMAS)}).fetchall()
+    for schema, table in typed:  # the identity graph's shared identifiers: an email or a phone per row
+        qualified = f'"{schema}"."{table}"'
+        _delete_matches(connection, qualified, f"SELECT rows.rowid AS row_id, keys.request_id FROM {qualified} AS rows JOIN erasure_keys AS keys "
+                        "ON keys.kind = rows.identifier_type AND keys.value = rows.identifier", {}, deletions, location=f"{schema}.{table}")
     for schema, table, names in tables:
         qualified = f'"{schema}"."{table}"'
         matches = " UNION ALL ".join(

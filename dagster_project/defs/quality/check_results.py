@@ -1,9 +1,17 @@
-"""A rule's outcome as a Dagster check result: the verdict, what was observed, samples, the Data Docs link."""
+"""A rule's outcome as a Dagster check result: the verdict, what was observed, samples, the Data Docs link.
+
+Dagster keeps check metadata in its run history for as long as the instance lives, beyond the
+reach of erasure's table deletes. So samples and offending rows show where a row is (file and
+line, partition), the values of columns that say nothing about a person (the contract's
+`shareable` ones), numbers and flags; any other text is withheld. The row itself is one
+`sed -n '<line>p' <file>` away for whoever may read the landing zone.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 
 import dagster as dg
 import duckdb
@@ -12,10 +20,16 @@ from data_quality.rules import RuleOutcome, Severity
 
 _SEVERITY = {Severity.BLOCKING: dg.AssetCheckSeverity.ERROR, Severity.WARNING: dg.AssetCheckSeverity.WARN}
 _SHOWN_SAMPLES = 10
+WITHHELD = "‹withheld›"
+# Columns of where a row is, not of whom: kept in samples.
+_LOCATING_COLUMNS = frozenset({"_source_file", "_line_number", "_extract_date", "snapshot_date", "partition", "extract_date",
+                               "aspect", "field"})  # a partition profile's row: what was measured, of which column
 
 
-def check_result(asset_key: dg.AssetKey, outcome: RuleOutcome, extra: dict | None = None) -> dg.AssetCheckResult:
-    """The check result of one rule; failing expectations come first in the metadata."""
+def check_result(asset_key: dg.AssetKey, outcome: RuleOutcome, extra: dict | None = None,
+                 shareable: Collection[str] = ()) -> dg.AssetCheckResult:
+    """The check result of one rule; failing expectations come first in the metadata. Sample
+    values are withheld unless locating, numeric or in `shareable` (see the module's docstring)."""
     failing = [e for e in outcome.expectations if not e.success]
     metadata: dict[str, dg.MetadataValue | str | int | float] = {
         "rule": outcome.rule.description,
@@ -24,7 +38,8 @@ def check_result(asset_key: dg.AssetKey, outcome: RuleOutcome, extra: dict | Non
         "batch_rows_validated": outcome.rows_validated,
         "expectations": dg.MetadataValue.md(_expectations_table(outcome)),
     }
-    samples = [sample for expectation in failing for sample in expectation.samples][:_SHOWN_SAMPLES]
+    samples = [withhold_personal(sample, shareable, expectation.column) for expectation in failing
+               for sample in expectation.samples][:_SHOWN_SAMPLES]
     if samples:
         metadata["failing_samples"] = dg.MetadataValue.md(_table(samples))
     if outcome.docs_url:
@@ -39,8 +54,18 @@ def check_result(asset_key: dg.AssetKey, outcome: RuleOutcome, extra: dict | Non
     )
 
 
-def offending_raw_rows(connection: duckdb.DuckDBPyConnection, table: str, outcome: RuleOutcome) -> dict[str, dg.MetadataValue]:
-    """The raw rows behind a failing rule's samples, as delivered, for the check's metadata."""
+def withhold_personal(sample: dict, shareable: Collection[str] = (), column: str | None = None) -> dict:
+    """A sample row with every text value withheld but locating and `shareable` columns'. GX names
+    the failing column's value `value` when it has no index: it is shareable when its column is."""
+    allowed = _LOCATING_COLUMNS | set(shareable)
+    return {key: value if (key in allowed or (key == "value" and column in allowed) or not isinstance(value, str)) else WITHHELD
+            for key, value in sample.items()}
+
+
+def offending_raw_rows(connection: duckdb.DuckDBPyConnection, table: str, outcome: RuleOutcome,
+                       shareable: Collection[str] = ()) -> dict[str, dg.MetadataValue]:
+    """The raw rows behind a failing rule's samples, for the check's metadata: the shareable
+    columns' values, and which other columns hold a value (raw values are all text: withheld)."""
     located = {
         (sample["_source_file"], int(sample["_line_number"]))
         for expectation in outcome.expectations if not expectation.success
@@ -57,8 +82,10 @@ def offending_raw_rows(connection: duckdb.DuckDBPyConnection, table: str, outcom
         )
         names = [column[0] for column in cursor.description]
         for values in cursor.fetchall():
-            record = {name: value for name, value in zip(names, values) if value not in (None, "")}
-            rows.append({"file": source_file, "line": line, "record": json.dumps(record, default=str)[:400]})
+            held = {name: value for name, value in zip(names, values) if value not in (None, "")}
+            shown = {name: value for name, value in withhold_personal(held, shareable).items() if value != WITHHELD}
+            rows.append({"file": source_file, "line": line, "record": json.dumps(shown, default=str)[:1000],
+                         "withheld": ", ".join(name for name in held if name not in shown)[:300]})
     return {"offending_rows": dg.MetadataValue.md(_table(rows))} if rows else {}
 
 

@@ -92,9 +92,10 @@ def _raw_export_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefinitio
                 record_verdicts(connection, source, days, passed, run_id)
                 context.log.info(f"{suite.name}: {len(days)} partitions validated, blocking rules {'passed' if passed else 'FAILED'}")
                 validated = {"partitions_validated": len(days), "partition_range": f"{min(days)} … {max(days)}" if days else "none"}
+                shareable = next(c.shareable for c in SOURCE_CONTRACTS if c.name == source)
                 for outcome in outcomes[suite.name]:
-                    extra = offending_raw_rows(connection, f"raw.{source}", outcome) if not outcome.passed else {}
-                    yield check_result(keys[source], outcome, {**validated, **extra})
+                    extra = offending_raw_rows(connection, f"raw.{source}", outcome, shareable) if not outcome.passed else {}
+                    yield check_result(keys[source], outcome, {**validated, **extra}, shareable)
 
     return raw_exports_quality
 

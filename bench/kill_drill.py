@@ -34,9 +34,8 @@ STAGES = {
     "dbt": "cxp_dbt_models",
     "identity (Splink)": "identity__probabilistic_match_pairs",
     "customer 360 (dbt)": "cxp_customer_360_models",
-    "online store write": "feature_store__online_store",
     "model training": "ml__churn_challenger",
-    "scores online": "ml__online_scores",
+    "online publication": "feature_store__online_store",
 }
 RUN_TIMEOUT_SECONDS = 1800
 
@@ -88,7 +87,7 @@ def online_values(home: Path) -> dict[str, str]:
     digests = {}
     with sqlite3.connect(path) as connection:
         tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-                  if name != "cxp_materialization_marker"]
+                  if name not in ("cxp_materialization_marker", "cxp_online_windows")]
         for table in tables:
             rows = connection.execute(f"SELECT entity_key, feature_name, value, value_text FROM {table} "
                                       "WHERE feature_name NOT LIKE '%model_version' ORDER BY 1, 2").fetchall()

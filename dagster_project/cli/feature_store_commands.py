@@ -19,26 +19,45 @@ def _require_registry():
     return settings
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on. The server also accepts writes (/push, /materialize): keep it off public interfaces.")
+              help="Interface to listen on. Any other than loopback needs a token (CXP_FEATURE_SERVER_TOKEN), Feast's `auth:`, or --no-auth.")
 @click.option("--port", type=int, help="Port [default: CXP_FEATURE_SERVER_PORT, else 6566].")
 @click.option("--workers", default=1, show_default=True, help="Server processes (each one answers requests on its own).")
-def serve(host: str, port: int | None, workers: int) -> None:
-    """Start the Feast feature server (`feast serve`): online features over HTTP for apps."""
+@click.option("--allow-writes", is_flag=True,
+              help="Also serve Feast's write routes (/push, /write-to-online-store, /materialize) and its others; off by default.")
+@click.option("--no-auth", is_flag=True, help="Listen on a non-loopback interface without any authentication.")
+def serve(host: str, port: int | None, workers: int, allow_writes: bool, no_auth: bool) -> None:
+    """Start the feature server: Feast's, behind a gate (feature_repo/feature_server.py) that checks
+    the bearer token, serves reads only unless --allow-writes, bounds request size and entity
+    count, and answers client mistakes with 4xx and a message."""
+    from feast.repo_config import load_repo_config
+
     settings = _require_registry()
     port = port or settings.feature_server_port
-    # feast's CLI under `python -O`: Feast type-checks every registry object it builds (typeguard),
-    # 1.4 ms of each request for a feature service; -O turns those checks (and asserts) off.
+    feast_auth = load_repo_config(settings.feature_repo_dir, settings.feature_store_yaml).auth_config.type
+    if settings.feature_server_token and feast_auth != "no_auth":
+        raise click.ClickException(f"Both CXP_FEATURE_SERVER_TOKEN and Feast's `auth: {feast_auth}` are set: they would both "
+                                   "claim the Authorization header. Keep one.")
+    if host not in LOOPBACK_HOSTS and not settings.feature_server_token and feast_auth == "no_auth" and not no_auth:
+        raise click.ClickException(f"Refusing to serve on {host} without authentication: set CXP_FEATURE_SERVER_TOKEN "
+                                   "(apps send `Authorization: Bearer <token>`), configure Feast's `auth:`, or pass --no-auth.")
+    # Under `python -O`: Feast type-checks every registry object it builds (typeguard), 1.4 ms of
+    # each request for a feature service; -O turns those checks (and asserts) off.
     command = [
-        sys.executable, "-O", "-c", "from feast.cli.cli import cli; cli(prog_name='feast')",
-        "-c", str(settings.feature_repo_dir), "-f", str(settings.feature_store_yaml), "serve",
-        "--host", host, "--port", str(port), "--workers", str(workers), "--no-access-log",
-        # gunicorn recycles a worker every 1,000 requests by default: with one worker, p99 becomes ~1 s.
-        "--max-requests", "0",
+        sys.executable, "-O", "-m", "feature_repo.feature_server", "--repo", str(settings.feature_repo_dir),
+        "--config", str(settings.feature_store_yaml), "--host", host, "--port", str(port), "--workers", str(workers),
+        "--max-entities", str(settings.feature_server_max_entities), "--max-body-bytes", str(settings.feature_server_max_body_bytes),
+        *(["--allow-writes"] if allow_writes else []),
     ]
-    click.echo(f"Feature server on http://{host}:{port} (online store: {settings.online_store}); "
-               f"try: curl -s -X POST http://{host}:{port}/get-online-features -H 'Content-Type: application/json' -d "
+    token_header = " -H 'Authorization: Bearer $CXP_FEATURE_SERVER_TOKEN'" if settings.feature_server_token else ""
+    click.echo(f"Feature server on http://{host}:{port} (online store: {settings.online_store}; "
+               f"{'token required' if settings.feature_server_token else 'Feast auth: ' + feast_auth}; "
+               f"{'writes allowed' if allow_writes else 'reads only'}); "
+               f"try: curl -s -X POST http://{host}:{port}/get-online-features -H 'Content-Type: application/json'{token_header} -d "
                """'{"feature_service": "personalization_app", "entities": {"customer_id": ["<id>"]}}'""", err=True)
     # Become the server rather than wrap it: signals reach it, and no orphan outlives cxp.
     os.execv(command[0], command)

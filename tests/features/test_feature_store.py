@@ -3,10 +3,12 @@ first load and then one nightly day, their Parquet files, a Feast registry, Duck
 retrieval, the SQLite online store, Redis, the HTTP feature server and `cxp training-set`."""
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -19,6 +21,7 @@ from dagster_project.cli.run_pipeline import run_pipeline
 from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import REPO_ROOT, load_settings
 from tests.conftest import query
+from bench.serving_drill import ReadDrill, report
 from tests.features.feature_server import online_features, running_feature_server
 from tests.features.online_tables import decoded_online_tables
 from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
@@ -34,8 +37,9 @@ INCREMENTAL_TABLES = ("customer_purchase_features", "customer_email_features", "
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     """1,500 generated people over 60 days: a first load of all days but the last, then the last
-    day as the nightly run loads it. Yields the home, the nightly run's outcome, the Feast store,
-    and when each Parquet file was written before the nightly run."""
+    day as the nightly run loads it, while two apps read the feature server without pause. Yields
+    the home, the nightly run's outcome, the Feast store, when each Parquet file was written before
+    the nightly run, and the readers' drill (its result, the answers before and after)."""
     home = tmp_path_factory.mktemp("features")
     (home / "thresholds.yml").write_text(TEST_THRESHOLDS)
     landing = home / "landing"
@@ -48,16 +52,23 @@ def platform(tmp_path_factory):
         point_platform_at(home, monkeypatch)
         assert run_pipeline(load_settings()).success
         written_before = {path: path.stat().st_mtime_ns for path in (home / "features").rglob("*.parquet")}
+        customers = [row[0] for row in query(home / "warehouse.duckdb", "select customer_id from marts.dim_customers order by hash(customer_id) limit 100")]
         for path in [p for p in held_back.rglob("*") if p.is_file()]:
             path.rename(landing / path.relative_to(held_back))
-        nightly = run_pipeline(load_settings(), LAST_DAY)
+        with running_feature_server(home) as url:
+            drill = ReadDrill(url, [customers[i:i + 10] for i in range(0, 100, 10)], clients=2)
+            before = drill.snapshot()
+            with drill:
+                nightly = run_pipeline(load_settings(), LAST_DAY)
+                time.sleep(1)
+            after = drill.snapshot()
         from feature_repo.definitions import open_feature_store
 
-        yield home, nightly, open_feature_store(load_settings()), written_before
+        yield home, nightly, open_feature_store(load_settings()), written_before, (drill.result, before, after)
 
 
 def test_the_nightly_run_builds_features_and_publishes_them_online(platform):
-    _, nightly, store, _ = platform
+    _, nightly, store, _, _ = platform
     assert nightly.success, nightly.failed_steps
     for key in ("features/customer_purchase_features", "feature_store/offline_files", "feature_store/registry", "feature_store/online_store"):
         assert key in nightly.materialized
@@ -67,8 +78,19 @@ def test_the_nightly_run_builds_features_and_publishes_them_online(platform):
     assert "recency is derived" in recency.description and recency.tags["owner"] == "growth-analytics@cxp.example"
 
 
+def test_apps_reading_through_the_nightly_run_get_every_answer_whole_from_one_night(platform):
+    """The nightly run publishes features and scores while apps read: no read fails, and every
+    answer is wholly last night's or wholly tonight's, never views or customers of both."""
+    *_, (drill, before, after) = platform
+    (old, new), mixed = drill.compare(before, after)
+    assert sum(before[batch] != after[batch] for batch in range(len(before))) >= 8, "the night changed too little to tell"
+    assert drill.reads > 200 and not drill.errors, report(drill, before, after)
+    assert mixed == 0, report(drill, before, after)
+    assert old > 0 and new > 0, report(drill, before, after)
+
+
 def test_the_nightly_run_writes_one_new_day_of_parquet_and_leaves_history_alone(platform):
-    home, _, _, written_before = platform
+    home, _, _, written_before, _ = platform
     for table in INCREMENTAL_TABLES:
         days = sorted(path.name for path in (home / "features" / table).iterdir() if path.is_dir())
         assert days[-1] == LAST_DAY.isoformat()
@@ -77,7 +99,7 @@ def test_the_nightly_run_writes_one_new_day_of_parquet_and_leaves_history_alone(
 
 
 def test_a_nightly_run_appends_exactly_what_a_full_rebuild_computes(platform, tmp_path):
-    home, _, _, _ = platform
+    home, _, _, _, _ = platform
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copy(home / "warehouse.duckdb", rebuilt)
     env = {**os.environ, "CXP_WAREHOUSE_PATH": str(rebuilt), "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "logs")}
@@ -132,7 +154,7 @@ def _recomputed_purchase_features(warehouse: Path, entity_rows: pd.DataFrame) ->
 
 
 def test_features_at_a_past_date_equal_a_recomputation_from_only_earlier_events(platform):
-    home, _, store, _ = platform
+    home, _, store, _, _ = platform
     buyers = [row[0] for row in query(home / "warehouse.duckdb",
               "select customer_id from marts.fct_orders where customer_id is not null group by 1 having count(*) >= 2 order by 1 limit 40")]
     assert buyers
@@ -172,7 +194,7 @@ def _same(left: pd.Series, right: pd.Series) -> pd.Series:
 
 
 def test_online_values_equal_the_latest_offline_values(platform):
-    home, _, store, _ = platform
+    home, _, store, _, _ = platform
     customers = _sample_customers(home)
     features = _stored_features(store)
     offline = store.get_historical_features(
@@ -190,7 +212,7 @@ def test_online_values_equal_the_latest_offline_values(platform):
 def test_the_bulk_online_writer_stores_what_feasts_own_engine_stores(platform, tmp_path):
     """Our store after a first load and one nightly run (changes only) holds what Feast's local
     engine writes in one full materialization into a store of its own."""
-    home, _, store, _ = platform
+    home, _, store, _, _ = platform
     from feast import FeatureStore
 
     stock_dir = tmp_path / "stock"
@@ -223,7 +245,7 @@ def redis_server(tmp_path):
 
 
 def test_the_redis_online_store_serves_the_same_values_and_forgets_removed_customers(platform, redis_server, monkeypatch):
-    home, _, sqlite_store, _ = platform
+    home, _, sqlite_store, _, _ = platform
     from dagster_project.defs.features.online_store import delete_customers_online, materialize_online
     from feature_repo.definitions import open_feature_store
 
@@ -247,8 +269,46 @@ def test_the_redis_online_store_serves_the_same_values_and_forgets_removed_custo
     assert all(value is None for column in gone if column != "customer_id" for value in gone[column])
 
 
+def test_a_publication_that_dies_leaves_the_previous_night_served_and_a_stuck_view_serves(platform, tmp_path, monkeypatch):
+    from feast.feature_view import FeatureViewState
+
+    from dagster_project.defs.features.online_store import customer_keys, latest_scores_date, materialize_scores_online
+    from feature_repo.definitions import open_feature_store
+    from feature_repo.materialization_engine import publication
+
+    home = platform[0]
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("landing", "held-back", "dagster", "dbt"))
+    monkeypatch.setenv("CXP_HOME", str(copy))
+    store = open_feature_store(load_settings())
+    customers = _sample_customers(copy)[:5]
+    rows = [{"customer_id": c} for c in customers]
+
+    def served() -> dict:
+        answer = store.get_online_features(features=store.get_feature_service("personalization_app"), entity_rows=rows).to_dict()
+        return {name: values for name, values in answer.items() if not name.startswith(("days_since_", "tenure_days"))}
+
+    before = served()
+    assert any(value is not None for value in before["orders_lifetime"])
+    with pytest.raises(RuntimeError, match="killed"):
+        with publication(store) as engine:
+            engine.remove_entities(store.list_feature_views(), customer_keys(store, customers))
+            materialize_scores_online(store, latest_scores_date(load_settings()))
+            raise RuntimeError("killed mid-publication")
+    assert served() == before
+    # A write killed between Feast's two registry commits leaves its view MATERIALIZING: still served.
+    view = store.get_feature_view("customer_profile")
+    view.state = FeatureViewState.MATERIALIZING
+    store.registry.apply_feature_view(view, store.project, commit=True)
+    assert served() == before
+    with publication(store) as engine:
+        engine.remove_entities(store.list_feature_views(), customer_keys(store, customers))
+    gone = served()
+    assert all(value is None for name, values in gone.items() if name != "customer_id" for value in values)
+
+
 def test_apps_read_the_personalization_service_over_http(platform, tmp_path):
-    home, _, store, _ = platform
+    home, _, store, _, _ = platform
     customers = _sample_customers(home)[:5]
     with running_feature_server(tmp_path) as url:
         served = online_features(url, "personalization_app", customers)
@@ -263,8 +323,53 @@ def test_apps_read_the_personalization_service_over_http(platform, tmp_path):
         assert (served_days is None and sdk_days is None) or abs(served_days - sdk_days) < 1 / 1440
 
 
+def test_the_feature_server_wants_its_token_serves_reads_only_and_answers_mistakes_with_4xx(platform, tmp_path, monkeypatch):
+    import requests
+
+    home = platform[0]
+    customers = _sample_customers(home)[:3]
+    monkeypatch.setenv("CXP_FEATURE_SERVER_TOKEN", "s3cret-token")
+    monkeypatch.setenv("CXP_FEATURE_SERVER_MAX_ENTITIES", "500")
+    bearer = {"Authorization": "Bearer s3cret-token"}
+    read = {"feature_service": "personalization_app", "entities": {"customer_id": customers}}
+    with running_feature_server(tmp_path) as url:
+        def post(path: str, body, headers=bearer) -> requests.Response:
+            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+            return requests.post(f"{url}{path}", data=data, headers={"Content-Type": "application/json", **headers}, timeout=30)
+
+        assert requests.get(f"{url}/health", timeout=5).status_code == 200  # probes need no token
+        assert post("/get-online-features", read, headers={}).status_code == 401
+        assert post("/get-online-features", read, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert post("/get-online-features", read).status_code == 200
+        for path in ("/push", "/write-to-online-store", "/materialize", "/materialize-incremental"):
+            refused = post(path, {})
+            assert refused.status_code == 403 and "--allow-writes" in refused.json()["detail"], path
+        many = post("/get-online-features", {**read, "entities": {"customer_id": [f"cus_{i}" for i in range(100_000)]}})
+        assert many.status_code == 413
+        assert post("/get-online-features", {**read, "entities": {"customer_id": ["x"] * 501}}).status_code == 413
+        assert "at most 500" in post("/get-online-features", {**read, "entities": {"customer_id": ["x"] * 501}}).json()["detail"]
+        mistakes = {
+            "not json": (b"{", 400, "not JSON"),
+            "wrong entity key": ({**read, "entities": {"user_id": customers}}, 422, "accepted are customer_id"),
+            "no entity": ({**read, "entities": {"customer_id": []}}, 422, "non-empty"),
+            "unknown service": ({**read, "feature_service": "nope"}, 404, "personalization_app"),
+            "unknown view": ({"features": ["nope:x"], "entities": read["entities"]}, 404, "customer_profile"),
+            "unknown feature": ({"features": ["customer_profile:nope"], "entities": read["entities"]}, 404, "it has:"),
+        }
+        for mistake, (body, status, says) in mistakes.items():
+            answer = post("/get-online-features", body)
+            assert answer.status_code == status and says in answer.json()["detail"], (mistake, answer.status_code, answer.text)
+        fine = post("/get-online-features", {"features": ["customer_profile:email_marketing_consent"], "entities": read["entities"]})
+        assert fine.status_code == 200, fine.text
+
+
+def test_the_feature_server_will_not_listen_on_a_network_without_authentication(platform, monkeypatch):
+    result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code != 0 and "without authentication" in result.output and "CXP_FEATURE_SERVER_TOKEN" in result.output
+
+
 def test_training_set_command_writes_a_point_in_time_set_and_registers_it(platform, tmp_path):
-    home, _, store, _ = platform
+    home, _, store, _, _ = platform
     customers = _sample_customers(home)[:30]
     entities = pd.DataFrame([{"customer_id": c, "event_timestamp": f"{LAST_DAY - dt.timedelta(days=days)}T06:00:00Z", "churned": days % 2}
                              for c in customers for days in (40, 20, 1)])

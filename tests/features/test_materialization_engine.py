@@ -1,11 +1,10 @@
 """The bulk online writer's building blocks: Value bytes exactly as Feast's protobuf writes them,
 and the rule that decides when writing only the changed features is safe."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import duckdb
 import pytest
-from feast import Entity, FeatureView, Field, FileSource
 from feast.protos.feast.types.Value_pb2 import Value
 from feast.types import Bool, Float64, Int64, String, UnixTimestamp
 
@@ -36,22 +35,14 @@ def test_timestamps_encode_as_unix_seconds_and_nulls_as_the_empty_message():
     assert encode_column([None, float("nan")], Float64) == ([b"", b""], [None, None])
 
 
-def _view(path: str, intervals: list[tuple[datetime, datetime]]) -> FeatureView:
-    view = FeatureView(name="v", entities=[Entity(name="customer", join_keys=["customer_id"])], ttl=timedelta(days=1),
-                       schema=[Field(name="customer_id", dtype=String), Field(name="x", dtype=Int64)],
-                       source=FileSource(path=path, timestamp_field="event_timestamp"))
-    view.materialization_intervals = intervals
-    return view
-
-
-def test_only_changes_are_written_when_every_earlier_row_was_materialized(tmp_path):
+def test_only_changes_are_written_when_every_earlier_row_was_written_to_the_store(tmp_path):
     path = str(tmp_path / "rows.parquet")
     with duckdb.connect() as connection:
         connection.execute(f"COPY (SELECT 'c' || i AS customer_id, i AS x, TIMESTAMP '2026-03-01' + INTERVAL (i) DAY AS event_timestamp "
                            f"FROM range(1, 6) t(i)) TO '{path}'")
         day = lambda n: datetime(2026, 3, n, tzinfo=timezone.utc)  # noqa: E731
         # Rows on 2 … 6 March; the nightly window starts on the 6th.
-        assert _store_holds_everything_before(connection, _view(path, [(day(1), day(3)), (day(4), day(5))]), path, day(6))
+        assert _store_holds_everything_before(connection, [(day(1), day(3)), (day(4), day(5))], path, "event_timestamp", day(6))
         # Nobody materialized the 4th: its row may be missing from the store, so every feature is written.
-        assert not _store_holds_everything_before(connection, _view(path, [(day(1), day(3)), (day(5), day(5))]), path, day(6))
-        assert not _store_holds_everything_before(connection, _view(path, []), path, day(6))  # a new store
+        assert not _store_holds_everything_before(connection, [(day(1), day(3)), (day(5), day(5))], path, "event_timestamp", day(6))
+        assert not _store_holds_everything_before(connection, [], path, "event_timestamp", day(6))  # a new store

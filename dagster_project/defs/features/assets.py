@@ -1,8 +1,9 @@
 """Feature store assets: the Parquet files Feast reads, the registry, and the online store.
 
 Order in a run: dbt builds the feature snapshots (after the marts' gates), their changed days are
-exported as Parquet, the Feast definitions are applied when they changed, and the rows that
-changed since the last materialization are written to the online store.
+exported as Parquet, the Feast definitions are applied when they changed, the models train and
+score from them, and then the night is published online in one step: the feature rows that
+changed since the last publication, the new scores, and the removal of ids a merge retired.
 """
 
 
@@ -14,7 +15,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.features.feature_files import export_feature_table
-from dagster_project.defs.features.online_store import delete_customers_online, materialize_online
+from dagster_project.defs.features.online_store import latest_scores_date, publish_online
 from dagster_project.defs.features.resources import FeatureStoreResource
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 
@@ -22,6 +23,8 @@ FEATURE_TABLES = ("customer_purchase_features", "customer_email_features", "cust
 OFFLINE_FILES = dg.AssetKey(["feature_store", "offline_files"])
 REGISTRY = dg.AssetKey(["feature_store", "registry"])
 ONLINE_STORE = dg.AssetKey(["feature_store", "online_store"])
+# Defined by the ml stage, which reads this stage's files and registry.
+CUSTOMER_SCORES = dg.AssetKey(["ml", "customer_scores"])
 
 
 @dg.asset(
@@ -87,28 +90,33 @@ def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStor
 
 
 @dg.asset(
-    key=ONLINE_STORE, group_name="feature_store", kinds={"feast", "sqlite"}, deps=[REGISTRY, dg.AssetKey(["identity", "retired_customer_ids"])],
-    pool=WAREHOUSE_POOL,
-    description="Feast's online store: the latest feature values per customer, written incrementally; ids retired by a merge are removed.",
+    key=ONLINE_STORE, group_name="feature_store", kinds={"feast", "sqlite"},
+    deps=[REGISTRY, CUSTOMER_SCORES, dg.AssetKey(["identity", "retired_customer_ids"])], pool=WAREHOUSE_POOL,
+    description="Feast's online store: each customer's latest features and scores. A night is published in one transaction "
+                "(the feature rows that changed, the new scores, the removal of ids a merge retired): apps are served the "
+                "previous night until it commits, and a failed or killed run leaves the previous night served.",
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26)),
 )
 def feast_online_store(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
     settings = feature_store.settings()
-    store = feature_store.open()
-    mode, writes = materialize_online(store, settings)
     with warehouse.get_connection() as connection:
         retired = [row[0] for row in connection.sql("SELECT retired_customer_id FROM identity.retired_customer_ids").fetchall()]
-    removed = delete_customers_online(store, settings, retired)
-    for write in writes:
-        context.log.info(f"{write.feature_view}: materialized ({mode}) snapshots {write.start:%Y-%m-%d} … {write.end:%Y-%m-%d}")
-    context.log.info(f"Removed {removed} rows of {len(retired)} retired ids.")
-    newest = max((write.end for write in writes), default=None)
+    scored_on = latest_scores_date(settings)
+    if scored_on is None:
+        context.log.warning(f"No scores in {settings.feature_files_dir} yet: the features are published without them.")
+    published = publish_online(feature_store.open(), settings, retired, scored_on)
+    for write in published.writes:
+        context.log.info(f"{write.feature_view}: published ({published.mode}) snapshots {write.start:%Y-%m-%d} … {write.end:%Y-%m-%d}")
+    context.log.info(f"Removed {published.retired_rows_removed} rows of {len(retired)} retired ids.")
+    newest = max((write.end for write in published.writes), default=None)
     return dg.MaterializeResult(metadata={
-        "mode": mode,
-        "feature_views_written": dg.MetadataValue.json({write.feature_view: [write.start.isoformat(), write.end.isoformat()] for write in writes}),
+        "mode": published.mode,
+        "feature_views_written": dg.MetadataValue.json({write.feature_view: [write.start.isoformat(), write.end.isoformat()]
+                                                        for write in published.writes}),
         "newest_feature_timestamp": newest.isoformat() if newest else "unchanged",
+        "scored_on": str(scored_on) if scored_on else "none",
         "retired_customer_ids": len(retired),
-        "retired_rows_removed": removed,
+        "retired_rows_removed": published.retired_rows_removed,
         "online_store": settings.online_store,
     })
 

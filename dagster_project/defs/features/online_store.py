@@ -1,5 +1,5 @@
 """Keeping the online store in step: what changed since it last caught up, everything into an
-empty store, and no stale values for ids a merge retired."""
+empty store, no stale values for ids a merge retired, and a night published whole."""
 
 from __future__ import annotations
 
@@ -17,30 +17,19 @@ from feast.protos.feast.types.Value_pb2 import Value
 from dagster_project.defs.features.feature_files import clear_online_pending, latest_snapshot_date, online_pending_since
 from dagster_project.settings import Settings
 from feature_repo.feature_catalog import FeatureTableSpec, load_feature_tables
-
-# Written into the online store itself, so a new or wiped store is recognised and filled from every
-# snapshot; the pending dates of the feature files only say what changed since a store that holds data.
-_MARKER_TABLE = "cxp_materialization_marker"
-_REDIS_MARKER_KEY = "cxp:materialization_marker"
+from feature_repo.materialization_engine import REDIS_WINDOWS_KEY, WINDOWS_TABLE, publication
 
 
 def online_store_holds_data(settings: Settings) -> bool:
+    """Whether the store recorded a committed write (a new or wiped store is filled from every
+    snapshot; the pending dates of the feature files only say what changed since a store that holds data)."""
     if settings.online_store == "sqlite":
         path = settings.feature_store_dir / "online_store.db"
         if not path.exists():
             return False
         with sqlite3.connect(path) as connection:
-            return connection.execute("SELECT count(*) FROM sqlite_master WHERE name = ?", [_MARKER_TABLE]).fetchone()[0] == 1
-    return bool(_redis(settings).exists(_REDIS_MARKER_KEY))
-
-
-def mark_online_store(settings: Settings) -> None:
-    if settings.online_store == "sqlite":
-        with sqlite3.connect(settings.feature_store_dir / "online_store.db") as connection:
-            connection.execute(f"CREATE TABLE IF NOT EXISTS {_MARKER_TABLE} (marked_at TEXT)")
-            connection.execute(f"INSERT INTO {_MARKER_TABLE} VALUES (?)", [datetime.now(timezone.utc).isoformat()])
-    else:
-        _redis(settings).set(_REDIS_MARKER_KEY, datetime.now(timezone.utc).isoformat())
+            return connection.execute("SELECT count(*) FROM sqlite_master WHERE name = ?", [WINDOWS_TABLE]).fetchone()[0] == 1
+    return bool(_redis(settings).exists(REDIS_WINDOWS_KEY))
 
 
 @dataclass(frozen=True)
@@ -52,10 +41,23 @@ class OnlineWrite:
     end: datetime
 
 
-def materialize_online(store: FeatureStore, settings: Settings) -> tuple[str, list[OnlineWrite]]:
-    """Write to the online store each customer's latest row among the snapshot dates exported since
-    it last caught up (every date into an empty store).
+@dataclass(frozen=True)
+class OnlinePublication:
+    """What one publication wrote and removed; readers saw none of it before it all committed."""
 
+    mode: str
+    writes: list[OnlineWrite]
+    retired_rows_removed: int
+
+
+def publish_online(store: FeatureStore, settings: Settings, retired_customer_ids: list[str] = (),
+                   scored_on: date | None = None) -> OnlinePublication:
+    """Publish one night online as one change: each feature view's customers' latest rows among
+    the snapshot dates exported since the store last caught up (every date into an empty store),
+    the scores of `scored_on`, and the removal of ids a merge retired.
+
+    Readers are served the previous night until the whole night commits; a publication that fails
+    or is killed leaves the previous night served and its snapshot dates pending for the next run.
     The window is the snapshots' event time, not the wall clock: history loaded late (a backfill,
     a year of exports delivered at once) reaches the store as surely as last night's day does.
     """
@@ -69,14 +71,33 @@ def materialize_online(store: FeatureStore, settings: Settings) -> tuple[str, li
         start = _event_time(since) if since else datetime(1970, 1, 2, tzinfo=timezone.utc)
         windows[(start, _event_time(newest))].append(spec)
     writes = []
-    # One call per window (nightly: one for every view): each call costs Feast a registry pass.
-    for (start, end), specs in windows.items():
-        store.materialize(start_date=start, end_date=end, feature_views=[spec.feature_view for spec in specs])
+    with publication(store) as engine:
+        # One call per window (nightly: one for every view): each call costs Feast a registry pass.
+        for (start, end), specs in windows.items():
+            store.materialize(start_date=start, end_date=end, feature_views=[spec.feature_view for spec in specs])
+            writes += [OnlineWrite(spec.feature_view, start, end) for spec in specs]
+        if scored_on is not None:
+            writes.append(materialize_scores_online(store, scored_on))
+        removed = engine.remove_entities(store.list_feature_views(), customer_keys(store, list(retired_customer_ids)))
+    for specs in windows.values():
         for spec in specs:
             clear_online_pending(settings.feature_files_dir, spec.table)
-            writes.append(OnlineWrite(spec.feature_view, start, end))
-    mark_online_store(settings)
-    return ("full" if full else "incremental"), writes
+    return OnlinePublication("full" if full else "incremental", writes, removed)
+
+
+def latest_scores_date(settings: Settings) -> date | None:
+    """The newest scoring date among the score files, if the models scored anyone yet."""
+    from feature_repo.customer_scores import SCORES_TABLE
+
+    root = settings.feature_files_dir / SCORES_TABLE
+    dates = sorted(day.name for day in root.iterdir() if day.is_dir() and not day.name.startswith("_")) if root.exists() else []
+    return date.fromisoformat(dates[-1]) if dates else None
+
+
+def materialize_online(store: FeatureStore, settings: Settings) -> tuple[str, list[OnlineWrite]]:
+    """Publish the feature views alone (see `publish_online`)."""
+    published = publish_online(store, settings)
+    return published.mode, published.writes
 
 
 def materialize_scores_online(store: FeatureStore, scored_on: date) -> OnlineWrite:
@@ -95,13 +116,19 @@ def _event_time(snapshot_date: date) -> datetime:
     return datetime.combine(snapshot_date + timedelta(days=1), time(), tzinfo=timezone.utc)
 
 
+def customer_keys(store: FeatureStore, customer_ids: list[str]) -> list[bytes]:
+    """Feast's serialized entity key of each customer id."""
+    version = store.config.entity_key_serialization_version
+    return [serialize_entity_key(EntityKey(join_keys=["customer_id"], entity_values=[Value(string_val=customer)]),
+                                 entity_key_serialization_version=version) for customer in customer_ids]
+
+
 def delete_customers_online(store: FeatureStore, settings: Settings, customer_ids: list[str]) -> int:
-    """Remove every feature of these customers from the online store; returns rows/keys removed."""
+    """Remove every feature of these customers from the online store, zeroing the bytes they
+    occupied (erasure); returns rows/keys removed."""
     if not customer_ids:
         return 0
-    version = store.config.entity_key_serialization_version
-    keys = [serialize_entity_key(EntityKey(join_keys=["customer_id"], entity_values=[Value(string_val=customer)]),
-                                 entity_key_serialization_version=version) for customer in customer_ids]
+    keys = customer_keys(store, customer_ids)
     if settings.online_store == "sqlite":
         removed = 0
         connection = sqlite3.connect(settings.feature_store_dir / "online_store.db")

@@ -1,17 +1,18 @@
 """The nightly models: per model a challenger (trained and evaluated out of time) and the champion
-decision; then every customer scored by the champions and the scores served online.
+decision; then every customer scored by the champions (the online store publishes the scores
+with the night's features: `feature_store/online_store`).
 
 All of it runs after the feature tables pass their gates: the assets depend on the feature files
 and the Feast registry, which a failed blocking check upstream keeps from materializing.
 """
 
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.defs.features.assets import OFFLINE_FILES, ONLINE_STORE, REGISTRY
+from dagster_project.defs.features.assets import CUSTOMER_SCORES, OFFLINE_FILES, REGISTRY
 from dagster_project.defs.features.resources import FeatureStoreResource
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.defs.ml.evaluation_metadata import evaluation_plots, metrics_table
@@ -21,8 +22,6 @@ from ml.model_catalog import MODELS, ModelSpec
 from ml.model_settings import LabelWindows
 
 LABEL_SOURCES = [dg.AssetKey(["marts", "fct_orders"]), dg.AssetKey(["intermediate", "int_customer_order_states"])]
-CUSTOMER_SCORES = dg.AssetKey(["ml", "customer_scores"])
-ONLINE_SCORES = dg.AssetKey(["ml", "online_scores"])
 
 
 def challenger_key(name: str) -> dg.AssetKey:
@@ -120,25 +119,7 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     })
 
 
-@dg.asset(key=ONLINE_SCORES, group_name="ml", kinds={"feast"}, deps=[CUSTOMER_SCORES, ONLINE_STORE],
-          description="The newest scores in Feast's online store (the `customer_scores` view, in the `personalization_app` service).",
-          freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26)))
-def online_scores(context: dg.AssetExecutionContext, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
-    from dagster_project.defs.features.online_store import materialize_scores_online
-    from feature_repo.customer_scores import SCORES_TABLE
-
-    root = feature_store.settings().feature_files_dir / SCORES_TABLE
-    dates = sorted(day.name for day in root.iterdir() if day.is_dir() and not day.name.startswith("_")) if root.exists() else []
-    if not dates:
-        context.log.warning(f"No scores in {root} yet: nothing to serve.")
-        return dg.MaterializeResult(metadata={"scored_on": "none"})
-    write = materialize_scores_online(feature_store.open(), date.fromisoformat(dates[-1]))
-    context.log.info(f"Materialized the scores of {dates[-1]} online.")
-    return dg.MaterializeResult(metadata={"scored_on": dates[-1], "newest_feature_timestamp": write.end.isoformat(),
-                                          "online_store": feature_store.settings().online_store})
-
-
 def model_assets(labels: LabelWindows) -> list[dg.AssetsDefinition]:
     """The model assets; descriptions say the configured label windows."""
     return [*(build_challenger_asset(spec, labels.horizon_days(spec.name)) for spec in MODELS.values()),
-            *(build_champion_asset(spec) for spec in MODELS.values()), customer_scores, online_scores]
+            *(build_champion_asset(spec) for spec in MODELS.values()), customer_scores]

@@ -112,15 +112,35 @@ def _partition_volumes(source: str, t: RawThresholds) -> str:
     """Per partition: its rows against the median of the partitions delivered before it, and its quarantined share."""
     return f"""
         WITH history AS (
-            SELECT *, median(rows_loaded) OVER before_it AS trailing_median_rows, count(*) OVER before_it AS earlier
+            SELECT *, median(rows_loaded) OVER before_it AS trailing_median_rows, avg(rows_loaded) OVER before_it AS trailing_mean_rows,
+                var_samp(rows_loaded) OVER before_it AS trailing_variance, count(*) OVER before_it AS earlier
             FROM {_LEDGER} WHERE source = $source
-            WINDOW before_it AS (ORDER BY _extract_date ROWS BETWEEN {t.trailing_partitions} PRECEDING AND 1 PRECEDING))
+            WINDOW before_it AS (ORDER BY _extract_date ROWS BETWEEN {t.trailing_partitions} PRECEDING AND 1 PRECEDING)),
+        -- A quiet source's day is a count of rare events: its ratio to the median swings by chance
+        -- (2 tickets against a median of 5), so it is judged by how likely so few rows are. Counts
+        -- that vary more than a Poisson count (a first load of every contact, a campaign day) are
+        -- negative binomial with the earlier days' mean and variance (size r = mean^2 / (variance -
+        -- mean)); the others Poisson. An emptied day of a steady 10 tickets a day has probability
+        -- e^-10 (4.5e-5); of a source with a request a day, e^-1 (0.37).
+        quiet AS (
+            SELECT *, CASE WHEN trailing_variance > trailing_mean_rows
+                           THEN trailing_mean_rows ** 2 / (trailing_variance - trailing_mean_rows) END AS size_r
+            FROM history
+            WHERE earlier >= {t.min_trailing_partitions} AND trailing_median_rows < {t.min_trailing_median_rows}
+                AND rows_loaded < trailing_mean_rows),
+        quiet_probability AS (
+            SELECT _extract_date, list_sum(list_transform(range(0, rows_loaded::BIGINT + 1), lambda k:
+                CASE WHEN size_r IS NULL THEN exp(k * ln(trailing_mean_rows) - trailing_mean_rows - lgamma(k + 1))
+                     ELSE exp(lgamma(k + size_r) - lgamma(k + 1) - lgamma(size_r) + size_r * ln(size_r / (size_r + trailing_mean_rows))
+                              + k * ln(trailing_mean_rows / (size_r + trailing_mean_rows))) END)) AS volume_probability
+            FROM quiet)
         SELECT 'partition' AS aspect, _extract_date, _source_file, rows_loaded AS rows, rows_quarantined, trailing_median_rows,
             CASE WHEN earlier >= {t.min_trailing_partitions} AND trailing_median_rows >= {t.min_trailing_median_rows}
                  THEN rows_loaded / trailing_median_rows END AS volume_ratio,
+            volume_probability,
             CASE WHEN rows_loaded + rows_quarantined >= {t.min_rows_for_shares}
                  THEN rows_quarantined / (rows_loaded + rows_quarantined) END AS quarantined_share
-        FROM history WHERE _extract_date IN (SELECT unnest($days::DATE[]))"""
+        FROM history LEFT JOIN quiet_probability USING (_extract_date) WHERE _extract_date IN (SELECT unnest($days::DATE[]))"""
 
 
 def _fill_rates(t: RawThresholds) -> str:

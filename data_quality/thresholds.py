@@ -22,6 +22,7 @@ class RawThresholds:
     min_trailing_partitions: int
     min_trailing_median_rows: int
     min_volume_ratio: float
+    min_volume_probability: float
     max_volume_ratio: float
     max_quarantined_share: float
     min_rows_for_shares: int

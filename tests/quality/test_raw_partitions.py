@@ -1,5 +1,6 @@
 """The raw suites' profiles and verdicts on hand-made raw rows in a real DuckDB warehouse."""
 
+import math
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -85,6 +86,36 @@ def test_volume_is_judged_against_the_median_of_earlier_partitions_once_there_ar
     assert volumes.iloc[:7].isna().all()  # fewer than 7 earlier partitions: not judged
     assert volumes.iloc[7:9].tolist() == [1.0, 1.0]
     assert volumes.iloc[9] == pytest.approx(0.1)
+
+
+def test_a_quiet_source_emptied_for_a_day_is_judged_unlikely_and_a_quiet_day_is_not(warehouse):
+    """Under the median floor the ratio is not judged; the Poisson chance of so few rows is."""
+    days = [DAY + timedelta(days=n) for n in range(10)]
+    counts = [9, 12, 10, 11, 8, 10, 12, 9, 4, 0]  # a mean of about 10 a day, then a quiet day, then an emptied one
+    for day, count in zip(days, counts):
+        load_orders(warehouse, day, [order(k) for k in range(count)])
+    partitions = profile(warehouse, days).query("aspect == 'partition'").set_index("_extract_date")
+    assert partitions["volume_ratio"].isna().all()  # medians under 20 rows
+    assert partitions["volume_probability"].iloc[:7].isna().all()  # fewer than 7 earlier days: not judged
+    normal, quiet, emptied = partitions["volume_probability"].iloc[7:].tolist()
+    assert normal > quiet > THRESHOLDS.min_volume_probability > emptied
+    assert emptied == pytest.approx(math.exp(-sum(counts[:9]) / 9))  # P(0) under the mean of the days before
+
+def test_a_quiet_source_that_varies_more_than_poisson_is_judged_negative_binomial(warehouse):
+    """A first load of every contact, then a few updates a day: a quiet day is no alarm."""
+    from scipy.stats import nbinom
+
+    days = [DAY + timedelta(days=n) for n in range(9)]
+    counts = [120, 5, 3, 8, 2, 6, 4, 7, 1]
+    for day, count in zip(days, counts):
+        load_orders(warehouse, day, [order(k) for k in range(count)])
+    probability = profile(warehouse, days[-1:]).query("aspect == 'partition'")["volume_probability"].iloc[0]
+    earlier = counts[:-1]
+    mean = sum(earlier) / len(earlier)
+    variance = sum((c - mean) ** 2 for c in earlier) / (len(earlier) - 1)
+    size = mean**2 / (variance - mean)
+    assert probability == pytest.approx(nbinom.cdf(1, size, size / (size + mean)))
+    assert probability > THRESHOLDS.min_volume_probability
 
 
 def test_a_column_that_turns_all_null_scores_a_fill_ratio_of_zero(warehouse):

@@ -12,6 +12,10 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from google.protobuf.message import DecodeError
 
 from feast.infra.registry.file import FileRegistryStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
@@ -38,3 +42,22 @@ class AtomicFileRegistryStore(FileRegistryStore):
         except BaseException:
             os.unlink(temporary)
             raise
+
+
+def set_aside_unreadable_registry(path: Path) -> Path | None:
+    """Rename a registry file that does not parse as a Feast registry to `<name>.unreadable-<UTC
+    time>` and return its new path (None when the file is missing or reads). The registry holds only
+    definitions cxp applies from code (the materialized windows live in the online store), so the
+    next apply rebuilds it whole; the bad file is kept for whoever wants to look at it."""
+    if not path.exists():
+        return None
+    try:
+        # A cut or garbled file rarely fails to parse as *some* protobuf; Feast stamps the schema version.
+        readable = bool(RegistryProto.FromString(path.read_bytes()).registry_schema_version)
+    except DecodeError:
+        readable = False
+    if readable:
+        return None
+    aside = path.with_name(f"{path.name}.unreadable-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}")
+    os.replace(path, aside)
+    return aside

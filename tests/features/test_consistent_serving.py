@@ -12,7 +12,7 @@ from feast.infra.registry.file import FileRegistryStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast.repo_config import RegistryConfig, load_repo_config
 
-from feature_repo.atomic_registry_store import REGISTRY_STORE_TYPE, AtomicFileRegistryStore
+from feature_repo.atomic_registry_store import REGISTRY_STORE_TYPE, AtomicFileRegistryStore, set_aside_unreadable_registry
 from feature_repo.consistent_online_stores import REDIS_TYPE, SQLITE_TYPE, ConsistentRedisOnlineStore, ConsistentSqliteOnlineStore
 from feature_repo.materialization_engine import CxpMaterializationEngine
 
@@ -89,3 +89,17 @@ def test_feasts_own_file_registry_is_still_rewritten_in_place():
     """Why the atomic store exists: if Feast's own store starts replacing the file whole, it can go."""
     source = inspect.getsource(FileRegistryStore)
     assert 'open(self._filepath, mode="wb"' in source and "os.replace" not in source
+
+
+def test_only_a_registry_that_does_not_parse_is_set_aside(tmp_path):
+    path = tmp_path / "registry.db"
+    assert set_aside_unreadable_registry(path) is None  # none yet: nothing to do
+    AtomicFileRegistryStore(RegistryConfig(registry_type="file", path=str(path)), tmp_path).update_registry_proto(
+        RegistryProto(registry_schema_version="1"))
+    whole = path.read_bytes()
+    assert set_aside_unreadable_registry(path) is None and path.read_bytes() == whole
+    for damaged in (b"", b"\xff\xfe garbage", whole[: len(whole) // 2]):
+        path.write_bytes(damaged)
+        aside = set_aside_unreadable_registry(path)
+        assert aside is not None and not path.exists() and aside.read_bytes() == damaged
+        aside.unlink()

@@ -307,6 +307,38 @@ def test_a_publication_that_dies_leaves_the_previous_night_served_and_a_stuck_vi
     assert all(value is None for name, values in gone.items() if name != "customer_id" for value in values)
 
 
+def test_a_registry_cut_short_is_set_aside_and_rebuilt_and_serving_goes_on(platform, tmp_path, monkeypatch):
+    import dagster as dg
+
+    from dagster_project.defs.features.assets import feast_registry
+    from dagster_project.defs.features.resources import FeatureStoreResource
+    from feature_repo.definitions import open_feature_store
+
+    copy = tmp_path / "home"
+    shutil.copytree(platform[0], copy, ignore=shutil.ignore_patterns("landing", "held-back", "dagster", "dbt"))
+    monkeypatch.setenv("CXP_HOME", str(copy))
+    registry = copy / "feature_store" / "registry.db"
+    rows = [{"customer_id": c} for c in _sample_customers(copy)[:5]]
+
+    def served() -> dict:  # but the on-demand ages, which move with the clock
+        store = open_feature_store(load_settings())
+        answer = store.get_online_features(features=store.get_feature_service("personalization_app"), entity_rows=rows).to_dict()
+        return {name: values for name, values in answer.items() if not name.startswith(("days_since_", "tenure_days"))}
+
+    before = served()
+    cut = registry.read_bytes()[: registry.stat().st_size // 2]
+    registry.write_bytes(cut)
+
+    result = dg.materialize([feast_registry], resources={"feature_store": FeatureStoreResource()})
+
+    assert result.success
+    (aside,) = (copy / "feature_store").glob("registry.db.unreadable-*")
+    assert aside.read_bytes() == cut
+    metadata = result.asset_materializations_for_node("feature_store__registry")[0].metadata
+    assert metadata["applied"].value is True and metadata["unreadable_registry_set_aside"].value == str(aside)
+    assert served() == before and any(value is not None for value in before["orders_lifetime"])
+
+
 def test_apps_read_the_personalization_service_over_http(platform, tmp_path):
     home, _, store, _, _ = platform
     customers = _sample_customers(home)[:5]

@@ -66,6 +66,7 @@ def _definitions_fingerprint(objects: list) -> str:
     description="The Feast registry: entity, feature views, on-demand views and feature services. Applied when a definition changes.",
 )
 def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+    from feature_repo.atomic_registry_store import set_aside_unreadable_registry
     from feature_repo.definitions import feature_store_objects
 
     settings = feature_store.settings()
@@ -73,6 +74,10 @@ def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStor
     fingerprint = _definitions_fingerprint(objects)
     marker = settings.feature_store_dir / "applied_definitions.json"
     applied = json.loads(marker.read_text())["fingerprint"] if marker.exists() else None
+    unreadable = set_aside_unreadable_registry(settings.feature_store_dir / "registry.db")
+    if unreadable is not None:
+        context.log.warning(f"The Feast registry did not parse (a disk fault, or a copy cut short): kept as {unreadable}, "
+                            "and rebuilt from the definitions.")
     registry_exists = (settings.feature_store_dir / "registry.db").exists()
     if fingerprint != applied or not registry_exists:
         feature_store.open().apply(objects)
@@ -84,6 +89,7 @@ def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStor
         changed = False
     return dg.MaterializeResult(metadata={
         "definitions_fingerprint": fingerprint, "applied": changed, "objects": len(objects),
+        "unreadable_registry_set_aside": str(unreadable) if unreadable else "none",
         "feature_views": dg.MetadataValue.json(sorted(o.name for o in objects if type(o).__name__ == "FeatureView")),
         "feature_services": dg.MetadataValue.json(sorted(o.name for o in objects if type(o).__name__ == "FeatureService")),
     })

@@ -2,6 +2,7 @@
 
 import os
 
+from dagster_project.defs.pipeline.planned_check_events import plan_unpartitioned_checks_once
 from dagster_project.settings import Settings
 
 _INSTANCE_CONFIG = """\
@@ -22,6 +23,8 @@ def prepare_dagster_home(settings: Settings) -> str:
     # asset. Partitions of a failed run then show as missing rather than failed; the raw assets
     # still record every day that did load.
     os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
+    # Likewise the checks of unpartitioned assets (dbt tests, feature checks): one row each, not one per day.
+    plan_unpartitioned_checks_once()
     home = os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     config = os.path.join(home, "dagster.yaml")
     os.makedirs(home, exist_ok=True)

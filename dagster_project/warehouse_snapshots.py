@@ -44,13 +44,16 @@ def check_warehouse_opens(warehouse: Path, snapshots_dir: Path) -> None:
     try:
         with duckdb.connect(str(warehouse), read_only=True) as connection:
             connection.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
-            _, _, block_size, total_blocks, *_ = connection.execute("PRAGMA database_size").fetchall()[0]
-        # A file cut short may still open (its catalog sits early): its header says how many
-        # blocks it holds, and every one of them must be there (unless a write-ahead log, replayed
-        # on open, holds blocks the file has yet to receive).
-        expected = _HEADER_BYTES + int(total_blocks) * int(block_size)
+            block_size = connection.execute("PRAGMA database_size").fetchall()[0][2]
+            last_block = _last_block_holding_data(connection)
+        # A file cut short may still open (its catalog sits early): every block a table's data
+        # sits in must be there (unless a write-ahead log, replayed on open, holds blocks the file
+        # has yet to receive). Not every block the header counts: DuckDB leaves free blocks out of
+        # the file's tail, so a healthy file can be shorter than its block count.
+        expected = _HEADER_BYTES + (last_block + 1) * int(block_size)
         if warehouse.stat().st_size < expected and not warehouse.with_name(warehouse.name + ".wal").exists():
-            raise duckdb.IOException(f"the file is {warehouse.stat().st_size:,} bytes; its header lists {total_blocks} blocks, {expected:,} bytes")
+            raise duckdb.IOException(f"the file is {warehouse.stat().st_size:,} bytes; its tables' data reaches block {last_block}, "
+                                     f"{expected:,} bytes")
     except duckdb.IOException as error:
         if "Could not set lock" in str(error):
             raise WarehouseUnsafe(f"The warehouse {warehouse} is open in another process ({str(error).splitlines()[0][:300]}). "
@@ -58,6 +61,15 @@ def check_warehouse_opens(warehouse: Path, snapshots_dir: Path) -> None:
         _raise_damaged(warehouse, snapshots_dir, error)
     except duckdb.Error as error:
         _raise_damaged(warehouse, snapshots_dir, error)
+
+
+def _last_block_holding_data(connection: duckdb.DuckDBPyConnection) -> int:
+    """The highest block id any table's stored data uses (-1 for none): a look at metadata only."""
+    last = -1
+    for schema, table in connection.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT temporary").fetchall():
+        (block,) = connection.execute(f"SELECT max(block_id) FROM pragma_storage_info('\"{schema}\".\"{table}\"') WHERE persistent").fetchone()
+        last = max(last, -1 if block is None else int(block))
+    return last
 
 
 def _raise_damaged(warehouse: Path, snapshots_dir: Path, error: Exception) -> None:

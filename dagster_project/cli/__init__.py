@@ -50,24 +50,9 @@ def run_cli() -> None:
     os._exit(code)
 
 
-def _stop_children(grace_seconds: float = 10.0) -> None:
+def _stop_children() -> None:
     """Stop what cxp started and left running: a run that ended outside its steps (its event
     storage could not write) leaves a dbt build going, holding the warehouse's lock."""
-    from multiprocessing import resource_tracker
+    from dagster_project.cli.child_processes import stop_children
 
-    import psutil
-
-    # Not multiprocessing's resource tracker: the exit below still needs it.
-    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
-    children = [child for child in psutil.Process().children(recursive=True) if child.pid != tracker]
-    for child in children:
-        try:
-            child.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(children, timeout=grace_seconds)
-    for child in alive:
-        try:
-            child.kill()
-        except psutil.NoSuchProcess:
-            pass
+    stop_children()

@@ -21,6 +21,7 @@ from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.ingest.partitions import partition_range_tags
 from dagster_project.defs.pipeline.instance import prepare_dagster_home
 from dagster_project.settings import Settings
+from dagster_project.cli.child_processes import child_pids, stop_children
 from dagster_project.warehouse_snapshots import WarehouseUnsafe, check_free_space, check_warehouse_opens, take_snapshot
 
 MODEL_SCHEMAS = ("staging", "intermediate", "identity", "marts", "features")
@@ -156,8 +157,22 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
                                   "was written. Free space, or set CXP_SNAPSHOTS_KEPT=0, and run again.") from error
         log_file = settings.dbt_log_dir / f"cxp-run-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_file, "w", encoding="utf-8") as log, third_party_output_to(log):
-            outcome = _run(settings, present, first, last, log_file, log)
+        log = open(log_file, "w", encoding="utf-8")
+        try:
+            with third_party_output_to(log):
+                outcome = _run(settings, present, first, last, log_file, log)
+        except BaseException:
+            # A log that cannot take its last lines must not hide why the run ended.
+            with contextlib.suppress(OSError):
+                log.close()
+            raise
+        try:
+            log.close()
+        except OSError as error:
+            if _cannot_grow(error, settings.home):
+                raise WarehouseUnsafe(disk_full_message(settings.home, f"the run's log {log_file}", settings.snapshots_dir,
+                                                        snapshot.path if snapshot else None)) from error
+            raise
         outcome.snapshot = snapshot.path if snapshot else None
         return outcome
 
@@ -181,6 +196,7 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
         for run_id in foreign_slot_holders(instance, WAREHOUSE_POOL):
             print(f"Run {run_id}, started outside cxp run (UI or schedule), holds or awaits the warehouse slot: this run "
                   f"waits for it. If it is dead: dagster run delete -f {run_id}", flush=True)
+        already_running = child_pids()
         try:
             with contextlib.redirect_stdout(log):
                 result = job.execute_in_process(
@@ -192,6 +208,10 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
             if _cannot_grow(error, settings.home):
                 raise WarehouseUnsafe(disk_full_message(settings.home, "Dagster's run storage", settings.snapshots_dir)) from error
             raise
+        finally:
+            # A step that failed early (its events could not be stored) may leave its dbt build
+            # running, holding the warehouse the summary below reads.
+            stop_children(spare=already_running)
     outcome = PipelineOutcome(
         run_id=result.run_id, success=result.success, first_date=first, last_date=last, log_file=log_file,
         files_per_source={name: len(days) for name, days in present.items()},

@@ -34,7 +34,7 @@ SHAPES: dict[str, Callable[[Path], None]] = {
 @pytest.fixture(scope="module")
 def generated_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     landing = tmp_path_factory.mktemp("generated") / "landing"
-    generate_demo_exports(landing, customers=250, days=45, seed=5)
+    generate_demo_exports(landing, customers=150, days=30, seed=5)
     return landing
 
 

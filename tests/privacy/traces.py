@@ -28,24 +28,30 @@ _TOKENS = "regexp_extract_all(lower({text}), '[^\\s,;:\"''{{}}()\\[\\]<>|=/]+')"
 
 
 def _row_text_predicate(text_sql: str) -> str:
-    """A row holds the person when one of its words is one of their strings, or two are their names."""
+    """A row holds the person when one of its words is one of their strings, or two are their names.
+    Only rows whose text contains one of them as a substring are split into words (DuckDB evaluates
+    the second half of an AND on the rows the first half kept): the same answer, several times faster."""
     tokens = _TOKENS.format(text=text_sql)
-    return f"list_has_any({tokens}, $needles) OR (list_contains({tokens}, $first) AND list_contains({tokens}, $last))"
+    return (f"regexp_matches(lower({text_sql}), $candidates) AND "
+            f"(list_has_any({tokens}, $needles) OR (list_contains({tokens}, $first) AND list_contains({tokens}, $last)))")
 
 
 def _parameters(person: Person) -> dict:
-    return {"needles": [needle.lower() for needle in person.strings], "first": person.first_name.lower(),
-            "last": person.last_name.lower()}
+    needles = [needle.lower() for needle in person.strings]
+    return {"needles": needles, "first": person.first_name.lower(), "last": person.last_name.lower(),
+            "candidates": "|".join(re.escape(text) for text in [*needles, person.first_name.lower()] if text)}
 
 
-def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing",), redis_port: int | None = None) -> list[str]:
-    """`<where>: <count>` for every place under `home` (but the skipped folders) holding the person."""
+def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing",), redis_port: int | None = None,
+                files: bool = True) -> list[str]:
+    """`<where>: <count>` for every place under `home` (but the skipped folders) holding the person;
+    with `files=False`, in the Redis online store alone."""
     skipped = [home / name for name in skip]
-    files = [path for path in sorted(home.rglob("*")) if path.is_file() and not any(path.is_relative_to(s) for s in skipped)]
+    files = files and [path for path in sorted(home.rglob("*")) if path.is_file() and not any(path.is_relative_to(s) for s in skipped)]
     found: list[str] = []
     parameters = _parameters(person)
     with duckdb.connect() as scanner:
-        for path in files:
+        for path in files or []:
             # Databases are read twice: their tables, and their bytes (rows deleted but left in free blocks).
             if path.suffix in (".duckdb", ".db") and _bytes_hold(path.read_bytes(), person, names=False):
                 found.append(f"{path.relative_to(home)}: bytes of the file")

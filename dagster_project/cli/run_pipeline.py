@@ -181,7 +181,15 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
     from dagster_project.defs.platform import build_definitions  # heavy: dbt parse and Dagster imports
 
     progress = build_progress_logger(sys.stdout)
-    definitions = dg.Definitions.merge(build_definitions(settings), dg.Definitions(loggers={"progress": progress}))
+    try:
+        built = build_definitions(settings)
+    except Exception as error:
+        # The first build in a home parses the dbt project into its target folder.
+        if _cannot_grow(error, settings.home):
+            raise WarehouseUnsafe(disk_full_message(settings.home, f"dbt's parse into {settings.dbt_target_dir}",
+                                                    settings.snapshots_dir)) from error
+        raise
+    definitions = dg.Definitions.merge(built, dg.Definitions(loggers={"progress": progress}))
     job = definitions.resolve_job_def("cxp_pipeline")
     raw_keys = {raw_asset_key(contract) for contract in SOURCE_CONTRACTS}
     # Sources that never delivered stay unmaterialized rather than showing empty partitions.

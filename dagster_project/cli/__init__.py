@@ -39,7 +39,11 @@ def run_cli() -> None:
 
         traceback.print_exc()
         code = 1
-    _stop_children()
+    # What cxp started and left running: a run that ended outside its steps (its event storage
+    # could not write) leaves a dbt build going, holding the warehouse's lock.
+    from dagster_project.cli.child_processes import stop_children
+
+    stop_children()
     # The one part of finalization that matters: multiprocessing's finalizers unlink the semaphores
     # Dagster created, which the resource tracker would otherwise report as leaked.
     from multiprocessing import util
@@ -48,11 +52,3 @@ def run_cli() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
-
-
-def _stop_children() -> None:
-    """Stop what cxp started and left running: a run that ended outside its steps (its event
-    storage could not write) leaves a dbt build going, holding the warehouse's lock."""
-    from dagster_project.cli.child_processes import stop_children
-
-    stop_children()

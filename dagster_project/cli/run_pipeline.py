@@ -14,6 +14,7 @@ from typing import TextIO
 import dagster as dg
 import duckdb
 
+from dagster_project.cli.child_processes import child_pids, stop_children
 from dagster_project.cli.progress import build_progress_logger
 from dagster_project.cli.run_lock import exclusive_run, foreign_slot_holders, release_abandoned_runs, run_tags
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
@@ -21,7 +22,6 @@ from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.ingest.partitions import partition_range_tags
 from dagster_project.defs.pipeline.instance import prepare_dagster_home
 from dagster_project.settings import Settings
-from dagster_project.cli.child_processes import child_pids, stop_children
 from dagster_project.warehouse_snapshots import WarehouseUnsafe, check_free_space, check_warehouse_opens, take_snapshot
 
 MODEL_SCHEMAS = ("staging", "intermediate", "identity", "marts", "features")
@@ -166,13 +166,8 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
             with contextlib.suppress(OSError):
                 log.close()
             raise
-        try:
+        with _disk_full_named(settings, f"the run's log {log_file}", snapshot.path if snapshot else None):
             log.close()
-        except OSError as error:
-            if _cannot_grow(error, settings.home):
-                raise WarehouseUnsafe(disk_full_message(settings.home, f"the run's log {log_file}", settings.snapshots_dir,
-                                                        snapshot.path if snapshot else None)) from error
-            raise
         outcome.snapshot = snapshot.path if snapshot else None
         return outcome
 
@@ -181,14 +176,9 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
     from dagster_project.defs.platform import build_definitions  # heavy: dbt parse and Dagster imports
 
     progress = build_progress_logger(sys.stdout)
-    try:
+    # The first build in a home parses the dbt project into its target folder.
+    with _disk_full_named(settings, f"dbt's parse into {settings.dbt_target_dir}"):
         built = build_definitions(settings)
-    except Exception as error:
-        # The first build in a home parses the dbt project into its target folder.
-        if _cannot_grow(error, settings.home):
-            raise WarehouseUnsafe(disk_full_message(settings.home, f"dbt's parse into {settings.dbt_target_dir}",
-                                                    settings.snapshots_dir)) from error
-        raise
     definitions = dg.Definitions.merge(built, dg.Definitions(loggers={"progress": progress}))
     job = definitions.resolve_job_def("cxp_pipeline")
     raw_keys = {raw_asset_key(contract) for contract in SOURCE_CONTRACTS}
@@ -206,16 +196,12 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
                   f"waits for it. If it is dead: dagster run delete -f {run_id}", flush=True)
         already_running = child_pids()
         try:
-            with contextlib.redirect_stdout(log):
+            # Dagster's own storage failing to grow ends the run outside any step.
+            with contextlib.redirect_stdout(log), _disk_full_named(settings, "Dagster's run storage"):
                 result = job.execute_in_process(
                     instance=instance, asset_selection=selection, tags={**partition_range_tags(first, last), **run_tags()},
                     run_config={"loggers": {"progress": {}}}, raise_on_error=False,
                 )
-        except Exception as error:
-            # Dagster's own storage failing to grow ends the run outside any step.
-            if _cannot_grow(error, settings.home):
-                raise WarehouseUnsafe(disk_full_message(settings.home, "Dagster's run storage", settings.snapshots_dir)) from error
-            raise
         finally:
             # A step that failed early (its events could not be stored) may leave its dbt build
             # running, holding the warehouse the summary below reads.
@@ -270,6 +256,17 @@ def _cannot_grow(error: BaseException, home: Path) -> bool:
         messages.append(str(error))
         error = error.__cause__ or error.__context__
     return _says_cannot_grow(messages, home)
+
+
+@contextlib.contextmanager
+def _disk_full_named(settings: Settings, what: str, snapshot: Path | None = None) -> Iterator[None]:
+    """Turn an error that says a file could not grow into the one disk-full message, naming `what`."""
+    try:
+        yield
+    except Exception as error:
+        if _cannot_grow(error, settings.home):
+            raise WarehouseUnsafe(disk_full_message(settings.home, what, settings.snapshots_dir, snapshot)) from error
+        raise
 
 
 def _says_cannot_grow(messages: list[str], home: Path) -> bool:

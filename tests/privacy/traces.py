@@ -47,11 +47,11 @@ def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing",), 
     """`<where>: <count>` for every place under `home` (but the skipped folders) holding the person;
     with `files=False`, in the Redis online store alone."""
     skipped = [home / name for name in skip]
-    files = files and [path for path in sorted(home.rglob("*")) if path.is_file() and not any(path.is_relative_to(s) for s in skipped)]
+    paths = [path for path in sorted(home.rglob("*")) if path.is_file() and not any(path.is_relative_to(s) for s in skipped)] if files else []
     found: list[str] = []
     parameters = _parameters(person)
     with duckdb.connect() as scanner:
-        for path in files or []:
+        for path in paths:
             # Databases are read twice: their tables, and their bytes (rows deleted but left in free blocks).
             if path.suffix in (".duckdb", ".db") and _bytes_hold(path.read_bytes(), person, names=False):
                 found.append(f"{path.relative_to(home)}: bytes of the file")

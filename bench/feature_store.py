@@ -135,7 +135,7 @@ def append_day(warehouse: Path, customers: int, day: date) -> int:
 
 def export(settings) -> None:
     from dagster_project.defs.features.assets import FEATURE_TABLES
-    from dagster_project.defs.features.feature_files import export_feature_table
+    from feature_repo.feature_files import export_feature_table
 
     with duckdb.connect(str(settings.warehouse_path)) as connection:
         for table in FEATURE_TABLES:
@@ -264,7 +264,7 @@ def bench(customers: int, days: int, workdir: Path, port: int, entity_rows: int,
     for name in [name for name in os.environ if name.startswith("CXP_")]:
         del os.environ[name]
     os.environ["CXP_HOME"] = str(home)
-    from dagster_project.defs.features.online_store import materialize_online
+    from feature_repo.online_store import materialize_online
     from dagster_project.settings import load_settings
     from feature_repo.definitions import feature_store_objects, open_feature_store
 

@@ -25,8 +25,8 @@ import duckdb
 import polars as pl
 import psutil
 
-from dagster_project.defs.identity.customer_ids import find_clusters
-from dagster_project.defs.identity.probabilistic_matching import (
+from dagster_project.identity.customer_ids import find_clusters
+from dagster_project.identity.probabilistic_matching import (
     MatchingSettings,
     score_record_pairs,
     select_match_edges,

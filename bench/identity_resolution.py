@@ -29,7 +29,7 @@ import psutil
 
 from ingest_and_stage import run_measured  # bench/ is the script's directory, hence on sys.path
 
-from dagster_project.defs.pipeline.instance import prepare_dagster_home
+from dagster_project.cli.dagster_instance import prepare_dagster_home
 from dagster_project.settings import load_settings
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))

@@ -142,11 +142,11 @@ def evaluate_identity(truth: Path | None) -> None:
     import duckdb
     import polars as pl
 
-    from dagster_project.defs.identity.evaluation import (
+    from dagster_project.identity.evaluation import (
         evidence_free_records, measure_blocking, read_deterministic_only_customers, read_resolved_customers, read_truth,
         score_by_record_class, score_identity_resolution,
     )
-    from dagster_project.defs.identity.identity_state import NODES_TABLE
+    from dagster_project.identity.identity_state import NODES_TABLE
 
     settings = load_settings()
     truth = truth or settings.landing / "_truth"
@@ -201,7 +201,7 @@ def evaluate_models(truth: Path | None) -> None:
         import duckdb
         import polars as pl
 
-        from dagster_project.defs.identity.evaluation import read_resolved_customers, read_truth
+        from dagster_project.identity.evaluation import read_resolved_customers, read_truth
         from ml.oracle import customer_persons
 
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
@@ -248,7 +248,7 @@ def explain_scores_command(customer_id: str) -> None:
 def explain_customer_command(customer_id: str) -> None:
     """A customer's records, every accepted link between them, and the id's merge/split history."""
     from dagster_project.cli.explain_output import render_customer
-    from dagster_project.defs.identity.link_explanation import explain_customer
+    from dagster_project.identity.link_explanation import explain_customer
 
     with _read_warehouse() as connection:
         click.echo(render_customer(_explained(explain_customer, connection, customer_id)))
@@ -260,7 +260,7 @@ def explain_customer_command(customer_id: str) -> None:
 def explain_records_command(record_a: str, record_b: str) -> None:
     """Whether two records (<source>:<key>) are one customer, the links joining them, and the pair's own evidence."""
     from dagster_project.cli.explain_output import render_record_pair
-    from dagster_project.defs.identity.link_explanation import explain_record_pair
+    from dagster_project.identity.link_explanation import explain_record_pair
 
     with _read_warehouse() as connection:
         click.echo(render_record_pair(_explained(explain_record_pair, connection, record_a, record_b)))
@@ -326,7 +326,7 @@ def erasures_command() -> None:
     """The erasure audit log: each processed request, when, its outcome, and the rows deleted where (no personal data)."""
     import polars as pl
 
-    from dagster_project.defs.privacy.audit_log import read_audit_log
+    from dagster_project.privacy.audit_log import read_audit_log
 
     with _read_warehouse() as connection:
         log = read_audit_log(connection) if _has_schema(connection, "privacy") else None
@@ -354,7 +354,7 @@ def _read_warehouse():
 
 
 def _explained(explain, *args):
-    from dagster_project.defs.identity.link_explanation import ExplanationError
+    from dagster_project.identity.link_explanation import ExplanationError
 
     try:
         return explain(*args)
@@ -366,7 +366,7 @@ def _explained(explain, *args):
 @click.option("--port", default=3000, show_default=True)
 def ui(port: int) -> None:
     """Open the Dagster UI (`dagster dev -w workspace.yaml`) on this platform's instance."""
-    from dagster_project.defs.pipeline.instance import prepare_dagster_home
+    from dagster_project.cli.dagster_instance import prepare_dagster_home
 
     settings = load_settings()
     settings.ensure_directories()

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from dagster_project.defs.identity.link_explanation import (
+from dagster_project.identity.link_explanation import (
     COMPARED_ATTRIBUTES, CustomerExplanation, Link, RecordPairExplanation,
 )
 from ml.score_explanation import ModelScore, ScoreExplanation

@@ -18,9 +18,9 @@ from dagster_project.cli.child_processes import child_pids, stop_children
 from dagster_project.cli.progress import build_progress_logger
 from dagster_project.cli.run_lock import exclusive_run, foreign_slot_holders, release_abandoned_runs, run_tags
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
-from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.ingest.partitions import partition_range_tags
-from dagster_project.defs.pipeline.instance import prepare_dagster_home
+from dagster_project.cli.dagster_instance import prepare_dagster_home
 from dagster_project.settings import Settings
 from dagster_project.warehouse_snapshots import WarehouseUnsafe, check_free_space, check_warehouse_opens, take_snapshot
 

@@ -246,7 +246,7 @@ def redis_server(tmp_path):
 
 def test_the_redis_online_store_serves_the_same_values_and_forgets_removed_customers(platform, redis_server, monkeypatch):
     home, _, sqlite_store, _, _ = platform
-    from dagster_project.defs.features.online_store import delete_customers_online, materialize_online
+    from feature_repo.online_store import delete_customers_online, materialize_online
     from feature_repo.definitions import open_feature_store
 
     monkeypatch.setenv("CXP_ONLINE_STORE", "redis")
@@ -272,7 +272,7 @@ def test_the_redis_online_store_serves_the_same_values_and_forgets_removed_custo
 def test_a_publication_that_dies_leaves_the_previous_night_served_and_a_stuck_view_serves(platform, tmp_path, monkeypatch):
     from feast.feature_view import FeatureViewState
 
-    from dagster_project.defs.features.online_store import customer_keys, latest_scores_date, materialize_scores_online
+    from feature_repo.online_store import customer_keys, latest_scores_date, materialize_scores_online
     from feature_repo.definitions import open_feature_store
     from feature_repo.materialization_engine import publication
 

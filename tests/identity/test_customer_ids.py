@@ -4,7 +4,7 @@ from datetime import datetime
 
 import polars as pl
 
-from dagster_project.defs.identity.customer_ids import (
+from dagster_project.identity.customer_ids import (
     ASSIGNMENT_SCHEMA, RETIRED_SCHEMA, assign_customer_ids, find_clusters,
 )
 

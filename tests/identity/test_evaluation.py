@@ -4,7 +4,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from dagster_project.defs.identity.evaluation import (
+from dagster_project.identity.evaluation import (
     evidence_free_records, measure_blocking, read_deterministic_only_customers, score_by_record_class, score_identity_resolution,
 )
 

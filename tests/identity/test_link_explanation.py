@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from dagster_project.cli import main
-from dagster_project.defs.identity.identity_state import create_identity_tables
+from dagster_project.identity.identity_state import create_identity_tables
 
 NODES = [
     # record_id, first_name, last_name, email, phone_e164, postcode, birthdate

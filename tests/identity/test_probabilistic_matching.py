@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
-from dagster_project.defs.identity.match_comparisons import COMPARISONS
-from dagster_project.defs.identity.probabilistic_matching import (
+from dagster_project.identity.match_comparisons import COMPARISONS
+from dagster_project.identity.probabilistic_matching import (
     MatchingSettings,
     TooLittleEvidence,
     comparisons_without_data,

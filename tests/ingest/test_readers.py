@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.defs.ingest.contracts import (
+from dagster_project.ingest.contracts import (
     CRM_CONTACTS, ECOMMERCE_FX_RATES, ECOMMERCE_ORDERS, EMAIL_EVENTS, SUPPORT_TICKETS,
 )
-from dagster_project.defs.ingest.readers import ContractViolation, read_export
+from dagster_project.ingest.readers import ContractViolation, read_export
 
 CONTACT_HEADER = ",".join(f'"{c}"' if "/" in c else c for c in CRM_CONTACTS.columns)
 GOOD_CONTACT = "0035g00000AbCdEAAV,Ann,Lee,ann@example.com,(415) 555-0132,1 Main St,SF,CA,94105,US,3/5/1980,Web,Email,Shoes,0,0,2024-03-05T10:15:00.000Z,2024-03-05T10:15:00.000Z,0"
@@ -197,7 +197,7 @@ def test_a_last_record_the_file_does_not_close_is_quarantined_not_loaded_cut(tmp
 def test_a_row_stamped_after_its_files_day_is_quarantined_not_loaded(tmp_path):
     from datetime import datetime
 
-    from dagster_project.defs.ingest.contracts import SUPPORT_TICKETS
+    from dagster_project.ingest.contracts import SUPPORT_TICKETS
 
     later = '{"id": 502, "created_at": "2024-03-05T09:00:00Z", "updated_at": "2031-01-01T00:00:00Z"}'
     path = write(tmp_path, "tickets_2024-03-05.jsonl", '{"id": 501, "created_at": "2024-03-05T09:00:00Z", "updated_at": "2024-03-06T23:00:00Z"}\n'

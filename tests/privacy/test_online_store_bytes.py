@@ -3,7 +3,7 @@ old page stays in the database file until a checkpoint writes the zeroed one bac
 
 import sqlite3
 
-from dagster_project.defs.features.online_store import _checkpoint
+from feature_repo.online_store import _checkpoint
 
 
 def test_a_checkpoint_after_a_secure_delete_removes_the_value_from_the_file_while_a_reader_is_open(tmp_path):

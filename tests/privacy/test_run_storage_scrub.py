@@ -4,7 +4,7 @@ how it stores events (the layout `privacy/run_storage.py` relies on)."""
 
 import dagster as dg
 
-from dagster_project.defs.privacy.run_storage import ERASED, scrub_run_storage
+from dagster_project.privacy.run_storage import ERASED, scrub_run_storage
 
 EMAIL = "Ada.Lovelace@Example.org"
 OTHER = "grace@example.org"

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from dagster_project.defs.privacy.warehouse_compaction import CompactionError, compact_warehouse
+from dagster_project.privacy.warehouse_compaction import CompactionError, compact_warehouse
 
 ERASED = "erased.person@example.com"
 

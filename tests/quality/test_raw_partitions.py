@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pytest
 
-from dagster_project.defs.ingest.raw_tables import create_raw_tables
+from dagster_project.ingest.raw_tables import create_raw_tables
 from data_quality.raw_partitions import build_raw_export_batches, partitions_to_validate, record_verdicts
 from data_quality.thresholds import load_quality_thresholds
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.defs.features.feature_files import export_feature_table
-from dagster_project.defs.features.online_store import latest_scores_date, publish_online
+from feature_repo.feature_files import export_feature_table
+from feature_repo.online_store import latest_scores_date, publish_online
 from dagster_project.defs.features.resources import FeatureStoreResource
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 

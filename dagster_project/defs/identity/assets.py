@@ -9,13 +9,13 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from dagster_project.defs.identity.customer_ids import assign_customer_ids, find_clusters
+from dagster_project.identity.customer_ids import assign_customer_ids, find_clusters
 from dagster_project.defs.identity.explanation_metadata import customer_size_metadata, match_decision_metadata
-from dagster_project.defs.identity.identity_state import (
+from dagster_project.identity.identity_state import (
     ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, EVENTS_TABLE, MATCH_PAIRS_TABLE, NODES_TABLE, RETIRED_TABLE,
     read_previous_state, run_time, write_state,
 )
-from dagster_project.defs.identity.probabilistic_matching import (
+from dagster_project.identity.probabilistic_matching import (
     MatchingSettings, TooLittleEvidence, comparisons_without_data, label_match_decisions, score_record_pairs,
 )
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL

@@ -19,19 +19,19 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.features.resources import FeatureStoreResource
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
-from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
-from dagster_project.defs.privacy.audit_log import (
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS
+from dagster_project.privacy.audit_log import (
     ERASED, NO_EMAIL, NOTHING_HELD, PARTIAL, PROCESSED_TABLE, create_audit_tables, record_erasure, rows_deleted_before,
 )
-from dagster_project.defs.privacy.erasure import (
+from dagster_project.privacy.erasure import (
     REQUESTS_TABLE, Deletion, Person, add_to_suppression_list, delete_request_rows, erase_from_warehouse, identify_people,
     identity_is_resolved, pending_requests, register_erasure_keys,
 )
-from dagster_project.defs.privacy.erasure_files import erase_from_parquet_files
+from dagster_project.privacy.erasure_files import erase_from_parquet_files
 from dagster_project.defs.privacy.resources import SuppressionSalt
-from dagster_project.defs.privacy.run_storage import scrub_run_storage
-from dagster_project.defs.privacy.suppression import create_privacy_tables, suppression_list_size
-from dagster_project.defs.privacy.warehouse_compaction import CompactionError, compact_warehouse
+from dagster_project.privacy.run_storage import scrub_run_storage
+from dagster_project.privacy.suppression import create_privacy_tables, suppression_list_size
+from dagster_project.privacy.warehouse_compaction import CompactionError, compact_warehouse
 from dagster_project.settings import Settings
 from dagster_project.warehouse_snapshots import list_snapshots
 
@@ -122,7 +122,7 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppr
 
 
 def _erase_outside_warehouse(settings: Settings, feature_store: FeatureStoreResource, people: dict[str, Person]) -> dict[str, list[Deletion]]:
-    from dagster_project.defs.features.online_store import delete_customers_online, online_store_holds_data
+    from feature_repo.online_store import delete_customers_online, online_store_holds_data
 
     owners: dict[str, str] = {}
     for request_id, person in people.items():

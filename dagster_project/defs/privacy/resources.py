@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster_project.defs.privacy.suppression import read_or_create_salt
+from dagster_project.privacy.suppression import read_or_create_salt
 
 
 class SuppressionSalt(dg.ConfigurableResource):

@@ -12,7 +12,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
-from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.quality.check_results import check_result, offending_raw_rows
 from dagster_project.defs.quality.resources import QualityGates
 from data_quality.customer_sizes import build_customer_size_batches, customer_size_suite

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-from dagster_project.defs.identity.identity_state import (
+from dagster_project.identity.identity_state import (
     ASSESSED_IDENTIFIERS_TABLE, ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, EVENTS_TABLE, MATCH_PAIRS_TABLE, NODES_TABLE,
     RETIRED_TABLE,
 )

@@ -8,8 +8,8 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from dagster_project.defs.privacy.erasure import Deletion, ErasureRequest
-from dagster_project.defs.privacy.suppression import PRIVACY_SCHEMA
+from dagster_project.privacy.erasure import Deletion, ErasureRequest
+from dagster_project.privacy.suppression import PRIVACY_SCHEMA
 
 PROCESSED_TABLE = f"{PRIVACY_SCHEMA}.erasure_requests_processed"
 AUDIT_LOG_TABLE = f"{PRIVACY_SCHEMA}.erasure_audit_log"

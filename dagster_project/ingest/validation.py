@@ -7,7 +7,7 @@ from datetime import datetime
 
 import polars as pl
 
-from dagster_project.defs.ingest.contracts import FieldFormat, SourceContract
+from dagster_project.ingest.contracts import FieldFormat, SourceContract
 
 PARSE_PROBLEM = "_parse_problem"
 REASON = "reason"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from dagster_project.defs.ingest.contracts import SourceContract
-from dagster_project.defs.ingest.validation import PARSE_PROBLEM, REASON, with_quarantine_reason
+from dagster_project.ingest.contracts import SourceContract
+from dagster_project.ingest.validation import PARSE_PROBLEM, REASON, with_quarantine_reason
 
 LINE_NUMBER = "_line_number"
 LINE_END = "_line_end"

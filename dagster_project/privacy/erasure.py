@@ -17,9 +17,9 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS
-from dagster_project.defs.ingest.raw_tables import QUARANTINE_TABLE, RAW_SCHEMA, raw_table
-from dagster_project.defs.privacy.suppression import (
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS
+from dagster_project.ingest.raw_tables import QUARANTINE_TABLE, RAW_SCHEMA, raw_table
+from dagster_project.privacy.suppression import (
     CRM_CONTACT, EMAIL, IDENTIFIER_COLUMNS, PRIVACY_SCHEMA, SHOPIFY_ORDER, SUPPRESSION_TABLE, ZENDESK_REQUESTER,
     hash_sql, identifier_hash_sql, normalized_email_sql, quarantine_hashes_sql,
 )
@@ -177,7 +177,7 @@ def identity_is_resolved(connection: duckdb.DuckDBPyConnection) -> bool:
 def pending_requests(connection: duckdb.DuckDBPyConnection, include_partial: bool) -> list[ErasureRequest]:
     """Requests in the raw layer no earlier run carried out (and, given `include_partial`, those a
     first load could carry out only in part), first received first."""
-    from dagster_project.defs.privacy.audit_log import PARTIAL, PROCESSED_TABLE
+    from dagster_project.privacy.audit_log import PARTIAL, PROCESSED_TABLE
 
     if not table_exists(connection, REQUESTS_TABLE):
         return []

@@ -44,7 +44,7 @@ IDENTIFIER_COLUMNS: dict[str, list[tuple[str, str]]] = {
                         (EMAIL, normalized_email_sql("json_extract_string(payload, '$.requester.email')"))],
 }
 # Erasure requests are not filtered: a request is kept until it is carried out, then deleted by
-# request id (dagster_project.defs.privacy.erasure), re-delivered copies included.
+# request id (dagster_project.privacy.erasure), re-delivered copies included.
 
 # The numeric ids a quarantined row's words may be, by source (emails and CRM ids: in any source).
 _QUARANTINE_KINDS: dict[str, list[str]] = {

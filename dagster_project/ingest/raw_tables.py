@@ -13,9 +13,9 @@ from datetime import date, datetime
 import duckdb
 import polars as pl
 
-from dagster_project.defs.ingest.contracts import SOURCE_CONTRACTS, SourceContract
-from dagster_project.defs.ingest.readers import ParsedExport
-from dagster_project.defs.privacy.suppression import (
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
+from dagster_project.ingest.readers import ParsedExport
+from dagster_project.privacy.suppression import (
     quarantined_row_is_suppressed_sql, row_is_suppressed_sql, suppression_list_size,
 )
 from dagster_project.warehouse import transaction_with_frames

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from dagster_project.defs.identity.customer_ids import find_clusters
-from dagster_project.defs.identity.identity_state import ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, NODES_TABLE
-from dagster_project.defs.identity.probabilistic_matching import MatchingSettings, candidate_pairs
+from dagster_project.identity.customer_ids import find_clusters
+from dagster_project.identity.identity_state import ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, NODES_TABLE
+from dagster_project.identity.probabilistic_matching import MatchingSettings, candidate_pairs
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from splink import DuckDBAPI, Linker, SettingsCreator
 # Splink publishes no exceptions module; this is the one place that reaches into its internals for them.
 from splink.internals.exceptions import SplinkException
 
-from dagster_project.defs.identity.customer_ids import find_clusters
-from dagster_project.defs.identity.match_comparisons import (
+from dagster_project.identity.customer_ids import find_clusters
+from dagster_project.identity.match_comparisons import (
     AGREEING_BIRTHDATE_LEVELS, COMPARISONS, DIFFERENT_LABEL, FIRST_NAMES_DIFFER_SQL,
 )
 

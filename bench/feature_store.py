@@ -75,9 +75,9 @@ def write_feature_tables(warehouse: Path, customers: int, first_day: date, days:
     """Synthetic change points for `days` days in `features.<table>`, shaped like the dbt models:
     a customer's first row sets every feature, each later row changes the share of them a real
     change row does (`FEATURE_CHANGE`) and carries the rest."""
-    from dagster_project.settings import REPO_ROOT
-
     import yaml
+
+    from dagster_project.settings import REPO_ROOT
 
     document = yaml.safe_load((REPO_ROOT / "dbt/models/marts/features/_features__models.yml").read_text())
     rows = {}
@@ -264,9 +264,9 @@ def bench(customers: int, days: int, workdir: Path, port: int, entity_rows: int,
     for name in [name for name in os.environ if name.startswith("CXP_")]:
         del os.environ[name]
     os.environ["CXP_HOME"] = str(home)
-    from feature_repo.online_store import materialize_online
     from dagster_project.settings import load_settings
     from feature_repo.definitions import feature_store_objects, open_feature_store
+    from feature_repo.online_store import materialize_online
 
     settings = load_settings()
     settings.ensure_directories()

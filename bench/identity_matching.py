@@ -26,11 +26,9 @@ import polars as pl
 import psutil
 
 from dagster_project.identity.customer_ids import find_clusters
-from dagster_project.identity.probabilistic_matching import (
-    MatchingSettings,
-    score_record_pairs,
-    select_match_edges,
-)
+from dagster_project.identity.match_model import MatchingSettings
+from dagster_project.identity.match_selection import select_match_edges
+from dagster_project.identity.pair_scoring import score_record_pairs
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt"
 DBT = str(Path(sys.executable).with_name("dbt"))

@@ -6,7 +6,10 @@ import duckdb
 import polars as pl
 
 from dagster_project.identity.customer_ids import (
-    ASSIGNMENT_SCHEMA, EVENT_SCHEMA, RETIRED_SCHEMA, CustomerIdAssignment,
+    ASSIGNMENT_SCHEMA,
+    EVENT_SCHEMA,
+    RETIRED_SCHEMA,
+    CustomerIdAssignment,
 )
 from dagster_project.warehouse import transaction_with_frames
 

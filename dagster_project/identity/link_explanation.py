@@ -16,9 +16,15 @@ import duckdb
 import polars as pl
 
 from dagster_project.identity.identity_state import (
-    ASSESSED_IDENTIFIERS_TABLE, ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, EVENTS_TABLE, MATCH_PAIRS_TABLE, NODES_TABLE,
+    ASSESSED_IDENTIFIERS_TABLE,
+    ASSIGNMENTS_TABLE,
+    DETERMINISTIC_EDGES_TABLE,
+    EVENTS_TABLE,
+    MATCH_PAIRS_TABLE,
+    NODES_TABLE,
     RETIRED_TABLE,
 )
+
 # Node attributes shown beside each other when two records are compared.
 COMPARED_ATTRIBUTES = ("first_name", "last_name", "email", "phone_e164", "street", "postcode", "city", "country_code", "birthdate")
 

@@ -5,7 +5,11 @@ import polars as pl
 import pytest
 
 from dagster_project.identity.evaluation import (
-    evidence_free_records, measure_blocking, read_deterministic_only_customers, score_by_record_class, score_identity_resolution,
+    evidence_free_records,
+    measure_blocking,
+    read_deterministic_only_customers,
+    score_by_record_class,
+    score_identity_resolution,
 )
 
 

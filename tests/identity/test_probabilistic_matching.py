@@ -9,14 +9,18 @@ import polars as pl
 import pytest
 
 from dagster_project.identity.match_comparisons import COMPARISONS
-from dagster_project.identity.probabilistic_matching import (
+from dagster_project.identity.match_model import (
     MatchingSettings,
     TooLittleEvidence,
-    comparisons_without_data,
-    label_match_decisions,
     read_nickname_seed,
-    score_record_pairs,
+)
+from dagster_project.identity.match_selection import (
+    label_match_decisions,
     select_match_edges,
+)
+from dagster_project.identity.pair_scoring import (
+    comparisons_without_data,
+    score_record_pairs,
 )
 from dagster_project.settings import load_settings
 

@@ -15,9 +15,9 @@ from dagster_project.identity.identity_state import (
     ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, EVENTS_TABLE, MATCH_PAIRS_TABLE, NODES_TABLE, RETIRED_TABLE,
     read_previous_state, run_time, write_state,
 )
-from dagster_project.identity.probabilistic_matching import (
-    MatchingSettings, TooLittleEvidence, comparisons_without_data, label_match_decisions, score_record_pairs,
-)
+from dagster_project.identity.match_model import MatchingSettings, TooLittleEvidence
+from dagster_project.identity.pair_scoring import comparisons_without_data, score_record_pairs
+from dagster_project.identity.match_selection import label_match_decisions
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 
 _PAIR_COLUMNS = {

@@ -18,6 +18,7 @@ from datetime import date, datetime, timezone
 
 import duckdb
 
+from dagster_project.warehouse import table_exists
 from data_quality.raw_export_specs import RAW_EXPORT_SPECS, RawExportSpec, json_paths
 from data_quality.rules import Batch
 from data_quality.thresholds import RawThresholds
@@ -80,7 +81,7 @@ def record_verdicts(connection: duckdb.DuckDBPyConnection, source: str, days: li
 
 def fx_currencies(connection: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
     """Currencies the FX export has a rate for (none when there is no FX export)."""
-    if not _table_exists(connection, "raw", "ecommerce_fx_rates"):
+    if not table_exists(connection, "raw.ecommerce_fx_rates"):
         return ()
     return tuple(c for (c,) in connection.execute("SELECT DISTINCT trim(currency) FROM raw.ecommerce_fx_rates ORDER BY 1").fetchall())
 
@@ -209,12 +210,6 @@ def _watched(connection: duckdb.DuckDBPyConnection, spec: RawExportSpec) -> dict
         "AND NOT starts_with(column_name, '_') ORDER BY ordinal_position", [spec.source],
     ).fetchall()
     return {column: f"nullif(trim(\"{column}\"), '')" for (column,) in columns}
-
-
-def _table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
-    ).fetchall()[0][0])
 
 
 def _create_verdicts_table(connection: duckdb.DuckDBPyConnection) -> None:

@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 from dateutil.relativedelta import relativedelta
 
+from dagster_project.warehouse import frames_registered, table_exists
 from ml.model_settings import LabelWindows, TrainingSettings
 
 LABEL_COLUMN = "label"
@@ -105,9 +106,7 @@ def plan_cutoffs(model: str, span: DataSpan, windows: LabelWindows, training: Tr
 def current_customers_sql(connection: duckdb.DuckDBPyConnection) -> str:
     """A query of the ids to learn from and score: every customer with a profile, less the ids an
     identity merge retired (their orders now belong to the survivor)."""
-    retired = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'identity' AND table_name = 'retired_customer_ids'"
-    ).fetchall()[0][0]
+    retired = table_exists(connection, "identity.retired_customer_ids")
     exclude = " WHERE customer_id NOT IN (SELECT retired_customer_id FROM identity.retired_customer_ids)" if retired else ""
     return f"SELECT customer_id, min(snapshot_date) AS first_known_on FROM features.customer_profile_features{exclude} GROUP BY customer_id"
 
@@ -142,8 +141,7 @@ def read_labels(connection: duckdb.DuckDBPyConnection, model: str, cutoffs: list
     sample = (f"QUALIFY row_number() OVER (PARTITION BY cutoff_date ORDER BY hash(customer_id, {int(seed)})) <= {int(max_rows_per_cutoff)}"
               if max_rows_per_cutoff else "")
     cutoff_frame = pl.DataFrame({"cutoff_date": cutoffs}, schema={"cutoff_date": pl.Date})
-    connection.register("cutoffs", cutoff_frame.to_arrow())
-    try:
+    with frames_registered(connection, cutoffs=cutoff_frame):
         rows = connection.sql(f"""
             WITH population AS ({population}),
             sampled AS (SELECT * FROM population {sample})
@@ -159,6 +157,4 @@ def read_labels(connection: duckdb.DuckDBPyConnection, model: str, cutoffs: list
             GROUP BY ALL
             ORDER BY sampled.cutoff_date, sampled.customer_id
         """).pl()
-    finally:
-        connection.unregister("cutoffs")
     return rows.with_columns(pl.col("event_timestamp").dt.replace_time_zone("UTC"))

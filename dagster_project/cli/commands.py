@@ -12,6 +12,7 @@ import click
 
 from dagster_project.cli.feature_store_commands import serve, training_set
 from dagster_project.settings import REPO_ROOT, load_settings
+from dagster_project.warehouse import schema_exists
 
 if TYPE_CHECKING:  # the run's modules load Dagster: only `cxp run` pays for that
     from dagster_project.cli.run_pipeline import CheckOutcome
@@ -143,8 +144,13 @@ def evaluate_identity(truth: Path | None) -> None:
     import polars as pl
 
     from dagster_project.identity.evaluation import (
-        evidence_free_records, measure_blocking, read_deterministic_only_customers, read_resolved_customers, read_truth,
-        score_by_record_class, score_identity_resolution,
+        evidence_free_records,
+        measure_blocking,
+        read_deterministic_only_customers,
+        read_resolved_customers,
+        read_truth,
+        score_by_record_class,
+        score_identity_resolution,
     )
     from dagster_project.identity.identity_state import NODES_TABLE
 
@@ -329,7 +335,7 @@ def erasures_command() -> None:
     from dagster_project.privacy.audit_log import read_audit_log
 
     with _read_warehouse() as connection:
-        log = read_audit_log(connection) if _has_schema(connection, "privacy") else None
+        log = read_audit_log(connection) if schema_exists(connection, "privacy") else None
     if log is None or log.is_empty():
         click.echo("No erasure request has been processed.")
         return
@@ -338,10 +344,6 @@ def erasures_command() -> None:
         click.echo(f"{request_id}: received {first['received_at']}, processed {first['processed_at']:%Y-%m-%d %H:%M} UTC: {first['outcome']}")
         for line in lines.filter(pl.col("store").is_not_null()).iter_rows(named=True):
             click.echo(f"  {line['store']:<15} {line['location']:<45} {line['rows_deleted']:>8,} rows")
-
-
-def _has_schema(connection, schema: str) -> bool:
-    return connection.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [schema]).fetchall()[0][0] > 0
 
 
 def _read_warehouse():

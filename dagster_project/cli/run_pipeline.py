@@ -15,13 +15,14 @@ import dagster as dg
 import duckdb
 
 from dagster_project.cli.child_processes import child_pids, stop_children
+from dagster_project.cli.dagster_instance import prepare_dagster_home
 from dagster_project.cli.progress import build_progress_logger
 from dagster_project.cli.run_lock import exclusive_run, foreign_slot_holders, release_abandoned_runs, run_tags
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
-from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.ingest.partitions import partition_range_tags
-from dagster_project.cli.dagster_instance import prepare_dagster_home
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.settings import Settings
+from dagster_project.warehouse import table_exists
 from dagster_project.warehouse_snapshots import WarehouseUnsafe, check_free_space, check_warehouse_opens, take_snapshot
 
 MODEL_SCHEMAS = ("staging", "intermediate", "identity", "marts", "features")
@@ -344,10 +345,7 @@ def _count_rows(warehouse: Path, outcome: PipelineOutcome) -> None:
         for schema, table in tables:
             (count,) = connection.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
             outcome.table_rows[f"{schema}.{table}"] = count
-        has_quarantine = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' AND table_name = 'quarantine'"
-        ).fetchone()[0]
-        if has_quarantine:
+        if table_exists(connection, "raw.quarantine"):
             outcome.quarantined_per_source = dict(
                 connection.execute("SELECT source, count(*) FROM raw.quarantine GROUP BY source ORDER BY source").fetchall()
             )

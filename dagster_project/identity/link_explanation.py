@@ -24,6 +24,7 @@ from dagster_project.identity.identity_state import (
     NODES_TABLE,
     RETIRED_TABLE,
 )
+from dagster_project.warehouse import frames_registered, table_exists
 
 # Node attributes shown beside each other when two records are compared.
 COMPARED_ATTRIBUTES = ("first_name", "last_name", "email", "phone_e164", "street", "postcode", "city", "country_code", "birthdate")
@@ -129,11 +130,7 @@ def explain_record_pair(connection: duckdb.DuckDBPyConnection, record_a: str, re
 
 
 def _require_identity_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    present = {
-        f"{schema}.{table}"
-        for schema, table in connection.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
-    }
-    missing = [t for t in (NODES_TABLE, DETERMINISTIC_EDGES_TABLE, ASSIGNMENTS_TABLE, MATCH_PAIRS_TABLE) if t not in present]
+    missing = [t for t in (NODES_TABLE, DETERMINISTIC_EDGES_TABLE, ASSIGNMENTS_TABLE, MATCH_PAIRS_TABLE) if not table_exists(connection, t)]
     if missing:
         raise ExplanationError(f"Identities are not resolved in this warehouse yet (missing {', '.join(missing)}): run `cxp run`.")
 
@@ -147,8 +144,7 @@ def _current_customer_id(connection: duckdb.DuckDBPyConnection, customer_id: str
 
 def _links_among(connection: duckdb.DuckDBPyConnection, record_ids: list[str]) -> list[Link]:
     """Every accepted link whose two ends are both among `record_ids`."""
-    connection.register("explained_records", pl.DataFrame({"record_id": record_ids}, schema={"record_id": pl.String}))
-    try:
+    with frames_registered(connection, explained_records=pl.DataFrame({"record_id": record_ids}, schema={"record_id": pl.String})):
         deterministic = connection.sql(
             f"""SELECT e.record_id_l, e.record_id_r, e.match_type,
                        CASE e.match_type WHEN 'email' THEN n.email ELSE n.phone_e164 END AS identifier
@@ -163,8 +159,6 @@ def _links_among(connection: duckdb.DuckDBPyConnection, record_ids: list[str]) -
                   AND record_id_r IN (SELECT record_id FROM explained_records)
                 ORDER BY record_id_l, record_id_r"""
         ).pl()
-    finally:
-        connection.unregister("explained_records")
     return [Link(left, right, kind, identifier) for left, right, kind, identifier in deterministic] + _splink_links(probabilistic)
 
 

@@ -13,17 +13,9 @@ from splink import DuckDBAPI, Linker
 # Splink publishes no exceptions module; this is the one place that reaches into its internals for them.
 from splink.internals.exceptions import SplinkException
 
-from dagster_project.identity.match_comparisons import (
-    COMPARISONS,
-    FIRST_NAMES_DIFFER_SQL,
-)
-from dagster_project.identity.match_model import (
-    MatchingSettings,
-    TooLittleEvidence,
-    as_node_frame,
-    build_splink_settings,
-    with_name_forms,
-)
+from dagster_project.identity.match_comparisons import COMPARISONS, FIRST_NAMES_DIFFER_SQL
+from dagster_project.identity.match_model import MatchingSettings, TooLittleEvidence, as_node_frame, build_splink_settings, with_name_forms
+from dagster_project.warehouse import frames_registered
 
 # The node columns each comparison reads.
 _COMPARISON_COLUMNS = {
@@ -64,9 +56,8 @@ def _register_matching_input(
         pl.col("birthdate").dt.year().alias("birth_year"),
     ).with_columns(pl.when(pl.col("street_name") != "").then(pl.col("street_name")).alias("street_name"))
     # A temporary table: nothing is left in a warehouse connection that is passed in.
-    connection.register("identity_matching_input_frame", prepared)
-    connection.execute("create or replace temp table identity_matching_input as select * from identity_matching_input_frame")
-    connection.unregister("identity_matching_input_frame")
+    with frames_registered(connection, identity_matching_input_frame=prepared):
+        connection.execute("create or replace temp table identity_matching_input as select * from identity_matching_input_frame")
     return "identity_matching_input"
 
 

@@ -15,10 +15,8 @@ import polars as pl
 
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
 from dagster_project.ingest.readers import ParsedExport
-from dagster_project.privacy.suppression import (
-    quarantined_row_is_suppressed_sql, row_is_suppressed_sql, suppression_list_size,
-)
-from dagster_project.warehouse import transaction_with_frames
+from dagster_project.privacy.suppression import quarantined_row_is_suppressed_sql, row_is_suppressed_sql, suppression_list_size
+from dagster_project.warehouse import table_exists, transaction_with_frames
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}.quarantine"
@@ -169,10 +167,7 @@ def _with_lineage(frame: pl.DataFrame, delivered: DeliveredFile, loaded_at: date
 
 def load_times(connection: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], datetime]:
     """When each (source, extract date) was last loaded, from the load ledger."""
-    exists = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'load_ledger'", [RAW_SCHEMA]
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(connection, LOAD_LEDGER_TABLE):
         return {}
     rows = connection.execute(f"SELECT source, _extract_date, _loaded_at FROM {LOAD_LEDGER_TABLE}").fetchall()
     return {(source, extract_date): loaded_at for source, extract_date, loaded_at in rows}

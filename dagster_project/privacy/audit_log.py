@@ -10,6 +10,7 @@ import polars as pl
 
 from dagster_project.privacy.erasure import Deletion, ErasureRequest
 from dagster_project.privacy.suppression import PRIVACY_SCHEMA
+from dagster_project.warehouse import frames_registered
 
 PROCESSED_TABLE = f"{PRIVACY_SCHEMA}.erasure_requests_processed"
 AUDIT_LOG_TABLE = f"{PRIVACY_SCHEMA}.erasure_audit_log"
@@ -47,11 +48,8 @@ def record_erasure(connection: duckdb.DuckDBPyConnection, request: ErasureReques
         lines = pl.DataFrame({"request_id": request.request_id, "processed_at": processed_at,
                               "store": [d.store for d in deletions], "location": [d.location for d in deletions],
                               "rows_deleted": [d.rows for d in deletions]})
-        connection.register("audit_lines", lines.to_arrow())
-        try:
+        with frames_registered(connection, audit_lines=lines):
             connection.execute(f"INSERT INTO {AUDIT_LOG_TABLE} BY NAME SELECT * FROM audit_lines")
-        finally:
-            connection.unregister("audit_lines")
 
 
 def rows_deleted_before(connection: duckdb.DuckDBPyConnection, request_id: str) -> int:

@@ -20,9 +20,19 @@ import polars as pl
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.ingest.raw_tables import QUARANTINE_TABLE, RAW_SCHEMA, raw_table
 from dagster_project.privacy.suppression import (
-    CRM_CONTACT, EMAIL, IDENTIFIER_COLUMNS, PRIVACY_SCHEMA, SHOPIFY_ORDER, SUPPRESSION_TABLE, ZENDESK_REQUESTER,
-    hash_sql, identifier_hash_sql, normalized_email_sql, quarantine_hashes_sql,
+    CRM_CONTACT,
+    EMAIL,
+    IDENTIFIER_COLUMNS,
+    PRIVACY_SCHEMA,
+    SHOPIFY_ORDER,
+    SUPPRESSION_TABLE,
+    ZENDESK_REQUESTER,
+    hash_sql,
+    identifier_hash_sql,
+    normalized_email_sql,
+    quarantine_hashes_sql,
 )
+from dagster_project.warehouse import frames_registered, table_exists
 
 # A record id is `<source>:<key>` (dbt's int_identity_nodes); the identifier kind each source's key is.
 _RECORD_KINDS = {"crm_contact": CRM_CONTACT, "shopify_order": SHOPIFY_ORDER, "zendesk_requester": ZENDESK_REQUESTER,
@@ -74,20 +84,13 @@ class Deletion:
     rows: int
 
 
-def table_exists(connection: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                              [schema, table]).fetchall()[0][0] > 0
-
-
 def identify_people(connection: duckdb.DuckDBPyConnection, requests: list[ErasureRequest]) -> dict[str, Person]:
     """For each request with an email, the customers, records and identifiers it leads to; all
     requests at once, so a night with many costs a few scans, not a few per request."""
     seeds = pl.DataFrame({"request_id": [r.request_id for r in requests], "kind": EMAIL, "value": [r.email for r in requests]},
                          schema={"request_id": pl.String, "kind": pl.String, "value": pl.String})
-    connection.register("erasure_seed_frame", seeds.to_arrow())
-    connection.execute("CREATE OR REPLACE TEMP TABLE erasure_identifiers AS SELECT DISTINCT * FROM erasure_seed_frame")
-    connection.unregister("erasure_seed_frame")
+    with frames_registered(connection, erasure_seed_frame=seeds):
+        connection.execute("CREATE OR REPLACE TEMP TABLE erasure_identifiers AS SELECT DISTINCT * FROM erasure_seed_frame")
     connection.execute("CREATE OR REPLACE TEMP TABLE erasure_customers (request_id VARCHAR, customer_id VARCHAR)")
     connection.execute("CREATE OR REPLACE TEMP TABLE erasure_records (request_id VARCHAR, record_id VARCHAR)")
     if table_exists(connection, _ASSIGNMENTS) and table_exists(connection, _NODES):
@@ -219,14 +222,11 @@ def register_erasure_keys(connection: duckdb.DuckDBPyConnection, people: dict[st
             rows.setdefault((kind, value), request_id)
     frame = pl.DataFrame({"request_id": list(rows.values()), "kind": [k for k, _ in rows], "value": [v for _, v in rows]},
                          schema={"request_id": pl.String, "kind": pl.String, "value": pl.String})
-    connection.register("erasure_key_frame", frame.to_arrow())
-    try:
+    with frames_registered(connection, erasure_key_frame=frame):
         connection.execute(
             f"CREATE OR REPLACE TEMP TABLE erasure_keys AS SELECT request_id, kind, value, "
             f"CASE WHEN kind IN ('customer', 'record') THEN NULL ELSE {hash_sql('kind', 'value')} END AS identifier_hash "
             "FROM erasure_key_frame", {"salt": salt})
-    finally:
-        connection.unregister("erasure_key_frame")
 
 
 def add_to_suppression_list(connection: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, int]:

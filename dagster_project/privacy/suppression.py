@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.warehouse import table_exists
+
 PRIVACY_SCHEMA = "privacy"
 SUPPRESSION_TABLE = f"{PRIVACY_SCHEMA}.suppression_list"
 
@@ -74,10 +76,9 @@ def create_privacy_tables(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def suppression_list_size(connection: duckdb.DuckDBPyConnection) -> int:
-    exists = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'suppression_list'", [PRIVACY_SCHEMA]
-    ).fetchall()[0][0]
-    return connection.execute(f"SELECT count(*) FROM {SUPPRESSION_TABLE}").fetchall()[0][0] if exists else 0
+    if not table_exists(connection, SUPPRESSION_TABLE):
+        return 0
+    return connection.execute(f"SELECT count(*) FROM {SUPPRESSION_TABLE}").fetchall()[0][0]
 
 
 def row_is_suppressed_sql(source: str) -> str | None:

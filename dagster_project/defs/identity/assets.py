@@ -9,16 +9,24 @@ from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from dagster_project.identity.customer_ids import assign_customer_ids, find_clusters
 from dagster_project.defs.identity.explanation_metadata import customer_size_metadata, match_decision_metadata
+from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
+from dagster_project.identity.customer_ids import assign_customer_ids, find_clusters
 from dagster_project.identity.identity_state import (
-    ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, EVENTS_TABLE, MATCH_PAIRS_TABLE, NODES_TABLE, RETIRED_TABLE,
-    read_previous_state, run_time, write_state,
+    ASSIGNMENTS_TABLE,
+    DETERMINISTIC_EDGES_TABLE,
+    EVENTS_TABLE,
+    MATCH_PAIRS_TABLE,
+    NODES_TABLE,
+    RETIRED_TABLE,
+    read_previous_state,
+    run_time,
+    write_state,
 )
 from dagster_project.identity.match_model import MatchingSettings, TooLittleEvidence
-from dagster_project.identity.pair_scoring import comparisons_without_data, score_record_pairs
 from dagster_project.identity.match_selection import label_match_decisions
-from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
+from dagster_project.identity.pair_scoring import comparisons_without_data, score_record_pairs
+from dagster_project.warehouse import frames_registered
 
 _PAIR_COLUMNS = {
     "record_id_l": pl.String, "record_id_r": pl.String, "match_probability": pl.Float64,
@@ -79,10 +87,9 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
         elif without_data:
             context.log.info(f"No {', '.join(without_data)} in the identity nodes: those comparisons weigh nothing.")
         with warehouse.get_connection() as connection:
-            connection.register("scored_pairs", pairs.to_arrow())
-            connection.execute("CREATE SCHEMA IF NOT EXISTS identity")
-            connection.execute(f"CREATE OR REPLACE TABLE {MATCH_PAIRS_TABLE} AS SELECT * FROM scored_pairs")
-            connection.unregister("scored_pairs")
+            with frames_registered(connection, scored_pairs=pairs):
+                connection.execute("CREATE SCHEMA IF NOT EXISTS identity")
+                connection.execute(f"CREATE OR REPLACE TABLE {MATCH_PAIRS_TABLE} AS SELECT * FROM scored_pairs")
         return dg.MaterializeResult(metadata={
             "identity_nodes": records.height,
             "scored_pairs": pairs.height,

@@ -20,11 +20,7 @@ from pathlib import Path
 
 import polars as pl
 import psutil
-from identity_resolution import (  # bench/ is the script's directory, hence on sys.path
-    PassResult,
-    TreeSampler,
-    read_run,
-)
+from identity_resolution import PassResult, TreeSampler, read_run  # bench/ is the script's directory, hence on sys.path
 from ingest_and_stage import run_measured
 
 CXP = str(Path(sys.executable).with_name("cxp"))

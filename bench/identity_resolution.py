@@ -26,9 +26,7 @@ from pathlib import Path
 
 import duckdb
 import psutil
-from ingest_and_stage import (
-    run_measured,  # bench/ is the script's directory, hence on sys.path
-)
+from ingest_and_stage import run_measured  # bench/ is the script's directory, hence on sys.path
 
 from dagster_project.cli.dagster_instance import prepare_dagster_home
 from dagster_project.settings import load_settings

@@ -23,16 +23,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dagster_project.demo_exports.public_record_linkage import (
-    read_febrl4,
-    write_febrl_landing,
-)
-from dagster_project.identity.evaluation import (
-    measure_blocking,
-    read_resolved_customers,
-    read_truth,
-    score_identity_resolution,
-)
+from dagster_project.demo_exports.public_record_linkage import read_febrl4, write_febrl_landing
+from dagster_project.identity.evaluation import measure_blocking, read_resolved_customers, read_truth, score_identity_resolution
 
 PLAIN_THRESHOLD = 0.9
 

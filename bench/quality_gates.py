@@ -17,11 +17,7 @@ import tempfile
 from pathlib import Path
 
 import psutil
-from identity_resolution import (  # bench/ is the script's directory, hence on sys.path
-    PassResult,
-    TreeSampler,
-    read_run,
-)
+from identity_resolution import PassResult, TreeSampler, read_run  # bench/ is the script's directory, hence on sys.path
 from ingest_and_stage import run_measured
 
 CXP = str(Path(sys.executable).with_name("cxp"))

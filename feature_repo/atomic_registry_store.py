@@ -15,11 +15,10 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from google.protobuf.message import DecodeError
-
 from feast.infra.registry.file import FileRegistryStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast.utils import _utc_now
+from google.protobuf.message import DecodeError
 
 REGISTRY_STORE_TYPE = "feature_repo.atomic_registry_store.AtomicFileRegistryStore"
 

@@ -14,9 +14,9 @@ from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 
-from feature_repo.feature_files import clear_online_pending, latest_snapshot_date, online_pending_since
 from dagster_project.settings import Settings
 from feature_repo.feature_catalog import FeatureTableSpec, load_feature_tables
+from feature_repo.feature_files import clear_online_pending, latest_snapshot_date, online_pending_since
 from feature_repo.materialization_engine import REDIS_WINDOWS_KEY, WINDOWS_TABLE, publication
 
 

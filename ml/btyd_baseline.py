@@ -9,9 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ml.buy_till_you_die import (
-    BetaGeometricNBD, GammaGamma, ModifiedBetaGeometricNBD, fit_bg_nbd, fit_gamma_gamma, fit_mbg_nbd,
-)
+from ml.buy_till_you_die import BetaGeometricNBD, GammaGamma, ModifiedBetaGeometricNBD, fit_bg_nbd, fit_gamma_gamma, fit_mbg_nbd
 
 BTYD_INPUTS = ("orders_lifetime", "days_since_first_order", "days_since_last_order", "net_revenue_usd_lifetime")
 

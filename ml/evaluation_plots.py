@@ -24,14 +24,7 @@ from numpy.typing import ArrayLike
 from PIL import Image
 from sklearn import metrics
 
-from ml.model_evaluation import (
-    _binary_labels,
-    _predictions,
-    _require_finite,
-    _vector,
-    calibration_by_decile,
-    cumulative_gains,
-)
+from ml.model_evaluation import _binary_labels, _predictions, _require_finite, _vector, calibration_by_decile, cumulative_gains
 
 FIGSIZE = (6.0, 4.0)
 DPI = 80

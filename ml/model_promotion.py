@@ -8,8 +8,8 @@ from dataclasses import replace
 from ml.model_card import write_model_card
 from ml.model_catalog import ModelSpec
 from ml.model_registry import Decision, ModelRegistry, decide_promotion
-from ml.model_training import BIAS_AUDIT_FILE
 from ml.model_settings import PromotionRule
+from ml.model_training import BIAS_AUDIT_FILE
 
 
 def promote_if_better(spec: ModelSpec, registry: ModelRegistry, version: str, rule: PromotionRule) -> Decision:

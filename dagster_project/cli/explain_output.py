@@ -2,9 +2,7 @@
 
 from collections.abc import Iterator
 
-from dagster_project.identity.link_explanation import (
-    COMPARED_ATTRIBUTES, CustomerExplanation, Link, RecordPairExplanation,
-)
+from dagster_project.identity.link_explanation import COMPARED_ATTRIBUTES, CustomerExplanation, Link, RecordPairExplanation
 from ml.score_explanation import ModelScore, ScoreExplanation
 
 

@@ -10,8 +10,8 @@ from dagster_project.defs.ingest.definitions import ingest_definitions
 from dagster_project.defs.ingest.partitions import extract_date_partitions
 from dagster_project.defs.ingest.sensors import build_landing_sensor
 from dagster_project.defs.ml.definitions import model_definitions
-from dagster_project.defs.privacy.definitions import privacy_definitions
 from dagster_project.defs.pipeline.jobs import build_nightly_schedule, build_pipeline_job
+from dagster_project.defs.privacy.definitions import privacy_definitions
 from dagster_project.defs.quality.definitions import quality_definitions
 from dagster_project.settings import Settings, load_settings
 

@@ -14,7 +14,12 @@ from dagster_project.demo_exports.contact_formats import FIRST_INVALID_KIND, dis
 from dagster_project.demo_exports.name_noise import NameNoise, distort_names, one_character_edit
 from dagster_project.demo_exports.nicknames import NICKNAMES
 from dagster_project.demo_exports.record_corruption import (
-    RecordCorruption, corrupt_birthdates, corrupt_names, corrupt_streets, merge_tags, name_slip_tags,
+    RecordCorruption,
+    corrupt_birthdates,
+    corrupt_names,
+    corrupt_streets,
+    merge_tags,
+    name_slip_tags,
 )
 from dagster_project.demo_exports.timeline import SECONDS_PER_DAY, Timeline
 

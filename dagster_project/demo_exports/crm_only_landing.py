@@ -22,7 +22,12 @@ from dagster_project.demo_exports.name_pools import COUNTRY_NAMES, build_pools
 from dagster_project.demo_exports.nicknames import NICKNAMES
 from dagster_project.demo_exports.population import draw_population
 from dagster_project.demo_exports.record_corruption import (
-    RecordCorruption, add_compound_surnames, corrupt_birthdates, corrupt_names, corrupt_streets, merge_tags,
+    RecordCorruption,
+    add_compound_surnames,
+    corrupt_birthdates,
+    corrupt_names,
+    corrupt_streets,
+    merge_tags,
     name_slip_tags,
 )
 from dagster_project.demo_exports.timeline import Timeline

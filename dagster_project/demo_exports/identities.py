@@ -5,12 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from dagster_project.demo_exports.contact_formats import (
-    draw_emails,
-    draw_national_numbers,
-    make_unique,
-    phone_variants,
-)
+from dagster_project.demo_exports.contact_formats import draw_emails, draw_national_numbers, make_unique, phone_variants
 from dagster_project.demo_exports.name_pools import COUNTRIES, CountryPool, draw_company_names
 from dagster_project.demo_exports.timeline import Timeline
 

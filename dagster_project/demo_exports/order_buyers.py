@@ -12,9 +12,7 @@ import polars as pl
 from dagster_project.demo_exports.identities import addresses_at
 from dagster_project.demo_exports.name_noise import NameNoise, distort_names
 from dagster_project.demo_exports.nicknames import NICKNAMES
-from dagster_project.demo_exports.record_corruption import (
-    RecordCorruption, corrupt_names, corrupt_streets, merge_tags, name_slip_tags,
-)
+from dagster_project.demo_exports.record_corruption import RecordCorruption, corrupt_names, corrupt_streets, merge_tags, name_slip_tags
 
 _BILLING_NOISE = NameNoise(typo=0.015, nickname=0.08, accent=0.05, case=0.05, whitespace=0.03)
 _STAFF = (("Dana", "Whitfield"), ("Marco", "Lindqvist"), ("Priya", "Natarajan"))

@@ -10,11 +10,7 @@ import duckdb
 import polars as pl
 
 from dagster_project.identity.customer_ids import find_clusters
-from dagster_project.identity.identity_state import (
-    ASSIGNMENTS_TABLE,
-    DETERMINISTIC_EDGES_TABLE,
-    NODES_TABLE,
-)
+from dagster_project.identity.identity_state import ASSIGNMENTS_TABLE, DETERMINISTIC_EDGES_TABLE, NODES_TABLE
 from dagster_project.identity.match_model import MatchingSettings
 from dagster_project.identity.pair_scoring import candidate_pairs
 

@@ -5,12 +5,7 @@ from datetime import datetime, timezone
 import duckdb
 import polars as pl
 
-from dagster_project.identity.customer_ids import (
-    ASSIGNMENT_SCHEMA,
-    EVENT_SCHEMA,
-    RETIRED_SCHEMA,
-    CustomerIdAssignment,
-)
+from dagster_project.identity.customer_ids import ASSIGNMENT_SCHEMA, EVENT_SCHEMA, RETIRED_SCHEMA, CustomerIdAssignment
 from dagster_project.warehouse import transaction_with_frames
 
 # The identity graph dbt builds (intermediate schema, dbt_project.yml) and this stage reads.

@@ -14,9 +14,7 @@ import duckdb
 import polars as pl
 from splink import SettingsCreator
 
-from dagster_project.identity.match_comparisons import (
-    COMPARISONS,
-)
+from dagster_project.identity.match_comparisons import COMPARISONS
 
 
 def read_nickname_seed(path: Path) -> tuple[tuple[str, str], ...]:

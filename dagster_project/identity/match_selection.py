@@ -13,15 +13,8 @@ import polars as pl
 
 # Splink publishes no exceptions module; this is the one place that reaches into its internals for them.
 from dagster_project.identity.customer_ids import find_clusters
-from dagster_project.identity.match_comparisons import (
-    AGREEING_BIRTHDATE_LEVELS,
-    DIFFERENT_LABEL,
-)
-from dagster_project.identity.match_model import (
-    MatchingSettings,
-    as_node_frame,
-    with_name_forms,
-)
+from dagster_project.identity.match_comparisons import AGREEING_BIRTHDATE_LEVELS, DIFFERENT_LABEL
+from dagster_project.identity.match_model import MatchingSettings, as_node_frame, with_name_forms
 
 # A cluster holding none of these is "thin": nothing in it could contradict a namesake.
 _DISTINGUISHING_COLUMNS = ("phone_e164", "street", "postcode", "birthdate")

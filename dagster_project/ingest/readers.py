@@ -12,8 +12,8 @@ import csv
 import hashlib
 import io
 import json
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl

@@ -5,9 +5,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from dagster_project.demo_exports.public_shop_history import read_cdnow, write_cdnow_landing
 from dagster_project.ingest.contracts import ECOMMERCE_ORDERS
 from dagster_project.ingest.readers import read_export
-from dagster_project.demo_exports.public_shop_history import read_cdnow, write_cdnow_landing
 
 
 @pytest.fixture(scope="module")

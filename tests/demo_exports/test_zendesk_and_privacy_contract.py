@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from tests.demo_exports.demo_export_contract import (
-    ERASURE_COLUMNS,
-    ISO_UTC,
-    daily_files,
-    is_int,
-    parse_iso_utc,
-    read_csv,
-    read_jsonl,
-)
+from tests.demo_exports.demo_export_contract import ERASURE_COLUMNS, ISO_UTC, daily_files, is_int, parse_iso_utc, read_csv, read_jsonl
 
 STATUSES = {"new", "open", "pending", "hold", "solved", "closed", "deleted"}
 

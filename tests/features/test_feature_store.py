@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from bench.serving_drill import ReadDrill, report
 from dagster_project.cli import main
 from dagster_project.cli.run_pipeline import run_pipeline
 from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import REPO_ROOT, load_settings
 from tests.conftest import query
-from bench.serving_drill import ReadDrill, report
 from tests.features.feature_server import online_features, running_feature_server
 from tests.features.online_tables import decoded_online_tables
 from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
@@ -246,8 +246,8 @@ def redis_server(tmp_path):
 
 def test_the_redis_online_store_serves_the_same_values_and_forgets_removed_customers(platform, redis_server, monkeypatch):
     home, _, sqlite_store, _, _ = platform
-    from feature_repo.online_store import delete_customers_online, materialize_online
     from feature_repo.definitions import open_feature_store
+    from feature_repo.online_store import delete_customers_online, materialize_online
 
     monkeypatch.setenv("CXP_ONLINE_STORE", "redis")
     monkeypatch.setenv("CXP_REDIS", f"127.0.0.1:{redis_server},db=0")
@@ -272,9 +272,9 @@ def test_the_redis_online_store_serves_the_same_values_and_forgets_removed_custo
 def test_a_publication_that_dies_leaves_the_previous_night_served_and_a_stuck_view_serves(platform, tmp_path, monkeypatch):
     from feast.feature_view import FeatureViewState
 
-    from feature_repo.online_store import customer_keys, latest_scores_date, materialize_scores_online
     from feature_repo.definitions import open_feature_store
     from feature_repo.materialization_engine import publication
+    from feature_repo.online_store import customer_keys, latest_scores_date, materialize_scores_online
 
     home = platform[0]
     copy = tmp_path / "home"

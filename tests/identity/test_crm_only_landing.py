@@ -7,11 +7,7 @@ import pytest
 
 from dagster_project.cli.run_pipeline import run_pipeline
 from dagster_project.demo_exports.crm_only_landing import write_two_system_contacts
-from dagster_project.identity.evaluation import (
-    read_resolved_customers,
-    read_truth,
-    score_identity_resolution,
-)
+from dagster_project.identity.evaluation import read_resolved_customers, read_truth, score_identity_resolution
 from dagster_project.settings import load_settings
 
 pytestmark = pytest.mark.slow

@@ -4,12 +4,7 @@ from datetime import datetime
 
 import polars as pl
 
-from dagster_project.identity.customer_ids import (
-    ASSIGNMENT_SCHEMA,
-    RETIRED_SCHEMA,
-    assign_customer_ids,
-    find_clusters,
-)
+from dagster_project.identity.customer_ids import ASSIGNMENT_SCHEMA, RETIRED_SCHEMA, assign_customer_ids, find_clusters
 
 MONDAY, TUESDAY, WEDNESDAY = datetime(2024, 3, 4, 3), datetime(2024, 3, 5, 3), datetime(2024, 3, 6, 3)
 

@@ -2,10 +2,7 @@
 
 import polars as pl
 
-from dagster_project.defs.identity.explanation_metadata import (
-    customer_size_metadata,
-    match_decision_metadata,
-)
+from dagster_project.defs.identity.explanation_metadata import customer_size_metadata, match_decision_metadata
 
 
 def test_the_weakest_accepted_pairs_come_with_their_weights_and_the_command_that_explains_them():

@@ -9,19 +9,9 @@ import polars as pl
 import pytest
 
 from dagster_project.identity.match_comparisons import COMPARISONS
-from dagster_project.identity.match_model import (
-    MatchingSettings,
-    TooLittleEvidence,
-    read_nickname_seed,
-)
-from dagster_project.identity.match_selection import (
-    label_match_decisions,
-    select_match_edges,
-)
-from dagster_project.identity.pair_scoring import (
-    comparisons_without_data,
-    score_record_pairs,
-)
+from dagster_project.identity.match_model import MatchingSettings, TooLittleEvidence, read_nickname_seed
+from dagster_project.identity.match_selection import label_match_decisions, select_match_edges
+from dagster_project.identity.pair_scoring import comparisons_without_data, score_record_pairs
 from dagster_project.settings import load_settings
 
 # The nickname list the pipeline uses: the dbt seed.

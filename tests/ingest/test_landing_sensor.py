@@ -7,10 +7,10 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.resources import LandingZone
-from dagster_project.defs.privacy.resources import SuppressionSalt
-from dagster_project.defs.quality.resources import QualityGates
 from dagster_project.defs.ingest.sensors import build_landing_sensor
 from dagster_project.defs.pipeline.jobs import build_nightly_schedule, build_pipeline_job
+from dagster_project.defs.privacy.resources import SuppressionSalt
+from dagster_project.defs.quality.resources import QualityGates
 from tests.ingest.conftest import PARTITIONS, RAW_ASSETS
 from tests.ingest.test_readers import CONTACT_HEADER, GOOD_CONTACT
 

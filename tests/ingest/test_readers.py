@@ -4,9 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.ingest.contracts import (
-    CRM_CONTACTS, ECOMMERCE_FX_RATES, ECOMMERCE_ORDERS, EMAIL_EVENTS, SUPPORT_TICKETS,
-)
+from dagster_project.ingest.contracts import CRM_CONTACTS, ECOMMERCE_FX_RATES, ECOMMERCE_ORDERS, EMAIL_EVENTS, SUPPORT_TICKETS
 from dagster_project.ingest.readers import ContractViolation, read_export
 
 CONTACT_HEADER = ",".join(f'"{c}"' if "/" in c else c for c in CRM_CONTACTS.columns)

@@ -4,9 +4,7 @@ from datetime import datetime
 
 import duckdb
 
-from dagster_project.privacy.erasure import (
-    ErasureRequest, add_to_suppression_list, erase_from_warehouse, identify_people, register_erasure_keys,
-)
+from dagster_project.privacy.erasure import ErasureRequest, add_to_suppression_list, erase_from_warehouse, identify_people, register_erasure_keys
 from dagster_project.privacy.suppression import create_privacy_tables, read_or_create_salt
 from tests.ingest.test_readers import CONTACT_HEADER, GOOD_CONTACT
 

@@ -6,14 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.buy_till_you_die import (
-    BetaGeometricNBD,
-    GammaGamma,
-    expected_revenue,
-    fit_bg_nbd,
-    fit_mbg_nbd,
-    fit_gamma_gamma,
-)
+from ml.buy_till_you_die import BetaGeometricNBD, GammaGamma, expected_revenue, fit_bg_nbd, fit_gamma_gamma, fit_mbg_nbd
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -14,13 +14,7 @@ import pytest
 from PIL import Image
 
 from ml.evaluation_plots import calibration_png, feature_importance_png, lift_png, png_markdown, roc_curves_png
-from ml.model_evaluation import (
-    CalibrationBin,
-    calibration_by_decile,
-    classifier_metrics,
-    cumulative_gains,
-    regression_metrics,
-)
+from ml.model_evaluation import CalibrationBin, calibration_by_decile, classifier_metrics, cumulative_gains, regression_metrics
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PNG_BYTES = 60_000

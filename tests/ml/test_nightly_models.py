@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from dagster_project.cli import main
 from dagster_project.cli.run_pipeline import run_pipeline
-from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.defs.ml.assets import challenger_key, champion_key
+from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import load_settings
 from ml.customer_scoring import LAPSED_SCORER
 from ml.model_catalog import MODELS

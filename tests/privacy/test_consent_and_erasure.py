@@ -18,10 +18,10 @@ from click.testing import CliRunner
 
 from dagster_project.cli import main
 from dagster_project.cli.run_pipeline import run_pipeline
-from feature_repo.online_store import materialize_online, materialize_scores_online
 from dagster_project.ingest.contracts import CRM_CONTACTS
 from dagster_project.settings import load_settings
 from feature_repo.definitions import open_feature_store
+from feature_repo.online_store import materialize_online, materialize_scores_online
 from tests.features.feature_server import online_features, running_feature_server
 from tests.ml.test_nightly_models import generated_model_home, point_models_at
 from tests.privacy.traces import Person, find_traces

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from data_quality.thresholds import load_quality_thresholds
 from dagster_project.settings import load_settings
+from data_quality.thresholds import load_quality_thresholds
 
 
 def test_an_environment_file_overrides_only_the_keys_it_sets(tmp_path, monkeypatch):

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from feature_repo.feature_files import export_feature_table
-from feature_repo.online_store import latest_scores_date, publish_online
 from dagster_project.defs.features.resources import FeatureStoreResource
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
+from feature_repo.feature_files import export_feature_table
+from feature_repo.online_store import latest_scores_date, publish_online
 
 FEATURE_TABLES = ("customer_purchase_features", "customer_email_features", "customer_support_features", "customer_profile_features")
 OFFLINE_FILES = dg.AssetKey(["feature_store", "offline_files"])

@@ -9,14 +9,12 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
-from dagster_project.ingest.raw_tables import (
-    DeliveredFile, LoadedPartition, create_raw_tables, partition_rows, raw_table, replace_partitions,
-)
-from dagster_project.ingest.readers import ContractViolation, read_export
 from dagster_project.defs.ingest.resources import LandingZone
 from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.defs.quality.resources import QualityGates
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
+from dagster_project.ingest.raw_tables import DeliveredFile, LoadedPartition, create_raw_tables, partition_rows, raw_table, replace_partitions
+from dagster_project.ingest.readers import ContractViolation, read_export
 
 _BATCH_ROWS = 250_000
 """Files are written to the warehouse in batches of about this many rows, one transaction each."""

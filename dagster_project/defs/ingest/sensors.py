@@ -13,10 +13,10 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.assets import raw_asset_key
-from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
 from dagster_project.defs.ingest.partitions import partition_range_tags
-from dagster_project.ingest.raw_tables import load_times
 from dagster_project.defs.ingest.resources import LandingZone
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
+from dagster_project.ingest.raw_tables import load_times
 
 
 @dataclass(frozen=True)

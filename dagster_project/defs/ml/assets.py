@@ -16,8 +16,8 @@ from dagster_project.defs.features.assets import CUSTOMER_SCORES, OFFLINE_FILES,
 from dagster_project.defs.features.resources import FeatureStoreResource
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.defs.ml.evaluation_metadata import evaluation_plots, metrics_table
-from ml.bias_audit import audit_markdown
 from dagster_project.defs.ml.resources import ModelRegistryResource
+from ml.bias_audit import audit_markdown
 from ml.model_catalog import MODELS, ModelSpec
 from ml.model_settings import LabelWindows
 

@@ -19,16 +19,31 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.features.resources import FeatureStoreResource
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
+from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.privacy.audit_log import (
-    ERASED, NO_EMAIL, NOTHING_HELD, PARTIAL, PROCESSED_TABLE, create_audit_tables, record_erasure, rows_deleted_before,
+    ERASED,
+    NO_EMAIL,
+    NOTHING_HELD,
+    PARTIAL,
+    PROCESSED_TABLE,
+    create_audit_tables,
+    record_erasure,
+    rows_deleted_before,
 )
 from dagster_project.privacy.erasure import (
-    REQUESTS_TABLE, Deletion, Person, add_to_suppression_list, delete_request_rows, erase_from_warehouse, identify_people,
-    identity_is_resolved, pending_requests, register_erasure_keys,
+    REQUESTS_TABLE,
+    Deletion,
+    Person,
+    add_to_suppression_list,
+    delete_request_rows,
+    erase_from_warehouse,
+    identify_people,
+    identity_is_resolved,
+    pending_requests,
+    register_erasure_keys,
 )
 from dagster_project.privacy.erasure_files import erase_from_parquet_files
-from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.privacy.run_storage import scrub_run_storage
 from dagster_project.privacy.suppression import create_privacy_tables, suppression_list_size
 from dagster_project.privacy.warehouse_compaction import CompactionError, compact_warehouse

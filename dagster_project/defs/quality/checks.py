@@ -12,9 +12,9 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
-from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.defs.quality.check_results import check_result, offending_raw_rows
 from dagster_project.defs.quality.resources import QualityGates
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from data_quality.customer_sizes import build_customer_size_batches, customer_size_suite
 from data_quality.feature_tables import FEATURE_TABLE_RULES, build_feature_table_batches, feature_table_suite
 from data_quality.order_reconciliation import build_order_reconciliation_batches, order_reconciliation_suite

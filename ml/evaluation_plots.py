@@ -24,7 +24,8 @@ from numpy.typing import ArrayLike
 from PIL import Image
 from sklearn import metrics
 
-from ml.model_evaluation import _binary_labels, _predictions, _require_finite, _vector, calibration_by_decile, cumulative_gains
+from ml.metric_inputs import binary_labels, matching_predictions, numeric_vector, require_finite
+from ml.model_evaluation import calibration_by_decile, cumulative_gains
 
 FIGSIZE = (6.0, 4.0)
 DPI = 80
@@ -41,10 +42,10 @@ def roc_curves_png(y_true: ArrayLike, scores: Mapping[str, ArrayLike], title: st
     ranking. Scores need only rank (probabilities, logits or decision values all work).
     Raises ValueError as `classifier_metrics` does for bad labels or scores, or when `scores` is empty.
     """
-    labels = _binary_labels(y_true).astype(np.int8)
+    labels = binary_labels(y_true).astype(np.int8)
     figure, axes = _new_figure(title)
     for name, score in _models(scores):
-        values = _predictions(score, f"scores[{name!r}]", len(labels))
+        values = matching_predictions(score, f"scores[{name!r}]", len(labels))
         fpr, tpr, _ = metrics.roc_curve(labels, values)
         # AUC from the full curve, before thinning it for drawing (same as roc_auc_score, one sort fewer).
         auc = metrics.auc(fpr, tpr)
@@ -66,12 +67,12 @@ def calibration_png(y_true: ArrayLike, predictions: Mapping[str, ArrayLike], tit
     mean actual value); a well-calibrated model sits on the dashed identity line.
     Raises ValueError on mismatched lengths, empty input, NaN values, or when `predictions` is empty.
     """
-    actual = _vector(y_true, "y_true")
-    _require_finite(actual, "y_true")
+    actual = numeric_vector(y_true, "y_true")
+    require_finite(actual, "y_true")
     figure, axes = _new_figure(title)
     low, high = np.inf, -np.inf
     for name, prediction in _models(predictions):
-        bins = calibration_by_decile(actual, _predictions(prediction, f"predictions[{name!r}]", len(actual)))
+        bins = calibration_by_decile(actual, matching_predictions(prediction, f"predictions[{name!r}]", len(actual)))
         predicted = [bin_.mean_predicted for bin_ in bins]
         observed = [bin_.mean_observed for bin_ in bins]
         axes.plot(predicted, observed, marker="o", markersize=4, linewidth=1.5, label=_short(name))
@@ -93,12 +94,12 @@ def lift_png(y_true: ArrayLike, scores: Mapping[str, ArrayLike], title: str) -> 
     The legend gives what each model's top 10% captures; the dashed diagonal is random targeting.
     Raises ValueError as `cumulative_gains` does, or when `scores` is empty.
     """
-    actual = _vector(y_true, "y_true")
-    _require_finite(actual, "y_true")
+    actual = numeric_vector(y_true, "y_true")
+    require_finite(actual, "y_true")
     figure, axes = _new_figure(title)
     top_10pct = GAINS_POINTS // 10
     for name, score in _models(scores):
-        targeted, captured = cumulative_gains(actual, _predictions(score, f"scores[{name!r}]", len(actual)), GAINS_POINTS)
+        targeted, captured = cumulative_gains(actual, matching_predictions(score, f"scores[{name!r}]", len(actual)), GAINS_POINTS)
         axes.plot(targeted, captured, linewidth=1.5, label=f"{_short(name)} (top 10% → {captured[top_10pct]:.0%})")
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="random")
     axes.set_xlim(0, 1)
@@ -116,8 +117,8 @@ def feature_importance_png(names: Sequence[str], importances: Sequence[float], t
     """
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ValueError(f"top must be a positive integer, got {top!r}")
-    values = _vector(importances, "importances")
-    _require_finite(values, "importances")
+    values = numeric_vector(importances, "importances")
+    require_finite(values, "importances")
     labels = [str(name) for name in names]
     if len(labels) != len(values):
         raise ValueError(f"length mismatch: {len(labels):,} feature names but {len(values):,} importances")

@@ -19,10 +19,16 @@ from numpy.typing import ArrayLike  # numpy arrays, polars Series (via __array__
 from scipy import stats
 from sklearn import metrics
 
+from ml.metric_inputs import binary_labels, matching_predictions, numeric_vector, require_finite
+
 # The head of the ranking the business acts on: the campaign targets the top 10% for churn /
 # propensity, and the top 20% of customers is where CLV models earn their keep.
 LIFT_TOP_SHARE = 0.10
+
+
 VALUE_TOP_SHARE = 0.20
+
+
 DECILES = 10
 
 
@@ -52,8 +58,8 @@ def classifier_metrics(y_true: ArrayLike, probability: ArrayLike) -> dict[str, f
     Raises ValueError on mismatched lengths, empty input, NaN / infinite values, labels other than
     0/1, probabilities outside [0, 1], or labels of a single class (AUC is undefined).
     """
-    labels = _binary_labels(y_true)
-    probabilities = _predictions(probability, "probability", len(labels))
+    labels = binary_labels(y_true)
+    probabilities = matching_predictions(probability, "probability", len(labels))
     if probabilities.min() < 0.0 or probabilities.max() > 1.0:
         raise ValueError(
             f"probability must lie in [0, 1] (Brier score); found values from {probabilities.min():g} "
@@ -88,9 +94,9 @@ def regression_metrics(y_true: ArrayLike, prediction: ArrayLike) -> dict[str, fl
 
     Raises ValueError on mismatched lengths, empty input or NaN / infinite values.
     """
-    actual = _vector(y_true, "y_true")
-    predicted = _predictions(prediction, "prediction", len(actual))
-    _require_finite(actual, "y_true")
+    actual = numeric_vector(y_true, "y_true")
+    predicted = matching_predictions(prediction, "prediction", len(actual))
+    require_finite(actual, "y_true")
     return {
         "mae": float(metrics.mean_absolute_error(actual, predicted)),
         "rmse": float(metrics.root_mean_squared_error(actual, predicted)),
@@ -113,9 +119,9 @@ def calibration_by_decile(y_true: ArrayLike, prediction: ArrayLike) -> list[Cali
 
     Raises ValueError on mismatched lengths, empty input or NaN / infinite values.
     """
-    actual = _vector(y_true, "y_true")
-    predicted = _predictions(prediction, "prediction", len(actual))
-    _require_finite(actual, "y_true")
+    actual = numeric_vector(y_true, "y_true")
+    predicted = matching_predictions(prediction, "prediction", len(actual))
+    require_finite(actual, "y_true")
     rows = len(predicted)
 
     order = np.argsort(predicted, kind="stable")
@@ -154,9 +160,9 @@ def cumulative_gains(y_true: ArrayLike, score: ArrayLike, points: int = 100) -> 
     """
     if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 1:
         raise ValueError(f"points must be a positive integer, got {points!r}")
-    actual = _vector(y_true, "y_true")
-    scores = _predictions(score, "score", len(actual))
-    _require_finite(actual, "y_true")
+    actual = numeric_vector(y_true, "y_true")
+    scores = matching_predictions(score, "score", len(actual))
+    require_finite(actual, "y_true")
     total = float(actual.sum())
     if not total > 0.0:
         raise ValueError(
@@ -164,59 +170,6 @@ def cumulative_gains(y_true: ArrayLike, score: ArrayLike, points: int = 100) -> 
         )
     targeted = np.linspace(0.0, 1.0, int(points) + 1)
     return targeted, np.asarray(_captured_share(actual, scores, targeted, total=total))
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-
-def _vector(values: ArrayLike, name: str) -> np.ndarray:
-    """One non-empty numeric column as float64; polars nulls become NaN (and are rejected later)."""
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be numeric: {error}") from error
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be one-dimensional, got shape {array.shape}"
-            + (" (for a classifier pass predict_proba(X)[:, 1])" if array.ndim == 2 else "")
-        )
-    if array.size == 0:
-        raise ValueError(f"{name} is empty: there is nothing to evaluate")
-    return array
-
-
-def _require_finite(array: np.ndarray, name: str) -> None:
-    if np.isfinite(array).all():
-        return
-    nan_count = int(np.isnan(array).sum())
-    infinite_count = int(np.isinf(array).sum())
-    found = " and ".join(
-        ([f"{nan_count:,} NaN (or null)"] if nan_count else []) + ([f"{infinite_count:,} infinite"] if infinite_count else [])
-    )
-    raise ValueError(f"{name} contains {found} value(s) out of {array.size:,} rows; every row must have a finite value")
-
-
-def _predictions(values: ArrayLike, name: str, rows: int) -> np.ndarray:
-    array = _vector(values, name)
-    if len(array) != rows:
-        raise ValueError(f"length mismatch: y_true has {rows:,} rows but {name} has {len(array):,}")
-    _require_finite(array, name)
-    return array
-
-
-def _binary_labels(y_true: ArrayLike) -> np.ndarray:
-    labels = _vector(y_true, "y_true")
-    _require_finite(labels, "y_true")
-    stray = labels[(labels != 0.0) & (labels != 1.0)]
-    if stray.size:
-        raise ValueError(f"y_true must hold binary labels 0/1 (or booleans); found {stray.size:,} other value(s), e.g. {stray[0]:g}")
-    positives = int(labels.sum())
-    if positives in (0, len(labels)):
-        only = "1 (all positive)" if positives else "0 (no positives)"
-        raise ValueError(
-            f"y_true holds a single class, only {only}, in {len(labels):,} rows: ROC AUC and average precision are undefined"
-        )
-    return labels
 
 
 def _gains_corners(value: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

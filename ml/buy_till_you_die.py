@@ -19,87 +19,9 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.optimize import minimize
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, expit, gammaln
 
-# Fitting happens over log-parameters; these bounds only stop the optimiser from wandering off to
-# values whose exp() overflows, and are far outside any sensible fit in any time unit.
-_LOG_BOUND = 30.0
-
-
-def _rfm(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Broadcast and validate an RFM summary; raise ValueError on impossible customers."""
-    x, t_x, age = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (frequency, recency, T)))
-    if not (np.isfinite(x).all() and np.isfinite(t_x).all() and np.isfinite(age).all()):
-        raise ValueError("frequency, recency and T must be finite numbers (no NaN or inf)")
-    if (x < 0).any() or (x != np.floor(x)).any():
-        raise ValueError("frequency must be a whole number of repeat purchases, >= 0")
-    if (t_x < 0).any():
-        raise ValueError("recency must be >= 0 (time of the last purchase since the first one)")
-    if (t_x > age).any():
-        raise ValueError("recency must not exceed T: the last purchase cannot come after the end of observation")
-    if ((x == 0) & (t_x > 0)).any():
-        raise ValueError("recency must be 0 for customers with frequency 0 (no repeat purchase to date it)")
-    return x, t_x, age
-
-
-# A column as (distinct values, index of each element into them): log-gamma, beta and log terms that
-# depend on one column are then evaluated once per distinct value rather than once per customer.
-_ByValue = tuple[np.ndarray, np.ndarray]
-
-
-def _by_value(column: np.ndarray) -> _ByValue:
-    values, index = np.unique(column, return_inverse=True)
-    return values, index.reshape(column.shape)
-
-
-def _aggregate(*columns: np.ndarray) -> tuple[list[_ByValue], np.ndarray]:
-    """Collapse identical rows into distinct rows with counts, so a fit costs O(distinct rows)."""
-    # Sorting rows as opaque byte strings is ~4x faster than np.unique(axis=0); + 0.0 folds -0.0 into 0.0.
-    rows = np.ascontiguousarray(np.column_stack([c.ravel() for c in columns]) + 0.0)
-    keys, counts = np.unique(rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel(), return_counts=True)
-    distinct = keys.view(float).reshape(-1, rows.shape[1])
-    return [_by_value(column) for column in distinct.T], counts.astype(float)
-
-
-def _check_positive(**params: float) -> None:
-    for name, value in params.items():
-        if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-
-
-def _maximise(neg_mean_ll, start: np.ndarray) -> np.ndarray:
-    """Minimise a negative mean log-likelihood over log-parameters; return the parameters."""
-    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
-    result = minimize(neg_mean_ll, np.log(start), method="L-BFGS-B", bounds=bounds)
-    # L-BFGS-B on finite-difference gradients can stop on a flat ridge; Nelder-Mead then polishes.
-    if not result.success:
-        result = minimize(neg_mean_ll, result.x, method="Nelder-Mead", bounds=bounds,
-                          options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 4000})
-    if not np.isfinite(result.fun):
-        raise RuntimeError(f"maximum-likelihood fit failed: {result.message}")
-    return np.exp(result.x)
-
-
-def _hyp2f1(a: float, b: float, c: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Gauss 2F1, falling back to the plain power series where scipy's returns nan or inf.
-
-    scipy fails when c - a - b is a large integer (here: r - a an integer and a heavy buyer). Then c
-    is large, so the series' term ratio (a+k)(b+k)z / ((c+k)(k+1)) is tiny and a few dozen terms do.
-    """
-    c, z = np.broadcast_arrays(np.asarray(c, dtype=float), np.asarray(z, dtype=float))
-    value = np.array(hyp2f1(a, b, c, z), dtype=float)
-    bad = ~np.isfinite(value)
-    if bad.any():
-        cb, zb = c[bad], z[bad]
-        term, total = np.ones_like(zb), np.ones_like(zb)
-        for k in range(100_000):
-            term = term * (a + k) * (b + k) / ((cb + k) * (k + 1)) * zb
-            total += term
-            if (np.abs(term) <= 1e-17 * np.abs(total)).all():
-                break
-        value[bad] = total
-    return value
+from ml.likelihood_fitting import ByValue, aggregate_rows, by_value, check_positive, hyp2f1_robust, maximise_likelihood, rfm_arrays
 
 
 @dataclass(frozen=True)
@@ -118,9 +40,9 @@ class BetaGeometricNBD:
     _first_purchase_dropout: ClassVar[int] = 0
 
     def __post_init__(self) -> None:
-        _check_positive(r=self.r, alpha=self.alpha, a=self.a, b=self.b)
+        check_positive(r=self.r, alpha=self.alpha, a=self.a, b=self.b)
 
-    def _log_likelihoods(self, x: _ByValue, t_x: _ByValue, age: _ByValue) -> np.ndarray:
+    def _log_likelihoods(self, x: ByValue, t_x: ByValue, age: ByValue) -> np.ndarray:
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         (xv, xi), (tv, ti), (av, ai) = x, t_x, age
         common = (gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xv) - betaln(a, b))[xi]
@@ -132,11 +54,11 @@ class BetaGeometricNBD:
 
     def log_likelihood(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> float:
         """Total log-likelihood of the customers' (frequency, recency, T) under these parameters."""
-        return float(self._log_likelihoods(*(_by_value(v) for v in _rfm(frequency, recency, T))).sum())
+        return float(self._log_likelihoods(*(by_value(v) for v in rfm_arrays(frequency, recency, T))).sum())
 
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """P(customer is still active at T | frequency, recency, T); exactly 1 when frequency == 0."""
-        x, t_x, age = _rfm(frequency, recency, T)
+        x, t_x, age = rfm_arrays(frequency, recency, T)
         # Log-odds of having dropped out, so a huge (r + x) power saturates to 0 instead of inf/inf.
         log_odds_dead = (np.log(self.a) - np.log(self.b + np.maximum(x, 1) - 1)
                          + (self.r + x) * (np.log(self.alpha + age) - np.log(self.alpha + t_x)))
@@ -144,7 +66,7 @@ class BetaGeometricNBD:
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """Expected number of repeat purchases in (T, T + t] given the history (paper eq. 10)."""
-        x, t_x, age = _rfm(frequency, recency, T)
+        x, t_x, age = rfm_arrays(frequency, recency, T)
         t = np.asarray(t, dtype=float)
         if not np.isfinite(t).all() or (t < 0).any():
             raise ValueError("the horizon t must be finite and >= 0")
@@ -157,7 +79,7 @@ class BetaGeometricNBD:
         # Euler's transformation: (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z).
         # The right side keeps the power small for heavy buyers, where the left side's 2F1 overflows.
         log_one_minus_z = np.log(alpha + age) - np.log(alpha + age + t)
-        tail = np.exp((a - 1) * log_one_minus_z) * _hyp2f1(a + b - 1 - r + shift, a - 1, a + b + x - 1 + shift, z)
+        tail = np.exp((a - 1) * log_one_minus_z) * hyp2f1_robust(a + b - 1 - r + shift, a - 1, a + b + x - 1 + shift, z)
         return (a + b + x - 1 + shift) / (a - 1) * (1 - tail) * self.probability_alive(x, t_x, age)
 
 
@@ -169,7 +91,7 @@ class ModifiedBetaGeometricNBD(BetaGeometricNBD):
 
     _first_purchase_dropout: ClassVar[int] = 1
 
-    def _log_likelihoods(self, x: _ByValue, t_x: _ByValue, age: _ByValue) -> np.ndarray:
+    def _log_likelihoods(self, x: ByValue, t_x: ByValue, age: ByValue) -> np.ndarray:
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         (xv, xi), (tv, ti), (av, ai) = x, t_x, age
         common = (gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xv + 1) - betaln(a, b))[xi]
@@ -180,14 +102,14 @@ class ModifiedBetaGeometricNBD(BetaGeometricNBD):
 
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """P(customer is still active at T | frequency, recency, T), below 1 for one-time buyers too."""
-        x, t_x, age = _rfm(frequency, recency, T)
+        x, t_x, age = rfm_arrays(frequency, recency, T)
         log_odds_dead = np.log(self.a) - np.log(self.b + x) + (self.r + x) * (np.log(self.alpha + age) - np.log(self.alpha + t_x))
         return expit(-log_odds_dead)
 
     def probability_no_purchase(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """P(no purchase in (T, T + t] | history): gone, or alive with a purchase rate (posterior
         Gamma(r + x, alpha + T)) that leaves the window empty."""
-        x, t_x, age = _rfm(frequency, recency, T)
+        x, t_x, age = rfm_arrays(frequency, recency, T)
         alive = self.probability_alive(x, t_x, age)
         quiet_if_alive = np.exp((self.r + x) * (np.log(self.alpha + age) - np.log(self.alpha + age + np.asarray(t, dtype=float))))
         return 1 - alive + alive * quiet_if_alive
@@ -195,10 +117,10 @@ class ModifiedBetaGeometricNBD(BetaGeometricNBD):
 
 def _fit_purchase_process(model: type[BetaGeometricNBD], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeometricNBD:
     """Maximum-likelihood fit of `model` on an RFM summary (identical customers fitted once, weighted)."""
-    x, t_x, age = _rfm(frequency, recency, T)
+    x, t_x, age = rfm_arrays(frequency, recency, T)
     if x.size == 0 or not (x > 0).any():
         raise ValueError(f"{model.__name__} needs at least one customer with a repeat purchase (frequency > 0)")
-    columns, counts = _aggregate(x, t_x, age)
+    columns, counts = aggregate_rows(x, t_x, age)
     total = counts.sum()
 
     def neg_mean_ll(log_params: np.ndarray) -> float:
@@ -207,7 +129,7 @@ def _fit_purchase_process(model: type[BetaGeometricNBD], frequency: ArrayLike, r
     # Start from r = 1 with the population's average purchase rate (mean rate = r / alpha) and a mild
     # drop-out prior, so that the start is in the right scale whatever the time unit.
     rate = max(float(x.sum() / max(age.sum(), 1e-12)), 1e-12)
-    return model(*(float(v) for v in _maximise(neg_mean_ll, np.array([1.0, 1.0 / rate, 1.0, 3.0]))))
+    return model(*(float(v) for v in maximise_likelihood(neg_mean_ll, np.array([1.0, 1.0 / rate, 1.0, 3.0]))))
 
 
 def fit_bg_nbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeometricNBD:
@@ -243,9 +165,9 @@ class GammaGamma:
     gamma: float
 
     def __post_init__(self) -> None:
-        _check_positive(p=self.p, q=self.q, gamma=self.gamma)
+        check_positive(p=self.p, q=self.q, gamma=self.gamma)
 
-    def _log_likelihoods(self, x: _ByValue, m: _ByValue) -> np.ndarray:
+    def _log_likelihoods(self, x: ByValue, m: ByValue) -> np.ndarray:
         p, q, g = self.p, self.q, self.gamma
         (xv, xi), (mv, mi) = x, m
         x_row, m_row, px = xv[xi], mv[mi], (p * xv)[xi]
@@ -268,7 +190,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGam
     repeat = x > 0
     if not repeat.any():
         raise ValueError("Gamma-Gamma needs at least one customer with a repeat purchase (frequency > 0)")
-    columns, counts = _aggregate(x[repeat], m[repeat])
+    columns, counts = aggregate_rows(x[repeat], m[repeat])
     total = counts.sum()
 
     def neg_mean_ll(log_params: np.ndarray) -> float:
@@ -276,7 +198,7 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGam
 
     # p = 1, q = 2 puts the prior mean spend p*gamma/(q-1) at the observed mean when gamma = mean spend.
     start = np.array([1.0, 2.0, float(m[repeat].mean())])
-    return GammaGamma(*(float(v) for v in _maximise(neg_mean_ll, start)))
+    return GammaGamma(*(float(v) for v in maximise_likelihood(neg_mean_ll, start)))
 
 
 def expected_revenue(bg_nbd: BetaGeometricNBD, gamma_gamma: GammaGamma, horizon: ArrayLike, frequency: ArrayLike,

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dagster_project.cli.evaluation_commands import evaluate
+from dagster_project.cli.explain_commands import explain, read_warehouse
 from dagster_project.cli.feature_store_commands import serve, training_set
 from dagster_project.settings import REPO_ROOT, load_settings
 from dagster_project.warehouse import schema_exists
 
 if TYPE_CHECKING:  # the run's modules load Dagster: only `cxp run` pays for that
-    from dagster_project.cli.run_pipeline import CheckOutcome
+    from dagster_project.cli.run_outcome import CheckOutcome
 
 # A failed check's sample table shown under it: header, rule and three rows.
 _SHOWN_SAMPLE_LINES = 5
@@ -43,6 +45,8 @@ def main() -> None:
 
 main.add_command(serve)
 main.add_command(training_set)
+main.add_command(evaluate)
+main.add_command(explain)
 
 
 @main.command()
@@ -118,158 +122,13 @@ def run(landing: Path | None, extract_date) -> None:
         raise click.ClickException(f"Run {outcome.run_id} was stopped (Ctrl-C or SIGTERM) in: {', '.join(outcome.failed_steps)}; "
                                    "its warehouse slot is free, and the next cxp run replays its work")
     if outcome.disk_full_steps:
-        from dagster_project.cli.run_pipeline import disk_full_message
+        from dagster_project.cli.disk_full import disk_full_message
 
         raise click.ClickException(disk_full_message(settings.home, ", ".join(outcome.disk_full_steps), settings.snapshots_dir,
                                                      outcome.snapshot))
     if not outcome.success:
         raise click.ClickException(f"Run {outcome.run_id} failed in: {', '.join(outcome.failed_steps) or 'see the log above'}")
     click.echo("\nDone. Open the Dagster UI with `cxp ui` to browse runs, assets and checks.")
-
-
-@main.group(name="eval")
-def evaluate() -> None:
-    """Measure results against the demo generator's ground truth."""
-
-
-@evaluate.command(name="identity")
-@click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Truth folder [default: CXP_LANDING/_truth].")
-def evaluate_identity(truth: Path | None) -> None:
-    """Pairwise and B-cubed precision/recall of customer ids, and over- and under-merged people.
-
-    The same scores for the deterministic rules alone follow, so that the probabilistic layer's
-    gain in recall (and any cost in precision) is measured on every evaluation.
-    """
-    import duckdb
-    import polars as pl
-
-    from dagster_project.identity.evaluation import (
-        evidence_free_records,
-        measure_blocking,
-        read_deterministic_only_customers,
-        read_resolved_customers,
-        read_truth,
-        score_by_record_class,
-        score_identity_resolution,
-    )
-    from dagster_project.identity.identity_state import NODES_TABLE
-
-    settings = load_settings()
-    truth = truth or settings.landing / "_truth"
-    if not (truth / "source_records.parquet").exists():
-        raise click.ClickException(f"No ground truth in {truth}: it exists only for data made by `cxp generate`.")
-    if not settings.warehouse_path.exists():
-        raise click.ClickException(f"No warehouse at {settings.warehouse_path}: run `cxp run` first.")
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-        try:
-            resolved = read_resolved_customers(connection)
-            deterministic_only = read_deterministic_only_customers(connection)
-            people = read_truth(truth)
-            blocking = measure_blocking(connection, people)
-            evidence_free = evidence_free_records(connection.sql(f"SELECT * FROM {NODES_TABLE}").pl())
-        except duckdb.CatalogException as error:
-            raise click.ClickException(f"Identities are not resolved in {settings.warehouse_path} yet: run `cxp run`.") from error
-    click.echo("Resolved customers (deterministic rules + Splink):")
-    click.echo(str(score_identity_resolution(resolved, people)))
-    placeable = resolved.join(evidence_free, on="record_id", how="anti")
-    click.echo(f"\nWithout the {evidence_free.height:,} records nothing in the data can place (at most a first name; "
-               "no address or birthdate; an email or phone no other record carries):")
-    click.echo(str(score_identity_resolution(placeable, people)))
-    click.echo("\nDeterministic rules only (same identity graph, no probabilistic edges):")
-    click.echo(str(score_identity_resolution(deterministic_only, people)))
-    by_class = score_by_record_class(resolved, people).join(
-        score_by_record_class(placeable, people).select("record_class", pl.col("recall").alias("placeable_recall")),
-        on="record_class", how="left",
-    )
-    if by_class.height:
-        click.echo("\nBy record class (pairs touching a record of the class; the last column without the records nothing can place):")
-        click.echo(f"  {'class':18} {'records':>9} {'true pairs':>11} {'precision':>9} {'recall':>7} {'recall*':>8}")
-        for row in by_class.iter_rows(named=True):
-            click.echo(f"  {row['record_class']:18} {row['records']:9,} {row['true_pairs']:11,} "
-                       f"{row['precision']:9.4f} {row['recall']:7.4f} {row['placeable_recall'] or 1.0:8.4f}")
-    click.echo("\nCandidate pairs (Splink's blocking rules on the identity nodes):")
-    click.echo(str(blocking))
-
-
-@evaluate.command(name="models")
-@click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Truth folder for the oracle [default: CXP_LANDING/_truth, when it exists].")
-def evaluate_models(truth: Path | None) -> None:
-    """Each model's newest version out of time: champion, challenger, baseline and (on generated data) oracle."""
-    from ml.model_catalog import MODELS
-    from ml.model_registry import ModelRegistry
-    from ml.model_report import build_model_report, render_model_report
-
-    settings = load_settings()
-    truth = truth or settings.landing / "_truth"
-    persons = people = None
-    if (truth / "people.parquet").exists():
-        import duckdb
-        import polars as pl
-
-        from dagster_project.identity.evaluation import read_resolved_customers, read_truth
-        from ml.oracle import customer_persons
-
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-            persons = customer_persons(read_resolved_customers(connection), read_truth(truth))
-        people = pl.read_parquet(truth / "people.parquet")
-    else:
-        click.echo(f"No ground truth in {truth}: the oracle column needs data made by `cxp generate`.\n")
-    registry = ModelRegistry(settings.models_dir)
-    for name in MODELS:
-        horizon_days = settings.model_settings().labels.horizon_days(name)
-        click.echo(render_model_report(build_model_report(registry, name, horizon_days, persons, people)))
-
-
-class _ScoresByDefault(click.Group):
-    """`cxp explain <customer_id>` explains the scores; a known word (`customer`, `records`) picks a subcommand."""
-
-    def resolve_command(self, ctx: click.Context, args: list[str]):
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            return "scores", self.commands["scores"], args
-        return super().resolve_command(ctx, args)
-
-
-@main.group(cls=_ScoresByDefault)
-def explain() -> None:
-    """Why a customer got their scores (`cxp explain <customer_id>`), and why records were joined into one customer."""
-
-
-@explain.command(name="scores")
-@click.argument("customer_id")
-def explain_scores_command(customer_id: str) -> None:
-    """Each model's score of the customer, the reasons served with it, how far each pushed the score, and the data behind them."""
-    from dagster_project.cli.explain_output import render_scores
-    from ml.score_explanation import ScoreExplanationError, explain_scores
-
-    try:
-        settings = load_settings()
-        click.echo(render_scores(explain_scores(settings.feature_files_dir, customer_id, settings.model_settings().labels)))
-    except ScoreExplanationError as error:
-        raise click.ClickException(str(error)) from error
-
-
-@explain.command(name="customer")
-@click.argument("customer_id")
-def explain_customer_command(customer_id: str) -> None:
-    """A customer's records, every accepted link between them, and the id's merge/split history."""
-    from dagster_project.cli.explain_output import render_customer
-    from dagster_project.identity.link_explanation import explain_customer
-
-    with _read_warehouse() as connection:
-        click.echo(render_customer(_explained(explain_customer, connection, customer_id)))
-
-
-@explain.command(name="records")
-@click.argument("record_a")
-@click.argument("record_b")
-def explain_records_command(record_a: str, record_b: str) -> None:
-    """Whether two records (<source>:<key>) are one customer, the links joining them, and the pair's own evidence."""
-    from dagster_project.cli.explain_output import render_record_pair
-    from dagster_project.identity.link_explanation import explain_record_pair
-
-    with _read_warehouse() as connection:
-        click.echo(render_record_pair(_explained(explain_record_pair, connection, record_a, record_b)))
 
 
 @main.command()
@@ -334,7 +193,7 @@ def erasures_command() -> None:
 
     from dagster_project.privacy.audit_log import read_audit_log
 
-    with _read_warehouse() as connection:
+    with read_warehouse() as connection:
         log = read_audit_log(connection) if schema_exists(connection, "privacy") else None
     if log is None or log.is_empty():
         click.echo("No erasure request has been processed.")
@@ -344,24 +203,6 @@ def erasures_command() -> None:
         click.echo(f"{request_id}: received {first['received_at']}, processed {first['processed_at']:%Y-%m-%d %H:%M} UTC: {first['outcome']}")
         for line in lines.filter(pl.col("store").is_not_null()).iter_rows(named=True):
             click.echo(f"  {line['store']:<15} {line['location']:<45} {line['rows_deleted']:>8,} rows")
-
-
-def _read_warehouse():
-    import duckdb
-
-    settings = load_settings()
-    if not settings.warehouse_path.exists():
-        raise click.ClickException(f"No warehouse at {settings.warehouse_path}: run `cxp run` first.")
-    return duckdb.connect(str(settings.warehouse_path), read_only=True)
-
-
-def _explained(explain, *args):
-    from dagster_project.identity.link_explanation import ExplanationError
-
-    try:
-        return explain(*args)
-    except ExplanationError as error:
-        raise click.ClickException(str(error)) from error
 
 
 @main.command()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dagster_project.cli.run_pipeline import PipelineOutcome, run_pipeline
+from dagster_project.cli.run_outcome import PipelineOutcome
+from dagster_project.cli.run_pipeline import run_pipeline
 from dagster_project.settings import load_settings
 
 ADDRESS_AND_PHONE = ["Billing Street", "Billing City", "Billing Zip", "Billing Province", "Billing Country", "Billing Phone"]

@@ -14,7 +14,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dagster_project.cli.run_pipeline import PipelineOutcome, run_pipeline
+from dagster_project.cli.run_outcome import PipelineOutcome
+from dagster_project.cli.run_pipeline import run_pipeline
 from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import load_settings
 from tests.conftest import query

@@ -1,0 +1,103 @@
+"""`cxp eval`: identity resolution and the models measured against the demo generator's ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dagster_project.settings import load_settings
+
+
+@click.group(name="eval")
+def evaluate() -> None:
+    """Measure results against the demo generator's ground truth."""
+
+
+@evaluate.command(name="identity")
+@click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Truth folder [default: CXP_LANDING/_truth].")
+def evaluate_identity(truth: Path | None) -> None:
+    """Pairwise and B-cubed precision/recall of customer ids, and over- and under-merged people.
+
+    The same scores for the deterministic rules alone follow, so that the probabilistic layer's
+    gain in recall (and any cost in precision) is measured on every evaluation.
+    """
+    import duckdb
+    import polars as pl
+
+    from dagster_project.identity.evaluation import (
+        evidence_free_records,
+        measure_blocking,
+        read_deterministic_only_customers,
+        read_resolved_customers,
+        read_truth,
+        score_by_record_class,
+        score_identity_resolution,
+    )
+    from dagster_project.identity.identity_state import NODES_TABLE
+
+    settings = load_settings()
+    truth = truth or settings.landing / "_truth"
+    if not (truth / "source_records.parquet").exists():
+        raise click.ClickException(f"No ground truth in {truth}: it exists only for data made by `cxp generate`.")
+    if not settings.warehouse_path.exists():
+        raise click.ClickException(f"No warehouse at {settings.warehouse_path}: run `cxp run` first.")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        try:
+            resolved = read_resolved_customers(connection)
+            deterministic_only = read_deterministic_only_customers(connection)
+            people = read_truth(truth)
+            blocking = measure_blocking(connection, people)
+            evidence_free = evidence_free_records(connection.sql(f"SELECT * FROM {NODES_TABLE}").pl())
+        except duckdb.CatalogException as error:
+            raise click.ClickException(f"Identities are not resolved in {settings.warehouse_path} yet: run `cxp run`.") from error
+    click.echo("Resolved customers (deterministic rules + Splink):")
+    click.echo(str(score_identity_resolution(resolved, people)))
+    placeable = resolved.join(evidence_free, on="record_id", how="anti")
+    click.echo(f"\nWithout the {evidence_free.height:,} records nothing in the data can place (at most a first name; "
+               "no address or birthdate; an email or phone no other record carries):")
+    click.echo(str(score_identity_resolution(placeable, people)))
+    click.echo("\nDeterministic rules only (same identity graph, no probabilistic edges):")
+    click.echo(str(score_identity_resolution(deterministic_only, people)))
+    by_class = score_by_record_class(resolved, people).join(
+        score_by_record_class(placeable, people).select("record_class", pl.col("recall").alias("placeable_recall")),
+        on="record_class", how="left",
+    )
+    if by_class.height:
+        click.echo("\nBy record class (pairs touching a record of the class; the last column without the records nothing can place):")
+        click.echo(f"  {'class':18} {'records':>9} {'true pairs':>11} {'precision':>9} {'recall':>7} {'recall*':>8}")
+        for row in by_class.iter_rows(named=True):
+            click.echo(f"  {row['record_class']:18} {row['records']:9,} {row['true_pairs']:11,} "
+                       f"{row['precision']:9.4f} {row['recall']:7.4f} {row['placeable_recall'] or 1.0:8.4f}")
+    click.echo("\nCandidate pairs (Splink's blocking rules on the identity nodes):")
+    click.echo(str(blocking))
+
+
+@evaluate.command(name="models")
+@click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Truth folder for the oracle [default: CXP_LANDING/_truth, when it exists].")
+def evaluate_models(truth: Path | None) -> None:
+    """Each model's newest version out of time: champion, challenger, baseline and (on generated data) oracle."""
+    from ml.model_catalog import MODELS
+    from ml.model_registry import ModelRegistry
+    from ml.model_report import build_model_report, render_model_report
+
+    settings = load_settings()
+    truth = truth or settings.landing / "_truth"
+    persons = people = None
+    if (truth / "people.parquet").exists():
+        import duckdb
+        import polars as pl
+
+        from dagster_project.identity.evaluation import read_resolved_customers, read_truth
+        from ml.oracle import customer_persons
+
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+            persons = customer_persons(read_resolved_customers(connection), read_truth(truth))
+        people = pl.read_parquet(truth / "people.parquet")
+    else:
+        click.echo(f"No ground truth in {truth}: the oracle column needs data made by `cxp generate`.\n")
+    registry = ModelRegistry(settings.models_dir)
+    for name in MODELS:
+        horizon_days = settings.model_settings().labels.horizon_days(name)
+        click.echo(render_model_report(build_model_report(registry, name, horizon_days, persons, people)))

@@ -153,15 +153,6 @@ class Settings:
         os.environ["CXP_REDIS"] = self.redis_connection_string
 
 
-def merge_overrides(defaults: dict, overrides: dict) -> dict:
-    """An environment's YAML overrides laid over a defaults file: nested mappings merge key by key,
-    any other value replaces the default (thresholds, model settings)."""
-    merged = dict(defaults)
-    for key, value in overrides.items():
-        merged[key] = merge_overrides(defaults[key], value) if isinstance(value, dict) and isinstance(defaults.get(key), dict) else value
-    return merged
-
-
 def load_settings() -> Settings:
     """Build the settings from the environment, falling back to per-user defaults."""
     home = Path(os.environ.get("CXP_HOME") or Path.home() / ".cxp").expanduser().resolve()

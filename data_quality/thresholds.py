@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from dagster_project.settings import merge_overrides
+from dagster_project.yaml_overrides import merge_overrides
 
 DEFAULTS_FILE = Path(__file__).with_name("thresholds.yml")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from dagster_project.settings import merge_overrides
+from dagster_project.yaml_overrides import merge_overrides
 from ml.value_level import VALUE_LEVELS
 
 DEFAULTS_FILE = Path(__file__).with_name("model_settings.yml")

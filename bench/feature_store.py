@@ -151,6 +151,7 @@ def stock_store(settings, workdir: Path):
     for name in ("registry.db", "online_store.db"):
         shutil.copy(settings.feature_store_dir / name, workdir / name)
     config = settings.feature_store_yaml.read_text().replace("${CXP_FEATURE_STORE_DIR}", str(workdir)).replace(
+        "${CXP_SQLITE_ONLINE_STORE}", str(workdir / "online_store.db")).replace(
         "type: feature_repo.materialization_engine.CxpMaterializationEngine", "type: local")
     (workdir / "feature_store.yaml").write_text(config)
     return FeatureStore(repo_path=str(settings.feature_repo_dir), fs_yaml_file=workdir / "feature_store.yaml")

@@ -101,6 +101,11 @@ class Settings:
         return self.home / "feature_store"
 
     @property
+    def sqlite_online_store_path(self) -> Path:
+        """The embedded SQLite online store (feature_store.yaml reads it from CXP_SQLITE_ONLINE_STORE)."""
+        return self.feature_store_dir / "online_store.db"
+
+    @property
     def feature_store_yaml(self) -> Path:
         """The `feature_store.yaml` of the configured online store."""
         name = "feature_store.yaml" if self.online_store == "sqlite" else f"feature_store.{self.online_store}.yaml"
@@ -149,6 +154,7 @@ class Settings:
         os.environ["DBT_LOG_PATH"] = str(self.dbt_log_dir)
         # feature_store.yaml expands these (Feast reads it with os.path.expandvars).
         os.environ["CXP_FEATURE_STORE_DIR"] = str(self.feature_store_dir)
+        os.environ["CXP_SQLITE_ONLINE_STORE"] = str(self.sqlite_online_store_path)
         os.environ["CXP_FEATURE_FILES_DIR"] = str(self.feature_files_dir)
         os.environ["CXP_REDIS"] = self.redis_connection_string
 

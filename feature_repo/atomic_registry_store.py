@@ -17,7 +17,6 @@ from pathlib import Path
 
 from feast.infra.registry.file import FileRegistryStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
-from feast.utils import _utc_now
 from google.protobuf.message import DecodeError
 
 REGISTRY_STORE_TYPE = "feature_repo.atomic_registry_store.AtomicFileRegistryStore"
@@ -28,7 +27,7 @@ class AtomicFileRegistryStore(FileRegistryStore):
 
     def update_registry_proto(self, registry_proto: RegistryProto) -> None:
         registry_proto.version_id = str(uuid.uuid4())
-        registry_proto.last_updated.FromDatetime(_utc_now())
+        registry_proto.last_updated.FromDatetime(datetime.now(timezone.utc))
         folder = self._filepath.parent
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{self._filepath.name}.", dir=folder)

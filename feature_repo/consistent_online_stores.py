@@ -8,9 +8,9 @@ from tonight. Here the views of one request are read inside one SQLite read tran
 snapshot of the file, WAL mode) or one Redis MULTI/EXEC (no write lands between its commands),
 so a response is always wholly one night's.
 
-This module and `materialization_engine` are the only places that touch these stores' internals:
-`_read_features_per_fv`, `_get_conn`, `_read_hash_fields` and `_initialize_conn`
-(tests/features/test_consistent_online_stores.py fails when they change).
+The stores' private hooks overridden here (`_read_features_per_fv`, `_get_conn`, `_read_hash_fields`)
+are checked, with every other Feast internal cxp relies on, by tests/features/test_feast_internals.py;
+the internals it calls go through `feast_internals`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import threading
 from typing import Literal
 
 from feast.infra.online_stores.redis import RedisOnlineStore, RedisOnlineStoreConfig
-from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig, _initialize_conn
+from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
 from feast.repo_config import RepoConfig
+
+from feature_repo.feast_internals import new_sqlite_connection
 
 SQLITE_TYPE = "feature_repo.consistent_online_stores.ConsistentSqliteOnlineStore"
 REDIS_TYPE = "feature_repo.consistent_online_stores.ConsistentRedisOnlineStore"
@@ -45,7 +47,7 @@ class ConsistentSqliteOnlineStore(SqliteOnlineStore):
     def _get_conn(self, config: RepoConfig) -> sqlite3.Connection:
         connection = getattr(self._connections, "connection", None)
         if connection is None:
-            connection = _initialize_conn(self._get_db_path(config))
+            connection = new_sqlite_connection(self, config)
             self._connections.connection = connection
         return connection
 

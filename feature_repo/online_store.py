@@ -10,11 +10,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from time import sleep
 
 from feast import FeatureStore
-from feast.infra.key_encoding_utils import serialize_entity_key
-from feast.protos.feast.types.EntityKey_pb2 import EntityKey
-from feast.protos.feast.types.Value_pb2 import Value
 
 from dagster_project.settings import Settings
+from feature_repo.feast_internals import customer_keys, redis_hash_key, sqlite_table
 from feature_repo.feature_catalog import FeatureTableSpec, load_feature_tables
 from feature_repo.feature_files import clear_online_pending, latest_snapshot_date, online_pending_since
 from feature_repo.materialization_engine import REDIS_WINDOWS_KEY, WINDOWS_TABLE, publication
@@ -24,7 +22,7 @@ def online_store_holds_data(settings: Settings) -> bool:
     """Whether the store recorded a committed write (a new or wiped store is filled from every
     snapshot; the pending dates of the feature files only say what changed since a store that holds data)."""
     if settings.online_store == "sqlite":
-        path = settings.feature_store_dir / "online_store.db"
+        path = settings.sqlite_online_store_path
         if not path.exists():
             return False
         with sqlite3.connect(path) as connection:
@@ -116,13 +114,6 @@ def _event_time(snapshot_date: date) -> datetime:
     return datetime.combine(snapshot_date + timedelta(days=1), time(), tzinfo=timezone.utc)
 
 
-def customer_keys(store: FeatureStore, customer_ids: list[str]) -> list[bytes]:
-    """Feast's serialized entity key of each customer id."""
-    version = store.config.entity_key_serialization_version
-    return [serialize_entity_key(EntityKey(join_keys=["customer_id"], entity_values=[Value(string_val=customer)]),
-                                 entity_key_serialization_version=version) for customer in customer_ids]
-
-
 def delete_customers_online(store: FeatureStore, settings: Settings, customer_ids: list[str]) -> int:
     """Remove every feature of these customers from the online store, zeroing the bytes they
     occupied (erasure); returns rows/keys removed."""
@@ -131,12 +122,12 @@ def delete_customers_online(store: FeatureStore, settings: Settings, customer_id
     keys = customer_keys(store, customer_ids)
     if settings.online_store == "sqlite":
         removed = 0
-        connection = sqlite3.connect(settings.feature_store_dir / "online_store.db")
+        connection = sqlite3.connect(settings.sqlite_online_store_path)
         try:
             # Freed pages are zeroed, so the deleted values leave no bytes behind in the file.
             connection.execute("PRAGMA secure_delete = ON")
             for view in store.list_feature_views():
-                table = f"{store.project}_{view.name}"
+                table = sqlite_table(store.config, view)
                 if connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()[0]:
                     removed += connection.executemany(f'DELETE FROM "{table}" WHERE entity_key = ?', [(key,) for key in keys]).rowcount
             connection.commit()
@@ -145,7 +136,7 @@ def delete_customers_online(store: FeatureStore, settings: Settings, customer_id
             connection.close()
         return removed
     client = _redis(settings)
-    return int(client.delete(*[key + store.project.encode() for key in keys]))
+    return int(client.delete(*[redis_hash_key(store.config, key) for key in keys]))
 
 
 def _checkpoint(connection: sqlite3.Connection, attempts: int = 25) -> None:

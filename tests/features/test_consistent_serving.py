@@ -1,5 +1,6 @@
-"""The Feast internals the consistent stores, the atomic registry and the publishing engine build on,
-and the registry's whole-file replacement. These fail when a Feast upgrade moves them."""
+"""The consistent stores, the atomic registry and the publishing engine selected by
+feature_store.yaml, and the registry's whole-file replacement (the hooks they override are checked
+in test_feast_internals.py)."""
 
 import inspect
 import stat
@@ -7,7 +8,7 @@ import threading
 
 from feast.infra.compute_engines.local.compute import LocalComputeEngine
 from feast.infra.online_stores.redis import RedisOnlineStore
-from feast.infra.online_stores.sqlite import SqliteOnlineStore, _initialize_conn
+from feast.infra.online_stores.sqlite import SqliteOnlineStore
 from feast.infra.registry.file import FileRegistryStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast.repo_config import RegistryConfig, load_repo_config
@@ -15,26 +16,6 @@ from feast.repo_config import RegistryConfig, load_repo_config
 from feature_repo.atomic_registry_store import REGISTRY_STORE_TYPE, AtomicFileRegistryStore, set_aside_unreadable_registry
 from feature_repo.consistent_online_stores import REDIS_TYPE, SQLITE_TYPE, ConsistentRedisOnlineStore, ConsistentSqliteOnlineStore
 from feature_repo.materialization_engine import CxpMaterializationEngine
-
-
-def _parameters(function) -> list[str]:
-    return list(inspect.signature(function).parameters)
-
-
-def test_the_feast_internals_we_override_keep_their_shape():
-    # The generic per-view read that both consistent stores wrap (SQLite) or feed (Redis).
-    assert _parameters(SqliteOnlineStore._read_features_per_fv) == [
-        "self", "config", "grouped_refs", "join_key_values", "entity_name_to_join_key_map", "online_features_response",
-        "full_feature_names", "include_feature_view_version_metadata"]
-    assert _parameters(SqliteOnlineStore._get_conn) == ["self", "config"]
-    assert _parameters(_initialize_conn)[0] == "db_path"
-    assert _parameters(RedisOnlineStore._read_hash_fields) == ["self", "config", "commands"]
-    assert _parameters(RedisOnlineStore._get_client) == ["self", "online_store_config"]
-    # The engine's entry point and the registry store's one write method.
-    assert _parameters(LocalComputeEngine._materialize_one)[:3] == ["self", "registry", "task"]
-    assert _parameters(FileRegistryStore.update_registry_proto) == ["self", "registry_proto"]
-    assert "serve_features_while_materializing" in RegistryConfig.model_fields
-    assert "registry_store_type" in RegistryConfig.model_fields
 
 
 def test_feature_store_yaml_selects_the_consistent_stores_and_atomic_registry(tmp_path, monkeypatch, caplog):

@@ -220,6 +220,7 @@ def test_the_bulk_online_writer_stores_what_feasts_own_engine_stores(platform, t
     shutil.copy(home / "feature_store" / "registry.db", stock_dir / "registry.db")
     config = (REPO_ROOT / "feature_repo" / "feature_store.yaml").read_text()
     config = config.replace("${CXP_FEATURE_STORE_DIR}", str(stock_dir)).replace(
+        "${CXP_SQLITE_ONLINE_STORE}", str(stock_dir / "online_store.db")).replace(
         "type: feature_repo.materialization_engine.CxpMaterializationEngine", "type: local")
     (stock_dir / "feature_store.yaml").write_text(config)
     stock = FeatureStore(repo_path=str(REPO_ROOT / "feature_repo"), fs_yaml_file=stock_dir / "feature_store.yaml")
@@ -273,8 +274,9 @@ def test_a_publication_that_dies_leaves_the_previous_night_served_and_a_stuck_vi
     from feast.feature_view import FeatureViewState
 
     from feature_repo.definitions import open_feature_store
+    from feature_repo.feast_internals import customer_keys
     from feature_repo.materialization_engine import publication
-    from feature_repo.online_store import customer_keys, latest_scores_date, materialize_scores_online
+    from feature_repo.online_store import latest_scores_date, materialize_scores_online
 
     home = platform[0]
     copy = tmp_path / "home"

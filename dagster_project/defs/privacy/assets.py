@@ -149,7 +149,7 @@ def _erase_outside_warehouse(settings: Settings, feature_store: FeatureStoreReso
             deletions[request_id] += found
     # The embedded SQLite store too when Redis now serves: a store the platform once wrote keeps what it was given.
     stores = {settings.online_store: settings}
-    if (settings.feature_store_dir / "online_store.db").exists():
+    if settings.sqlite_online_store_path.exists():
         stores["sqlite"] = dataclasses.replace(settings, online_store="sqlite")
     online = [(name, store_settings) for name, store_settings in sorted(stores.items()) if online_store_holds_data(store_settings)]
     if owners and online:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -80,9 +81,9 @@ def run(landing: Path | None, extract_date) -> None:
     from dagster_project.cli.run_pipeline import LandingError, run_pipeline
     from dagster_project.warehouse_snapshots import WarehouseUnsafe
 
-    if landing is not None:
-        os.environ["CXP_LANDING"] = str(landing.resolve())
     settings = load_settings()
+    if landing is not None:
+        settings = dataclasses.replace(settings, landing=landing.resolve())
     click.echo(f"Landing:   {settings.landing}\nWarehouse: {settings.warehouse_path}")
     # SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does: the step in flight is
     # interrupted, the run is marked failed and its warehouse slot freed.

@@ -29,7 +29,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         dbt_definitions(settings),
         quality_definitions(settings),
         feature_store_definitions(settings),
-        model_definitions(settings.model_settings().labels),
+        model_definitions(settings),
         dg.Definitions(
             jobs=[pipeline],
             sensors=[build_landing_sensor(pipeline, partitions)],

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.defs.features.resources import FeatureStoreResource
+from dagster_project.defs.features.resources import FeatureStoreParam
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from feature_repo.feature_files import export_feature_table
 from feature_repo.online_store import latest_scores_date, publish_online
@@ -32,7 +32,7 @@ CUSTOMER_SCORES = dg.AssetKey(["ml", "customer_scores"])
     deps=[dg.AssetKey(["features", table]) for table in FEATURE_TABLES],
     description="The feature snapshot tables as Parquet, one file per table and snapshot date, for Feast's offline store.",
 )
-def feature_offline_files(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+def feature_offline_files(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreParam) -> dg.MaterializeResult:
     root = feature_store.settings().feature_files_dir
     exports = []
     with warehouse.get_connection() as connection:
@@ -65,7 +65,7 @@ def _definitions_fingerprint(objects: list) -> str:
     key=REGISTRY, group_name="feature_store", kinds={"feast"}, deps=[OFFLINE_FILES],
     description="The Feast registry: entity, feature views, on-demand views and feature services. Applied when a definition changes.",
 )
-def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStoreParam) -> dg.MaterializeResult:
     from feature_repo.atomic_registry_store import set_aside_unreadable_registry
     from feature_repo.definitions import feature_store_objects
 
@@ -103,7 +103,7 @@ def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStor
                 "previous night until it commits, and a failed or killed run leaves the previous night served.",
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26)),
 )
-def feast_online_store(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+def feast_online_store(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreParam) -> dg.MaterializeResult:
     settings = feature_store.settings()
     with warehouse.get_connection() as connection:
         retired = [row[0] for row in connection.sql("SELECT retired_customer_id FROM identity.retired_customer_ids").fetchall()]

@@ -10,4 +10,4 @@ from dagster_project.settings import Settings
 
 
 def feature_store_definitions(settings: Settings) -> dg.Definitions:
-    return dg.Definitions(assets=feature_store_assets(), resources={"feature_store": FeatureStoreResource()})
+    return dg.Definitions(assets=feature_store_assets(), resources={"feature_store": FeatureStoreResource(settings)})

@@ -13,10 +13,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.features.assets import CUSTOMER_SCORES, OFFLINE_FILES, REGISTRY
-from dagster_project.defs.features.resources import FeatureStoreResource
+from dagster_project.defs.features.resources import FeatureStoreParam
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.defs.ml.evaluation_metadata import evaluation_plots, metrics_table
-from dagster_project.defs.ml.resources import ModelRegistryResource
+from dagster_project.defs.ml.resources import ModelRegistryParam
 from ml.bias_audit import audit_markdown
 from ml.model_catalog import MODELS, ModelSpec
 from ml.model_settings import LabelWindows
@@ -37,8 +37,8 @@ def build_challenger_asset(spec: ModelSpec, horizon_days: int) -> dg.AssetsDefin
               deps=[OFFLINE_FILES, REGISTRY, *LABEL_SOURCES],
               description=f"{spec.describe(horizon_days)} A new xgboost version trained on Feast's `{spec.feature_service}` over monthly "
                           f"cutoffs and evaluated out of time against its baseline ({spec.baseline}) and the champion.")
-    def challenger(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource,
-                   model_registry: ModelRegistryResource) -> dg.MaterializeResult:
+    def challenger(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreParam,
+                   model_registry: ModelRegistryParam) -> dg.MaterializeResult:
         from ml.model_training import train_model
 
         with warehouse.get_connection() as connection:
@@ -69,7 +69,7 @@ def build_champion_asset(spec: ModelSpec) -> dg.AssetsDefinition:
     @dg.asset(key=champion_key(spec.name), group_name="ml", kinds={"python"}, deps=[challenger_key(spec.name)],
               description=f"The {spec.name} model that scores customers: the challenger replaces it only when it beats it, and "
                           f"its baseline, on the same evaluation rows by the configured margin.")
-    def champion(context: dg.AssetExecutionContext, model_registry: ModelRegistryResource) -> dg.MaterializeResult:
+    def champion(context: dg.AssetExecutionContext, model_registry: ModelRegistryParam) -> dg.MaterializeResult:
         from ml.model_promotion import promote_if_better
 
         registry = model_registry.registry()
@@ -98,8 +98,8 @@ def build_champion_asset(spec: ModelSpec) -> dg.AssetsDefinition:
           deps=[champion_key(name) for name in MODELS],
           description="Every current customer scored by the champions (churn, 30-day purchase, 365-day value, P(alive)) with "
                       "their top three reasons, as of the newest extract date: the `customer_scores` feature view's Parquet.")
-def customer_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreResource,
-                    model_registry: ModelRegistryResource) -> dg.MaterializeResult:
+def customer_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreParam,
+                    model_registry: ModelRegistryParam) -> dg.MaterializeResult:
     from ml.customer_scoring import score_customers, write_scores
 
     settings = model_registry.model_settings()

@@ -6,11 +6,12 @@ import dagster as dg
 
 from dagster_project.defs.ml.assets import model_assets
 from dagster_project.defs.ml.resources import ModelRegistryResource
-from ml.model_settings import LabelWindows
+from dagster_project.settings import Settings
 
 
-def model_definitions(labels: LabelWindows) -> dg.Definitions:
+def model_definitions(settings: Settings) -> dg.Definitions:
+    registry = ModelRegistryResource(settings)
     models_job = dg.define_asset_job(
         "cxp_models", selection=dg.AssetSelection.groups("ml"),
         description="Train, evaluate, promote and score without reloading data (the nightly pipeline runs these too).")
-    return dg.Definitions(assets=model_assets(labels), jobs=[models_job], resources={"model_registry": ModelRegistryResource()})
+    return dg.Definitions(assets=model_assets(registry.model_settings().labels), jobs=[models_job], resources={"model_registry": registry})

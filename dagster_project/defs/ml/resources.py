@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import dagster as dg
 
-from dagster_project.settings import load_settings
+from dagster_project.settings import Settings
 from ml.model_registry import ModelRegistry
+from ml.model_settings import ModelSettings
 
 
-class ModelRegistryResource(dg.ConfigurableResource):
-    """The file-based model registry and the model settings of cxp's configuration."""
+@dataclass(frozen=True)
+class ModelRegistryResource:
+    """The file-based model registry and the model settings of the run's configuration, read once
+    when the definitions are built (assets take it as `dg.ResourceParam[ModelRegistryResource]`)."""
+
+    platform: Settings
+    settings: ModelSettings = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", self.platform.model_settings())
 
     def registry(self) -> ModelRegistry:
-        return ModelRegistry(load_settings().models_dir)
+        return ModelRegistry(self.platform.models_dir)
 
-    def model_settings(self):
-        return load_settings().model_settings()
+    def model_settings(self) -> ModelSettings:
+        return self.settings
+
+
+ModelRegistryParam = dg.ResourceParam[ModelRegistryResource]

@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.defs.features.resources import FeatureStoreResource
+from dagster_project.defs.features.resources import FeatureStoreParam
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
 from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS
@@ -63,7 +63,7 @@ ERASURES = dg.AssetKey(["privacy", "erasures"])
                 "re-delivered exports from bringing them back; each request is written to the audit log.",
 )
 def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppression_salt: SuppressionSalt,
-             feature_store: FeatureStoreResource) -> dg.MaterializeResult:
+             feature_store: FeatureStoreParam) -> dg.MaterializeResult:
     salt = suppression_salt.read()
     settings = feature_store.settings()
     outcomes: list[tuple[str, str, int]] = []
@@ -136,7 +136,7 @@ def erasures(context: dg.AssetExecutionContext, warehouse: DuckDBResource, suppr
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _erase_outside_warehouse(settings: Settings, feature_store: FeatureStoreResource, people: dict[str, Person]) -> dict[str, list[Deletion]]:
+def _erase_outside_warehouse(settings: Settings, feature_store: FeatureStoreParam, people: dict[str, Person]) -> dict[str, list[Deletion]]:
     from feature_repo.online_store import delete_customers_online, online_store_holds_data
 
     owners: dict[str, str] = {}

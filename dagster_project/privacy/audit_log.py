@@ -8,7 +8,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from dagster_project.privacy.erasure import Deletion, ErasureRequest
+from dagster_project.privacy.erasure_requests import Deletion, ErasureRequest
 from dagster_project.privacy.suppression import PRIVACY_SCHEMA
 from dagster_project.warehouse import frames_registered
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dagster_project.privacy.erasure import Deletion
+from dagster_project.privacy.erasure_requests import Deletion
 
 
 def erase_from_parquet_files(root: Path, store: str, owners: dict[str, str]) -> dict[str, list[Deletion]]:

@@ -4,7 +4,9 @@ from datetime import datetime
 
 import duckdb
 
-from dagster_project.privacy.erasure import ErasureRequest, add_to_suppression_list, erase_from_warehouse, identify_people, register_erasure_keys
+from dagster_project.privacy.erasure import add_to_suppression_list, erase_from_warehouse
+from dagster_project.privacy.erasure_requests import ErasureRequest
+from dagster_project.privacy.erasure_scope import identify_people, register_erasure_keys
 from dagster_project.privacy.suppression import create_privacy_tables, read_or_create_salt
 from tests.ingest.test_readers import CONTACT_HEADER, GOOD_CONTACT
 

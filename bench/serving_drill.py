@@ -167,7 +167,8 @@ def main() -> None:
     server = subprocess.Popen([cxp, "serve", "--port", str(port)], env=environment, stdout=log, stderr=log)
     runs = []
     try:
-        wait_until(lambda: requests.get(f"{url}/health", timeout=1).ok, requests.ConnectionError, attempts=600, pause=0.1)
+        wait_until(lambda: requests.get(f"{url}/health", timeout=1).ok, requests.ConnectionError, attempts=600, pause=0.1,
+                   what=f"the feature server at {url}")
         drill = ReadDrill(url, batches, clients=arguments.clients)
         states = [drill.snapshot()]
         with drill:

@@ -11,43 +11,13 @@ import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from dagster_project.defs.dbt.assets import CUSTOMER_360_SELECTION
+from dagster_project.ingest.contracts import SOURCE_CONTRACTS
+from dagster_project.ingest.raw_tables import create_raw_tables
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 
-LINEAGE_COLUMNS = '_extract_date DATE, _source_file VARCHAR, _line_number BIGINT, _loaded_at TIMESTAMP'
-CSV_COLUMNS = {
-    "crm_contacts": [
-        "Contact ID", "First Name", "Last Name", "Email", "Phone", "Mailing Street", "Mailing City",
-        "Mailing State/Province", "Mailing Zip/Postal Code", "Mailing Country", "Birthdate",
-        "Lead Source", "Preferred Channel", "Interests", "Email Opt Out", "Personalization Opt Out",
-        "Created Date", "Last Modified Date", "Is Deleted",
-    ],
-    "ecommerce_orders": [
-        "Id", "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Accepts Marketing",
-        "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code", "Discount Amount",
-        "Created at", "Lineitem quantity", "Lineitem name", "Lineitem price", "Lineitem sku",
-        "Billing Name", "Billing Street", "Billing City", "Billing Zip", "Billing Province",
-        "Billing Country", "Billing Phone", "Cancelled at", "Refunded Amount", "Tags", "Source",
-    ],
-    "ecommerce_fx_rates": ["date", "currency", "usd_per_unit"],
-    "privacy_erasure_requests": ["request_id", "email", "received_at"],
-}
-JSON_TABLES = ["email_events", "support_tickets"]
-QUARANTINE_DDL = (
-    "create table raw.quarantine (source VARCHAR, _extract_date DATE, _source_file VARCHAR, "
-    "_line_number BIGINT, reason VARCHAR, record VARCHAR, _loaded_at TIMESTAMP)"
-)
-
-
-def create_raw_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create every raw table empty, as the ingestion layer does."""
-    conn.execute("create schema raw")
-    for table, columns in CSV_COLUMNS.items():
-        column_list = ", ".join(f'"{column}" VARCHAR' for column in columns)
-        conn.execute(f"create table raw.{table} ({column_list}, {LINEAGE_COLUMNS})")
-    for table in JSON_TABLES:
-        conn.execute(f"create table raw.{table} (payload JSON, {LINEAGE_COLUMNS})")
-    conn.execute(QUARANTINE_DDL)
+# The raw tables as ingestion creates them, from the source contracts: a contract change reaches these tests.
+CONTRACTS = {contract.name: contract for contract in SOURCE_CONTRACTS}
 
 
 def extract_date_of(source_file: str) -> date:
@@ -57,7 +27,7 @@ def extract_date_of(source_file: str) -> date:
 
 def insert_csv_rows(conn: duckdb.DuckDBPyConnection, table: str, source_file: str, rows: list[dict]) -> None:
     """Insert CSV records of one file; records start on line 2 (after the header), one line each."""
-    columns = CSV_COLUMNS[table]
+    columns = CONTRACTS[table].columns
     unknown = {key for row in rows for key in row} - set(columns)
     assert not unknown, f"not a {table} column: {unknown}"
     placeholders = ", ".join("?" for _ in range(len(columns) + 4))
@@ -126,7 +96,7 @@ def build_staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
             with duckdb.connect(str(warehouse_path)) as conn:
                 create_raw_tables(conn)
                 for table, files in raw_files.items():
-                    insert_rows = insert_json_rows if table in JSON_TABLES else insert_csv_rows
+                    insert_rows = insert_json_rows if CONTRACTS[table].file_format == "jsonl" else insert_csv_rows
                     for source_file, records in files.items():
                         insert_rows(conn, table, source_file, records)
             seed = invoke_dbt(["seed"], work_dir)

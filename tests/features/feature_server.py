@@ -17,15 +17,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until(ready, errors: type[Exception] | tuple[type[Exception], ...], attempts: int, pause: float) -> None:
-    """Poll `ready()` (a server coming up) until it returns true; the given errors mean "not yet"."""
+def wait_until(ready, errors: type[Exception] | tuple[type[Exception], ...], attempts: int, pause: float, what: str) -> None:
+    """Poll `ready()` (a server coming up) until it returns true; the given errors mean "not yet".
+    Raises TimeoutError naming `what` if it never does, so a test fails where the wait did, not later."""
+    last_error: Exception | None = None
     for _ in range(attempts):
         try:
             if ready():
                 return
-        except errors:
-            pass
+        except errors as error:
+            last_error = error
         time.sleep(pause)
+    raise TimeoutError(f"{what} was not ready after {attempts} tries {pause} s apart") from last_error
 
 
 @contextlib.contextmanager
@@ -36,7 +39,8 @@ def running_feature_server(log_dir: Path) -> Iterator[str]:
     server = subprocess.Popen([str(Path(sys.executable).with_name("cxp")), "serve", "--port", str(port)], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: requests.get(f"{url}/health", timeout=1).ok, requests.ConnectionError, attempts=300, pause=0.1)
+        wait_until(lambda: requests.get(f"{url}/health", timeout=1).ok, requests.ConnectionError, attempts=300, pause=0.1,
+                   what=f"the feature server at {url} (its log: {log.name})")
         yield url
     finally:
         server.terminate()

@@ -5,7 +5,6 @@ import io
 import math
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -254,10 +253,7 @@ def test_plots_of_a_million_customers_are_small_valid_pngs(million_customers):
         "gains of value": lambda: lift_png(data["value"], data["value_predictions"], "CLV: cumulative gains"),
     }
     for name, draw in charts.items():
-        started = time.perf_counter()
         image = assert_png(draw())
-        # Generous for a shared CI machine; it takes well under a second on a laptop.
-        assert time.perf_counter() - started < 5, name
         assert image.size == (480, 320), name
 
 

@@ -6,7 +6,10 @@ configures 30/14/30-day windows and 30 days of minimum history: three or more mo
 """
 
 import datetime as dt
+import itertools
 import json
+import re
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -134,22 +137,23 @@ def test_training_labels_never_overlap_the_features_time(platform):
             assert dt.date.fromisoformat(cutoff) + horizon <= evaluation
 
 
-def test_promotion_refuses_a_worse_model_and_keeps_the_champion(platform, tmp_path):
-    home, _, registry, monkeypatch = platform
+def test_promotion_refuses_a_worse_model_and_keeps_the_champion(platform, tmp_path, monkeypatch):
+    from dagster_project.defs.platform import build_definitions
+
+    # On a copy of the home: the shared registry and run history stay as the nightly run left them.
+    home = tmp_path / "home"
+    shutil.copytree(platform[0], home, ignore=shutil.ignore_patterns("landing"))
+    point_models_at(home, monkeypatch)
+    registry = ModelRegistry(load_settings().models_dir)
     name = "propensity"
     champion = registry.champion(name)
     assert champion is not None, "the first propensity model should beat its baseline on this data"
     # One shallow tree: a challenger that cannot match the champion.
     (tmp_path / "worse.yml").write_text(MODEL_SETTINGS + "xgboost: {n_estimators: 1, max_depth: 1, early_stopping_rounds: 1}\n")
     monkeypatch.setenv("CXP_MODEL_SETTINGS", str(tmp_path / "worse.yml"))
-    try:
-        from dagster_project.defs.platform import build_definitions
-
-        job = build_definitions(load_settings()).resolve_job_def("cxp_models")
-        with dg.DagsterInstance.get() as instance:
-            result = job.execute_in_process(instance=instance, asset_selection=[challenger_key(name), champion_key(name)])
-    finally:
-        monkeypatch.setenv("CXP_MODEL_SETTINGS", str(home / "models.yml"))
+    job = build_definitions(load_settings()).resolve_job_def("cxp_models")
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(instance=instance, asset_selection=[challenger_key(name), champion_key(name)])
     assert result.success
     worse = registry.versions(name)[-1]
     decision = registry.decisions(name)[-1]
@@ -178,7 +182,11 @@ def test_scores_and_their_reasons_are_read_online_over_http(platform, tmp_path):
 def test_cxp_explain_prints_the_reasons_apps_are_served(platform, tmp_path):
     home, _, _, _ = platform
     scores = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
-    scored = scores.filter(pl.col("churn_reason_2").is_not_null()).sort("customer_id")["customer_id"][0]
+    # A customer every model gave reasons (churn two or more): a model that serves none fails here.
+    with_reasons = pl.all_horizontal(pl.col(f"{name}_reason_1").is_not_null() for name in MODELS) & pl.col("churn_reason_2").is_not_null()
+    candidates = scores.filter(with_reasons).sort("customer_id")["customer_id"]
+    assert not candidates.is_empty(), "no customer was served reasons by every model"
+    scored = candidates[0]
     opted_out = scores.filter(~pl.col("personalization_allowed")).sort("customer_id")["customer_id"][0]
     with running_feature_server(tmp_path) as url:
         served = online_features(url, "personalization_app", [scored])
@@ -189,13 +197,14 @@ def test_cxp_explain_prints_the_reasons_apps_are_served(platform, tmp_path):
         score = served[spec.score][0]
         assert (f"{score:.1%}" if spec.kind == "classifier" else f"${score:,.2f}") in lines[header]
         assert f"scored by {served[f'{name}_model_version'][0]}" in lines[header]
-        for rank in (1, 2, 3):
-            reason, contribution = served[f"{name}_reason_{rank}"][0], served[f"{name}_reason_{rank}_contribution"][0]
-            if reason is None:
-                continue
-            line = next(line for line in lines[header + 1:] if line.lstrip().startswith(f"{rank}. "))
-            assert line.strip() == f"{rank}. {reason}" + ("" if contribution is None else
-                                                           f"  (+{contribution:.3f} {'log-value' if name == 'clv' else 'log-odds'})")
+        reasons = [(served[f"{name}_reason_{rank}"][0], served[f"{name}_reason_{rank}_contribution"][0]) for rank in (1, 2, 3)]
+        # Served from the first rank on, without gaps (fewer than three when fewer inputs pushed the score up).
+        present = [reason for reason, _ in reasons if reason is not None]
+        assert present and [reason for reason, _ in reasons[:len(present)]] == present, (name, reasons)
+        expected = [f"{rank}. {reason}" + ("" if contribution is None else f"  (+{contribution:.3f} {'log-value' if name == 'clv' else 'log-odds'})")
+                    for rank, (reason, contribution) in enumerate(reasons, start=1) if reason is not None]
+        section = list(itertools.takewhile(bool, lines[header + 1:]))  # up to the blank line before the next model
+        assert [line.strip() for line in section if re.match(r"  \d\. ", line)] == expected, name
     assert served["churn_reason_1_contribution"][0] >= served["churn_reason_2_contribution"][0] > 0
     refused = CliRunner().invoke(main, ["explain", opted_out], catch_exceptions=False).output
     assert "Opted out of personalization" in refused and "churn:" not in refused

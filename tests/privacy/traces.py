@@ -17,7 +17,7 @@ import duckdb
 @dataclass(frozen=True)
 class Person:
     """What identifies the person: exact strings (emails, phones, ids) and a name, found when a
-    row holds the first and the last name together."""
+    row holds the first and the last name together (a file: the full name as written)."""
 
     strings: list[str]
     first_name: str
@@ -53,7 +53,7 @@ def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing",), 
     with duckdb.connect() as scanner:
         for path in paths:
             # Databases are read twice: their tables, and their bytes (rows deleted but left in free blocks).
-            if path.suffix in (".duckdb", ".db") and _bytes_hold(path.read_bytes(), person, names=False):
+            if path.suffix in (".duckdb", ".db") and _bytes_hold(path.read_bytes(), person, whole_file=True):
                 found.append(f"{path.relative_to(home)}: bytes of the file")
             if path.suffix == ".duckdb":
                 found += _duckdb_traces(path, parameters)
@@ -65,15 +65,16 @@ def find_traces(home: Path, person: Person, skip: Iterable[str] = ("landing",), 
             elif path.suffix in (".db", ".sqlite") and _is_sqlite(path):
                 found += [f"{path.relative_to(home)} {where}" for where in _sqlite_traces(path, person)]
             elif path.suffix != ".db":
-                if _bytes_hold(path.read_bytes(), person, names=False):
+                if _bytes_hold(path.read_bytes(), person, whole_file=True):
                     found.append(f"{path.relative_to(home)}: file")
     if redis_port is not None:
         import redis
 
         client = redis.Redis(port=redis_port)
         for key in client.scan_iter(count=1000):
-            values = b"".join(client.hgetall(key).values()) if client.type(key) == b"hash" else (client.get(key) or b"")
-            if _bytes_hold(key + values, person):
+            # Apart, as SQLite's cells are: a short value ending one field is not glued to the next.
+            values = b"\x00".join(client.hgetall(key).values()) if client.type(key) == b"hash" else (client.get(key) or b"")
+            if _bytes_hold(key + b"\x00" + values, person):
                 found.append(f"redis key {key!r}")
     return found
 
@@ -112,11 +113,39 @@ def _as_bytes(cell: object) -> bytes:
     return cell if isinstance(cell, bytes) else str(cell).encode()
 
 
-def _bytes_hold(data: bytes, person: Person, names: bool = True) -> bool:
-    """Serialized cells (protobuf values, JSON, model files): the exact strings (ids of 8 characters
-    or more: a short number is inside too many bytes by chance), or, in one cell, both names as words."""
+# What a word of serialized text is made of: an email, a phone or an id stays one word, and so
+# does a name with letters beyond ASCII (UTF-8's bytes of "ë" are 0x80 or more).
+_NOT_A_WORD = re.compile(rb"[^a-z0-9@.+_\x80-\xff-]+")
+_WORD_BYTES = frozenset(byte for byte in range(256) if not _NOT_A_WORD.match(bytes([byte])))
+_SHORT = 8
+
+
+def _bytes_hold(data: bytes, person: Person, whole_file: bool = False) -> bool:
+    """Serialized cells (protobuf values, JSON) or whole files (model files, logs, a database's
+    bytes): a string of 8 characters or more anywhere; a shorter one only as a whole word, as a
+    substring it is inside too many bytes by chance. Short numbers (ticket ids) are left to the
+    tables' search: even as whole words about 1 in 150 random five-digit numbers is in a warehouse
+    file's bytes. Names: in one cell both as words; in a whole file, where any two common names
+    turn up somewhere, the full name as written ("ann lee"). A pattern runs only where a plain
+    substring search found its text."""
     lowered = data.lower()
-    if any(needle.lower().encode() in lowered for needle in person.strings if len(needle) >= 8):
-        return True
-    words = set(re.split(rb"[^a-z0-9@.+_-]+", lowered))
-    return names and person.first_name.lower().encode() in words and person.last_name.lower().encode() in words
+    for needle in {text.lower().encode() for text in person.strings}:
+        if needle in lowered and (len(needle) >= _SHORT or (not needle.isdigit() and _holds_words(lowered, re.escape(needle)))):
+            return True
+    first, last = person.first_name.lower().encode(), person.last_name.lower().encode()
+    if first not in lowered or last not in lowered:
+        return False
+    if whole_file:
+        return _holds_words(lowered, re.escape(first) + rb" +" + re.escape(last))
+    words = set(_NOT_A_WORD.split(lowered))
+    return first in words and last in words
+
+
+def _holds_words(lowered: bytes, pattern: bytes) -> bool:
+    """Whether `pattern` (starting with literal text, which keeps the search quick) matches whole
+    words: no word character just before or after the match."""
+    for match in re.finditer(pattern, lowered):
+        start, end = match.span()
+        if (start == 0 or lowered[start - 1] not in _WORD_BYTES) and (end == len(lowered) or lowered[end] not in _WORD_BYTES):
+            return True
+    return False

@@ -1,26 +1,29 @@
-"""The one settings object: every path and threshold the platform uses, with environment overrides.
+"""The one settings object: every path and knob the platform uses, from the environment, with the
+quality thresholds and model settings of its files, validated once per run.
 
 The environment is read when `load_settings()` is called, never at import, so tests and the
-CLI can point a fresh process-wide configuration at a temporary directory.
+CLI can point a fresh process-wide configuration at a temporary directory. A `CXP_` variable cxp
+does not know is an error naming it, as is an unknown key in a thresholds or model-settings file.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Literal
 
-if TYPE_CHECKING:
-    from data_quality.thresholds import QualityThresholds
-    from ml.model_settings import ModelSettings
+from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator
+
+from dagster_project.yaml_overrides import SettingsError, StrictSettings
+from data_quality.thresholds import QualityThresholds, load_quality_thresholds
+from ml.model_settings import ModelSettings, load_model_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-
-@dataclass(frozen=True)
-class Settings:
+class Settings(StrictSettings):
     """Where cxp reads from and writes to, and the knobs of a run."""
 
     home: Path
@@ -36,29 +39,44 @@ class Settings:
     file shaped like `data_quality/thresholds.yml`; unset, the defaults apply."""
     feature_repo_dir: Path = REPO_ROOT / "feature_repo"
     """The Feast repository (CXP_FEATURE_REPO); defaults to the repository's `feature_repo/`."""
-    online_store: str = "sqlite"
+    online_store: Literal["sqlite", "redis"] = "sqlite"
     """Feast online store (CXP_ONLINE_STORE): `sqlite` (embedded, the default) or `redis`."""
     redis_connection_string: str = "localhost:6379"
     """Redis to serve from when `online_store` is `redis` (CXP_REDIS), Feast's `host:port,db=0` form."""
-    feature_server_port: int = 6566
+    feature_server_port: PositiveInt = 6566
     """Port of the HTTP feature server `cxp serve` starts (CXP_FEATURE_SERVER_PORT)."""
-    feature_server_token: str | None = field(default=None, repr=False)
+    feature_server_token: str | None = Field(default=None, repr=False)
     """The bearer token apps must send to `cxp serve` (CXP_FEATURE_SERVER_TOKEN): `Authorization:
     Bearer <token>` on every request but `/health`. Unset, the server only listens on loopback
     unless told otherwise (or Feast's own `auth:` in feature_store.yaml checks requests)."""
-    feature_server_max_entities: int = 1000
+    feature_server_max_entities: PositiveInt = 1000
     """Most entity rows one `/get-online-features` request may ask for (CXP_FEATURE_SERVER_MAX_ENTITIES)."""
-    feature_server_max_body_bytes: int = 1_048_576
+    feature_server_max_body_bytes: PositiveInt = 1_048_576
     """Largest request body `cxp serve` accepts, in bytes (CXP_FEATURE_SERVER_MAX_BODY_BYTES)."""
     model_settings_file: Path | None = None
     """This environment's overrides of the model settings (CXP_MODEL_SETTINGS), a YAML file shaped
     like `ml/model_settings.yml`; unset, the defaults apply."""
-    snapshots_kept: int = 1
+    snapshots_kept: NonNegativeInt = 1
     """Warehouse snapshots `cxp run` keeps, taken before each run writes (CXP_SNAPSHOTS_KEPT); 0
     takes none. `cxp restore` puts the newest back."""
     suppression_salt_file: Path | None = None
     """The secret salt of the erasure suppression list (CXP_SUPPRESSION_SALT_FILE), e.g. a mounted
     secret; unset, one is generated on first use at `<home>/privacy/suppression_salt`."""
+    quality_thresholds: QualityThresholds = Field(default_factory=load_quality_thresholds, repr=False)
+    """The quality-gate thresholds of this environment: the defaults with its overrides, read once."""
+    model_settings: ModelSettings = Field(default_factory=load_model_settings, repr=False)
+    """Label windows, training, promotion and scoring settings of this environment, read once."""
+
+    @field_validator("home", "landing", "dbt_project_dir", "feature_repo_dir", "quality_thresholds_file", "model_settings_file",
+                     "suppression_salt_file")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        return path.expanduser().resolve() if path is not None else None
+
+    @field_validator("online_store", mode="before")
+    @classmethod
+    def _lower_case(cls, name: object) -> object:
+        return name.lower() if isinstance(name, str) else name
 
     @property
     def warehouse_path(self) -> Path:
@@ -125,18 +143,6 @@ class Settings:
     def suppression_salt_path(self) -> Path:
         return self.suppression_salt_file or self.privacy_dir / "suppression_salt"
 
-    def model_settings(self) -> ModelSettings:
-        """Label windows, training, promotion and scoring settings of this environment."""
-        from ml.model_settings import load_model_settings
-
-        return load_model_settings(self.model_settings_file)
-
-    def quality_thresholds(self) -> QualityThresholds:
-        """The quality-gate thresholds of this environment: the defaults with its overrides."""
-        from data_quality.thresholds import load_quality_thresholds
-
-        return load_quality_thresholds(self.quality_thresholds_file)
-
     def ensure_directories(self) -> None:
         """Create the directories the platform writes into."""
         for directory in (self.home, self.landing, self.dbt_target_dir, self.dbt_log_dir, self.dagster_home, self.quality_dir,
@@ -159,29 +165,43 @@ class Settings:
         os.environ["CXP_REDIS"] = self.redis_connection_string
 
 
-def load_settings() -> Settings:
-    """Build the settings from the environment, falling back to per-user defaults."""
-    home = Path(os.environ.get("CXP_HOME") or Path.home() / ".cxp").expanduser().resolve()
-    landing = Path(os.environ.get("CXP_LANDING") or home / "landing").expanduser().resolve()
-    partition_start = date.fromisoformat(os.environ.get("CXP_PARTITION_START", "2020-01-01"))
-    dbt_project_dir = Path(os.environ.get("CXP_DBT_PROJECT_DIR") or REPO_ROOT / "dbt").expanduser().resolve()
-    thresholds = os.environ.get("CXP_QUALITY_THRESHOLDS")
-    model_settings = os.environ.get("CXP_MODEL_SETTINGS")
-    salt_file = os.environ.get("CXP_SUPPRESSION_SALT_FILE")
-    online_store = os.environ.get("CXP_ONLINE_STORE", "sqlite").lower()
-    if online_store not in ("sqlite", "redis"):
-        raise ValueError(f"CXP_ONLINE_STORE must be 'sqlite' or 'redis', not {online_store!r}")
-    return Settings(
-        home=home, landing=landing, partition_start=partition_start, dbt_project_dir=dbt_project_dir,
-        quality_thresholds_file=Path(thresholds).expanduser().resolve() if thresholds else None,
-        feature_repo_dir=Path(os.environ.get("CXP_FEATURE_REPO") or REPO_ROOT / "feature_repo").expanduser().resolve(),
-        online_store=online_store,
-        redis_connection_string=os.environ.get("CXP_REDIS", "localhost:6379"),
-        feature_server_port=int(os.environ.get("CXP_FEATURE_SERVER_PORT", "6566")),
-        feature_server_token=os.environ.get("CXP_FEATURE_SERVER_TOKEN") or None,
-        feature_server_max_entities=int(os.environ.get("CXP_FEATURE_SERVER_MAX_ENTITIES", "1000")),
-        feature_server_max_body_bytes=int(os.environ.get("CXP_FEATURE_SERVER_MAX_BODY_BYTES", "1048576")),
-        model_settings_file=Path(model_settings).expanduser().resolve() if model_settings else None,
-        suppression_salt_file=Path(salt_file).expanduser().resolve() if salt_file else None,
-        snapshots_kept=int(os.environ.get("CXP_SNAPSHOTS_KEPT", "1")),
-    )
+# The environment variable of each setting.
+ENVIRONMENT = {
+    "CXP_HOME": "home", "CXP_LANDING": "landing", "CXP_PARTITION_START": "partition_start", "CXP_DBT_PROJECT_DIR": "dbt_project_dir",
+    "CXP_QUALITY_THRESHOLDS": "quality_thresholds_file", "CXP_FEATURE_REPO": "feature_repo_dir", "CXP_ONLINE_STORE": "online_store",
+    "CXP_REDIS": "redis_connection_string", "CXP_FEATURE_SERVER_PORT": "feature_server_port",
+    "CXP_FEATURE_SERVER_TOKEN": "feature_server_token", "CXP_FEATURE_SERVER_MAX_ENTITIES": "feature_server_max_entities",
+    "CXP_FEATURE_SERVER_MAX_BODY_BYTES": "feature_server_max_body_bytes", "CXP_MODEL_SETTINGS": "model_settings_file",
+    "CXP_SNAPSHOTS_KEPT": "snapshots_kept", "CXP_SUPPRESSION_SALT_FILE": "suppression_salt_file",
+}
+# Variables that are not settings: those `export_environment` publishes for dbt and Feast, and the
+# test and bench harnesses' own.
+NOT_SETTINGS = {"CXP_WAREHOUSE_PATH", "CXP_FEATURE_STORE_DIR", "CXP_SQLITE_ONLINE_STORE", "CXP_FEATURE_FILES_DIR",
+                "CXP_REQUIRE_REDIS", "CXP_BENCH_LOG"}
+
+
+def load_settings(environment: Mapping[str, str] | None = None) -> Settings:
+    """The settings of the environment (`os.environ` unless given), falling back to per-user defaults,
+    with the thresholds and model-settings files it names read and validated."""
+    environment = os.environ if environment is None else environment
+    unknown = sorted(name for name in environment if name.startswith("CXP_") and name not in ENVIRONMENT and name not in NOT_SETTINGS)
+    if unknown:
+        raise SettingsError("; ".join(_unknown_variable(name) for name in unknown))
+    values: dict[str, object] = {field: environment[name] for name, field in ENVIRONMENT.items() if environment.get(name)}
+    home = Path(str(values.setdefault("home", Path.home() / ".cxp")))
+    values.setdefault("landing", home / "landing")
+    values.setdefault("partition_start", date(2020, 1, 1))
+    values.setdefault("dbt_project_dir", REPO_ROOT / "dbt")
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as error:
+        variables = {field: name for name, field in ENVIRONMENT.items()}
+        raise SettingsError("\n".join(f"environment: {variables.get(str(problem['loc'][0]), problem['loc'][0])}: {problem['msg']} "
+                                      f"(got {problem['input']!r})" for problem in error.errors())) from None
+    return settings.model_copy(update={"quality_thresholds": load_quality_thresholds(settings.quality_thresholds_file),
+                                       "model_settings": load_model_settings(settings.model_settings_file)})
+
+
+def _unknown_variable(name: str) -> str:
+    close = difflib.get_close_matches(name, list(ENVIRONMENT), n=1)
+    return f"environment: {name} is not a cxp setting" + (f" (did you mean {close[0]}?)" if close else "")

@@ -20,7 +20,7 @@ def feature_store_objects(settings: Settings) -> list:
     views = {spec.feature_view: build_feature_view(spec, settings.feature_files_dir) for spec in load_feature_tables(settings.dbt_project_dir)}
     derived = build_on_demand_views(views)
     ensure_scores_readable(settings.feature_files_dir)
-    labels = settings.model_settings().labels
+    labels = settings.model_settings.labels
     scores = build_customer_scores_view(settings.feature_files_dir, {model: labels.horizon_days(model) for model in MODELS})
     return [customer, *views.values(), scores, *derived, *build_feature_services(views, derived, scores)]
 

@@ -127,7 +127,7 @@ def audit_bias(kind: str, rows: pl.DataFrame, score: np.ndarray, settings: Fairn
 
 def audit_report(results: list[SegmentResult], settings: FairnessSettings) -> dict:
     """The audit as saved with the model version (`bias_audit.json`)."""
-    return {"settings": asdict(settings), "segments": [asdict(result) for result in results],
+    return {"settings": settings.model_dump(), "segments": [asdict(result) for result in results],
             "flagged": [f"{r.dimension}={r.segment}: {', '.join(r.flags)}" for r in results if r.flags]}
 
 

@@ -79,8 +79,8 @@ def score_model(name: str, frame: pl.DataFrame, registry: ModelRegistry, btyd_va
         model = GradientBoostingModel.load(registry.version_dir(name, champion))
         try:
             reasons = top_reasons(model.contributions(frame), model.spec.columns, matrix_values(frame, model.spec), REASONS_PER_MODEL,
-                                  settings.reason_max_modal_share, settings.reason_min_contribution)
-            total = value_level(settings.value_level, btyd_value, "no BG/NBD + Gamma-Gamma fit tonight").total if name == "clv" else None
+                                  settings.scoring.reason_max_modal_share, settings.scoring.reason_min_contribution)
+            total = value_level(settings.scoring.value_level, btyd_value, "no BG/NBD + Gamma-Gamma fit tonight").total if name == "clv" else None
             return model.predict(frame, total), reasons, champion
         except KeyError:
             # The champion reads a feature the services no longer serve: its baseline scores tonight,
@@ -123,14 +123,14 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
     btyd_value = probability_alive = quiet = np.full(features.height, np.nan)
     try:
         btyd = fit_btyd_baseline(features.filter(pl.Series(allowed)))
-        btyd_value, probability_alive = btyd.expected_value(features, settings.labels.clv_horizon_days), btyd.probability_alive(features)
-        quiet = btyd.probability_no_purchase(features, settings.labels.churn_horizon_days)
+        btyd_value, probability_alive = btyd.expected_value(features, settings.labels.clv.horizon_days), btyd.probability_alive(features)
+        quiet = btyd.probability_no_purchase(features, settings.labels.churn.horizon_days)
     except ValueError:
         pass  # Too young a history (no repeat buyer yet) or a degenerate fit: no BG/NBD value or P(alive).
     # The churn model learns from active customers only (see ml.labels); lapsed buyers get MBG/NBD's figure below.
     # Active as the churn label defines it: an order within `active_days` (counting a cancelled one, which the
     # features' last-order date includes; the label counts placed orders).
-    active = (features["days_since_last_order"] <= settings.labels.churn_active_days).fill_null(False).to_numpy()
+    active = (features["days_since_last_order"] <= settings.labels.churn.active_days).fill_null(False).to_numpy()
     columns: dict[str, object] = {"customer_id": features["customer_id"],
                                   "event_timestamp": pl.Series([cutoff_timestamp(as_of)] * features.height),
                                   "personalization_allowed": pl.Series(allowed)}

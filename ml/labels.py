@@ -127,7 +127,7 @@ def read_labels(connection: duckdb.DuckDBPyConnection, model: str, cutoffs: list
             FROM intermediate.int_customer_order_states AS orders
             SEMI JOIN ({current_customers_sql(connection)}) AS known ON known.customer_id = orders.customer_id
             JOIN cutoffs ON orders.known_on <= cutoffs.cutoff_date
-             AND orders.placed_on > cutoffs.cutoff_date - {windows.churn_active_days}
+             AND orders.placed_on > cutoffs.cutoff_date - {windows.churn.active_days}
              AND orders.placed_on <= cutoffs.cutoff_date
              AND (orders.cancelled_known_on IS NULL OR orders.cancelled_known_on > cutoffs.cutoff_date)"""
         if model == "churn" else

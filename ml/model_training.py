@@ -129,9 +129,9 @@ def _train_version(spec: ModelSpec, store: FeatureStore, settings: ModelSettings
         except ValueError as error:
             # No repeat buyers, or a degenerate fit: the challenger is judged against the champion alone.
             (folder / "baseline.json").write_text(json.dumps({"unavailable": str(error)}, indent=1))
-            level = value_level(settings.value_level, None, f"no BG/NBD + Gamma-Gamma fit: {error}")
+            level = value_level(settings.scoring.value_level, None, f"no BG/NBD + Gamma-Gamma fit: {error}")
         # Evaluated as it will score: its total set the way scoring sets it on the day's customers.
-        level = level or value_level(settings.value_level, predictions["baseline"])
+        level = level or value_level(settings.scoring.value_level, predictions["baseline"])
     total = level.total if level else None
     predictions = {"challenger": model.predict(evaluation, total), **predictions}
     champion_version = registry.champion(spec.name)

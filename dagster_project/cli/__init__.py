@@ -13,6 +13,7 @@ with warnings.catch_warnings():
     import sqlglot  # noqa: F401
 
 from dagster_project.cli.commands import main  # noqa: E402
+from dagster_project.yaml_overrides import SettingsError  # noqa: E402
 
 __all__ = ["main", "run_cli"]
 
@@ -34,6 +35,9 @@ def run_cli() -> None:
         code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
         if not isinstance(exit.code, (int, type(None))):
             print(exit.code, file=sys.stderr)
+    except SettingsError as error:  # the user's to fix: what and where, without a traceback
+        print(f"cxp: the configuration is not valid:\n{error}", file=sys.stderr)
+        code = 2
     except Exception:  # a bug: its traceback, without the leak report finalization would add
         import traceback
 

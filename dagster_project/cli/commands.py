@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import sys
@@ -83,7 +82,7 @@ def run(landing: Path | None, extract_date) -> None:
 
     settings = load_settings()
     if landing is not None:
-        settings = dataclasses.replace(settings, landing=landing.resolve())
+        settings = settings.model_copy(update={"landing": landing.resolve()})
     click.echo(f"Landing:   {settings.landing}\nWarehouse: {settings.warehouse_path}")
     # SIGTERM (a service manager, `kill`) stops a run as Ctrl-C does: the step in flight is
     # interrupted, the run is marked failed and its warehouse slot freed.

@@ -99,5 +99,5 @@ def evaluate_models(truth: Path | None) -> None:
         click.echo(f"No ground truth in {truth}: the oracle column needs data made by `cxp generate`.\n")
     registry = ModelRegistry(settings.models_dir)
     for name in MODELS:
-        horizon_days = settings.model_settings().labels.horizon_days(name)
+        horizon_days = settings.model_settings.labels.horizon_days(name)
         click.echo(render_model_report(build_model_report(registry, name, horizon_days, persons, people)))

@@ -30,7 +30,7 @@ def explain_scores_command(customer_id: str) -> None:
 
     try:
         settings = load_settings()
-        click.echo(render_scores(explain_scores(settings.feature_files_dir, customer_id, settings.model_settings().labels)))
+        click.echo(render_scores(explain_scores(settings.feature_files_dir, customer_id, settings.model_settings.labels)))
     except ScoreExplanationError as error:
         raise click.ClickException(str(error)) from error
 

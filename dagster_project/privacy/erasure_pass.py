@@ -9,7 +9,6 @@ sharing its email or an id; it stays open (its row kept) until a run follows the
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -141,7 +140,7 @@ def erase_outside_warehouse(settings: Settings, open_feature_store: Callable[[],
     # The embedded SQLite store too when Redis now serves: a store the platform once wrote keeps what it was given.
     stores = {settings.online_store: settings}
     if settings.sqlite_online_store_path.exists():
-        stores["sqlite"] = dataclasses.replace(settings, online_store="sqlite")
+        stores["sqlite"] = settings.model_copy(update={"online_store": "sqlite"})
     online = [(name, store_settings) for name, store_settings in sorted(stores.items()) if online_store_holds_data(store_settings)]
     if owners and online:
         feature_store = open_feature_store()

@@ -49,7 +49,7 @@ class Platform:
             tags=partition_range_tags(date.fromisoformat(first), date.fromisoformat(last or first)),
             resources={"warehouse": DuckDBResource(database=str(self.warehouse)), "landing": LandingZone(path=str(self.landing)),
                        "suppression_salt": SuppressionSalt(path=str(self.warehouse.parent / "privacy" / "suppression_salt")),
-                       "quality": QualityGates(project_dir=str(self.warehouse.parent / "quality"))},
+                       "quality": QualityGates(self.warehouse.parent / "quality")},
             raise_on_error=False,
         )
 

@@ -27,7 +27,7 @@ def downstream_model() -> None:
 def evaluate(platform):
     resources = {"landing": LandingZone(path=str(platform.landing)), "warehouse": DuckDBResource(database=str(platform.warehouse)),
                  "suppression_salt": SuppressionSalt(path=str(platform.warehouse.parent / "privacy" / "suppression_salt")),
-                 "quality": QualityGates(project_dir=str(platform.warehouse.parent / "quality"))}
+                 "quality": QualityGates(platform.warehouse.parent / "quality")}
     definitions = dg.Definitions(assets=[*RAW_ASSETS, downstream_model], jobs=[JOB], sensors=[SENSOR], resources=resources)
 
     def tick(cursor: str | None):

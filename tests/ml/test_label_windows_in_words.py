@@ -10,7 +10,7 @@ from ml.model_report import ModelReport, render_model_report
 from ml.model_settings import LabelWindows
 from ml.score_explanation import ModelScore
 
-WINDOWS = LabelWindows(churn_active_days=365, churn_horizon_days=90, propensity_horizon_days=90, clv_horizon_days=180)
+WINDOWS = LabelWindows.model_validate({"churn": {"active_days": 365, "horizon_days": 90}, "propensity": {"horizon_days": 90}, "clv": {"horizon_days": 180}})
 STALE = ("30 days", "365 days")
 
 

@@ -9,7 +9,7 @@ import pytest
 from ml.labels import DataSpan, cutoff_timestamp, history_needed_days, plan_cutoffs, read_labels
 from ml.model_settings import LabelWindows, TrainingSettings
 
-WINDOWS = LabelWindows(churn_active_days=365, churn_horizon_days=90, propensity_horizon_days=30, clv_horizon_days=365)
+WINDOWS = LabelWindows.model_validate({"churn": {"active_days": 365, "horizon_days": 90}, "propensity": {"horizon_days": 30}, "clv": {"horizon_days": 365}})
 CUTOFF = dt.date(2026, 3, 31)
 
 

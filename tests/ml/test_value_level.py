@@ -2,7 +2,6 @@
 customers at the same date, so a shop whose spend drifts gets the right total, while the value
 model still decides who is worth more."""
 
-from dataclasses import replace
 from datetime import datetime, timezone
 
 import numpy as np
@@ -75,11 +74,11 @@ def test_without_a_forecast_the_holdout_factor_sets_the_total_and_says_why():
 
 
 def test_the_setting_accepts_only_the_known_levels(tmp_path):
-    assert load_model_settings().value_level == "forecast"
+    assert load_model_settings().scoring.value_level == "forecast"
     (tmp_path / "models.yml").write_text("scoring: {value_level: holdout}\n")
-    assert load_model_settings(tmp_path / "models.yml").value_level == "holdout"
+    assert load_model_settings(tmp_path / "models.yml").scoring.value_level == "holdout"
     (tmp_path / "models.yml").write_text("scoring: {value_level: median}\n")
-    with pytest.raises(ValueError, match="scoring.value_level must be one of forecast, holdout"):
+    with pytest.raises(ValueError, match=r"models.yml: scoring.value_level: Input should be 'forecast' or 'holdout'"):
         load_model_settings(tmp_path / "models.yml")
 
 
@@ -99,7 +98,7 @@ def test_the_served_value_of_a_champion_sums_to_the_nights_forecast(tmp_path):
     assert scorer == version and scores.sum() == pytest.approx(forecast.sum())
     assert spearmanr(scores, model.predict(tonight)).statistic == pytest.approx(1.0)
     # Set to `holdout`, or with no forecast tonight, the model's holdout factor sets the total.
-    held, _, _ = score_model("clv", tonight, registry, forecast, replace(settings, value_level="holdout"))
+    held, _, _ = score_model("clv", tonight, registry, forecast, settings.model_copy(update={"scoring": settings.scoring.model_copy(update={"value_level": "holdout"})}))
     np.testing.assert_allclose(held, model.predict(tonight))
     unfitted, _, _ = score_model("clv", tonight, registry, np.full(tonight.height, np.nan), settings)
     np.testing.assert_allclose(unfitted, model.predict(tonight))

@@ -12,7 +12,7 @@ def test_an_environment_file_overrides_only_the_keys_it_sets(tmp_path, monkeypat
     override = tmp_path / "production.yml"
     override.write_text("raw:\n  min_volume_ratio: 0.5\n  sources:\n    crm_contacts: {max_quarantined_share: 0.01}\n")
     monkeypatch.setenv("CXP_QUALITY_THRESHOLDS", str(override))
-    thresholds = load_settings().quality_thresholds()
+    thresholds = load_settings().quality_thresholds
     defaults = load_quality_thresholds()
     assert thresholds.raw.min_volume_ratio == 0.5
     assert thresholds.raw.trailing_partitions == defaults.raw.trailing_partitions

@@ -11,7 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.resources import LandingZone
 from dagster_project.defs.privacy.resources import SuppressionSalt
-from dagster_project.defs.quality.resources import QualityGates
+from dagster_project.defs.quality.resources import QualityGatesParam
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
 from dagster_project.ingest.raw_tables import DeliveredFile, LoadedPartition, create_raw_tables, partition_rows, raw_table, replace_partitions
 from dagster_project.ingest.readers import ContractViolation, read_export
@@ -52,11 +52,11 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         metadata={"landing_files": f"{contract.folder}/{contract.file_stem}_YYYY-MM-DD{contract.suffix}"},
     )
     def _raw_asset(context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingZone,
-                   suppression_salt: SuppressionSalt, quality: QualityGates):
+                   suppression_salt: SuppressionSalt, quality: QualityGatesParam):
         delivered = contract.delivered_files(landing.root)
         salt = suppression_salt.read()
         # The raw gate's own slack: a row stamped later than its file's day allows is quarantined here.
-        slack = timedelta(hours=quality.thresholds().for_source(contract.name).future_slack_hours)
+        slack = timedelta(hours=quality.thresholds.for_source(contract.name).future_slack_hours)
         loaded: list[LoadedPartition] = []
         missing: list[date] = []
         violations: list[ContractViolation] = []

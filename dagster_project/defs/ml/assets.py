@@ -108,7 +108,7 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource
             context.log.warning("No customer has a profile yet: nothing to score.")
             return dg.MaterializeResult(metadata={"customers": 0})
         as_of, scores, scorers = score_customers(connection, feature_store.open(), settings, model_registry.registry())
-    path = write_scores(scores, as_of, feature_store.settings().feature_files_dir, settings.keep_score_days)
+    path = write_scores(scores, as_of, feature_store.settings().feature_files_dir, settings.scoring.keep_days)
     context.log.info(f"Scored {scores.height:,} customers as of {as_of} with {scorers}")
     return dg.MaterializeResult(metadata={
         "scored_on": str(as_of), "customers": scores.height, "path": dg.MetadataValue.path(str(path)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -17,16 +17,12 @@ class ModelRegistryResource:
     when the definitions are built (assets take it as `dg.ResourceParam[ModelRegistryResource]`)."""
 
     platform: Settings
-    settings: ModelSettings = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "settings", self.platform.model_settings())
 
     def registry(self) -> ModelRegistry:
         return ModelRegistry(self.platform.models_dir)
 
     def model_settings(self) -> ModelSettings:
-        return self.settings
+        return self.platform.model_settings
 
 
 ModelRegistryParam = dg.ResourceParam[ModelRegistryResource]

@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
 from dagster_project.defs.quality.check_results import check_result, offending_raw_rows
-from dagster_project.defs.quality.resources import QualityGates
+from dagster_project.defs.quality.resources import QualityGates, QualityGatesParam
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from data_quality.customer_sizes import build_customer_size_batches, customer_size_suite
 from data_quality.feature_tables import FEATURE_TABLE_RULES, build_feature_table_batches, feature_table_suite
@@ -35,11 +35,11 @@ def build_quality_checks(thresholds: QualityThresholds) -> list[dg.AssetChecksDe
         _raw_export_checks(thresholds),
         _suite_checks(
             "identity_customer_sizes", CUSTOMER_ASSIGNMENTS, customer_size_suite(thresholds.identity),
-            lambda quality, connection: (customer_size_suite(quality.thresholds().identity), build_customer_size_batches(connection)),
+            lambda quality, connection: (customer_size_suite(quality.thresholds.identity), build_customer_size_batches(connection)),
         ),
         _suite_checks(
             "marts_order_reconciliation", FCT_ORDERS, order_reconciliation_suite(thresholds.marts),
-            lambda quality, connection: (order_reconciliation_suite(quality.thresholds().marts), build_order_reconciliation_batches(connection)),
+            lambda quality, connection: (order_reconciliation_suite(quality.thresholds.marts), build_order_reconciliation_batches(connection)),
             additional_deps=[FCT_ORDER_LINES],
         ),
         _feature_table_checks(thresholds),
@@ -73,7 +73,7 @@ def _raw_export_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefinitio
         name="raw_exports_quality", specs=specs, can_subset=True, pool=WAREHOUSE_POOL,
         description="Great Expectations suites raw_<source> on the partitions loaded or failing since their last validation.",
     )
-    def raw_exports_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, quality: QualityGates) -> Iterator[dg.AssetCheckResult]:
+    def raw_exports_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, quality: QualityGatesParam) -> Iterator[dg.AssetCheckResult]:
         sources = _selected(context, keys)
         today = datetime.now(timezone.utc).date()
         run_id = context.run.run_id
@@ -81,7 +81,7 @@ def _raw_export_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefinitio
             currencies = fx_currencies(connection)
             planned = {}
             for source in sources:
-                limits = quality.thresholds().for_source(source)
+                limits = quality.thresholds.for_source(source)
                 days = partitions_to_validate(connection, source)
                 planned[source] = (raw_export_suite(source, limits, currencies), days,
                                    build_raw_export_batches(connection, source, days, limits, today))
@@ -110,11 +110,11 @@ def _feature_table_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefini
         name="feature_tables_quality", specs=specs, can_subset=True, pool=WAREHOUSE_POOL,
         description="Great Expectations suites features_<table> on every customer's latest feature row.",
     )
-    def feature_tables_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, quality: QualityGates) -> Iterator[dg.AssetCheckResult]:
+    def feature_tables_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, quality: QualityGatesParam) -> Iterator[dg.AssetCheckResult]:
         tables = _selected(context, keys)
         with warehouse.get_connection() as connection:
             batches = build_feature_table_batches(connection, tables, quality.project_path)
-        suites = {table: feature_table_suite(table, quality.thresholds().features) for table in tables}
+        suites = {table: feature_table_suite(table, quality.thresholds.features) for table in tables}
         outcomes = validate_suites([(suites[table], batches[table]) for table in tables], quality.project_path, context.run.run_id)
         for table in tables:
             for outcome in outcomes[suites[table].name]:
@@ -131,7 +131,7 @@ def _suite_checks(
         name=name, specs=_specs(asset_key, suite, list(additional_deps)), pool=WAREHOUSE_POOL,
         description=f"Great Expectations suite {suite.name}.",
     )
-    def suite_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, quality: QualityGates) -> Iterator[dg.AssetCheckResult]:
+    def suite_quality(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, quality: QualityGatesParam) -> Iterator[dg.AssetCheckResult]:
         with warehouse.get_connection() as connection:
             current_suite, batches = build(quality, connection)
         for outcome in validate_batches(current_suite, batches, quality.project_path, context.run.run_id):

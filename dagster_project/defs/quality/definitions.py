@@ -10,8 +10,5 @@ from dagster_project.settings import Settings
 
 
 def quality_definitions(settings: Settings) -> dg.Definitions:
-    gates = QualityGates(
-        project_dir=str(settings.quality_dir),
-        thresholds_file=str(settings.quality_thresholds_file) if settings.quality_thresholds_file else None,
-    )
-    return dg.Definitions(asset_checks=build_quality_checks(gates.thresholds()), resources={"quality": gates})
+    gates = QualityGates(settings.quality_dir, settings.quality_thresholds)
+    return dg.Definitions(asset_checks=build_quality_checks(gates.thresholds), resources={"quality": gates})

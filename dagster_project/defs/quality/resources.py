@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -9,16 +10,13 @@ import dagster as dg
 from data_quality.thresholds import QualityThresholds, load_quality_thresholds
 
 
-class QualityGates(dg.ConfigurableResource):
-    """The Great Expectations project (suites, results per run, Data Docs) and this environment's thresholds."""
+@dataclass(frozen=True)
+class QualityGates:
+    """The Great Expectations project (suites, results per run, Data Docs) and this environment's
+    thresholds, read once with the run's settings (checks take it as `dg.ResourceParam[QualityGates]`)."""
 
-    project_dir: str
-    thresholds_file: str | None = None
-    """A YAML file overriding `data_quality/thresholds.yml` (CXP_QUALITY_THRESHOLDS); unset, the defaults."""
+    project_path: Path
+    thresholds: QualityThresholds = field(default_factory=load_quality_thresholds)
 
-    @property
-    def project_path(self) -> Path:
-        return Path(self.project_dir)
 
-    def thresholds(self) -> QualityThresholds:
-        return load_quality_thresholds(Path(self.thresholds_file) if self.thresholds_file else None)
+QualityGatesParam = dg.ResourceParam[QualityGates]

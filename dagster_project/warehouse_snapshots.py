@@ -67,7 +67,9 @@ def _last_block_holding_data(connection: duckdb.DuckDBPyConnection) -> int:
     """The highest block id any table's stored data uses (-1 for none): a look at metadata only."""
     last = -1
     for schema, table in connection.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT temporary").fetchall():
-        (block,) = connection.execute(f"SELECT max(block_id) FROM pragma_storage_info('\"{schema}\".\"{table}\"') WHERE persistent").fetchone()
+        row = connection.execute(f"SELECT max(block_id) FROM pragma_storage_info('\"{schema}\".\"{table}\"') WHERE persistent").fetchone()
+        assert row is not None  # An aggregate without GROUP BY always returns one row.
+        (block,) = row
         last = max(last, -1 if block is None else int(block))
     return last
 

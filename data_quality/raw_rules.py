@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from data_quality.raw_export_specs import RAW_EXPORT_SPECS, RawExportSpec
 from data_quality.rules import Rule, Severity, Suite
 from data_quality.thresholds import RawThresholds
 
 BLOCKING, WARNING = Severity.BLOCKING, Severity.WARNING
+
+
+def _in_set(field: str, values: tuple[str, ...]) -> Callable[[Any], list]:
+    """The expectation that `field`'s values are among `values` (a function, so each rule keeps its own)."""
+    return lambda gxe: [gxe.ExpectColumnValuesToBeInSet(
+        column="value", value_set=list(values), row_condition=f'aspect=="value" and field=="{field}"', condition_parser="pandas")]
 
 
 def raw_export_rules(spec: RawExportSpec, t: RawThresholds, fx_currencies: tuple[str, ...] = ()) -> tuple[Rule, ...]:
@@ -53,8 +61,7 @@ def raw_export_rules(spec: RawExportSpec, t: RawThresholds, fx_currencies: tuple
         rules.append(Rule(
             f"{value_set.field}_in_accepted_set", value_set.severity,
             f"{value_set.field} is one of {', '.join(values)}" + (" (USD or a currency with an FX rate)." if value_set.from_fx_currencies else "."),
-            "profile", lambda gxe, field=value_set.field, values=values: [gxe.ExpectColumnValuesToBeInSet(
-                column="value", value_set=list(values), row_condition=f'aspect=="value" and field=="{field}"', condition_parser="pandas")],
+            "profile", _in_set(value_set.field, values),
         ))
     if spec.non_negative or spec.positive:
         rules.append(Rule(

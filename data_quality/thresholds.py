@@ -41,6 +41,7 @@ def _optional(field: FieldInfo) -> Any:
 # One source's section under `raw.sources`: any of the raw thresholds, each optional.
 RawSourceThresholds = create_model(
     "RawSourceThresholds", __base__=StrictSettings,
+    # mypy cannot type a model built at run time; pydantic validates it like any other.
     **{name: (_optional(field), None) for name, field in RawThresholds.model_fields.items()},  # type: ignore[call-overload]
 )
 

@@ -9,11 +9,19 @@ from datetime import datetime, timezone
 
 import duckdb
 import pyarrow as pa
-from feast import FeatureView
+from feast import FeatureView, FileSource
 
 CHANGED = "__changed__"
 """Prefix of the boolean column saying whether a feature's value changed (`__changed__<feature>`)."""
 EVENT_TIMESTAMP = "__event_timestamp"
+
+
+def file_source(view: FeatureView) -> FileSource:
+    """The view's batch source: cxp's views all read Parquet files (Feast types it as any source, or none)."""
+    source = view.batch_source
+    if not isinstance(source, FileSource):
+        raise TypeError(f"feature view {view.name!r} reads {type(source).__name__}, not Parquet files (a FileSource)")
+    return source
 
 
 def store_holds_everything_before(connection: duckdb.DuckDBPyConnection, windows: list[tuple[datetime, datetime]], path: str,
@@ -39,7 +47,7 @@ def latest_rows(connection: duckdb.DuckDBPyConnection, view: FeatureView, path: 
     """Each entity's latest row with its timestamp in [start, end] (as Feast's pull selects them),
     its `__event_timestamp`, and per feature whether it differs from the entity's latest row before
     `start` (every feature counts as changed when not `changes_only`)."""
-    source = view.batch_source
+    source = file_source(view)
     to_source = {feast_name: column for column, feast_name in (source.field_mapping or {}).items()}
     keys = [field.name for field in view.entity_columns]
     features = [feature.name for feature in view.features]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from feast import FeatureView, Field, FileSource
-from feast.types import Bool, Float64, String
+from feast.types import Bool, FeastType, Float64, String
 
 from feature_repo.entities import customer
 from ml.model_catalog import MODELS
@@ -63,6 +63,8 @@ def score_fields(horizon_days: Mapping[str, int]) -> list[Field]:
 SCORE_FIELDS: list[Field] = score_fields(dict.fromkeys(MODELS, 0))
 
 EMPTY_SCORES_FOLDER = "_empty"
+# The score fields' Arrow types other than text (keyed by any Feast type: `Field.dtype` is typed so).
+_ARROW_TYPES: dict[FeastType, pa.DataType] = {Float64: pa.float64(), Bool: pa.bool_()}
 
 
 def scores_file_glob(feature_files_dir: Path) -> str:
@@ -72,7 +74,7 @@ def scores_file_glob(feature_files_dir: Path) -> str:
 def scores_schema() -> pa.Schema:
     """The columns of a scores file."""
     return pa.schema([("customer_id", pa.string()), ("event_timestamp", pa.timestamp("us", tz="UTC")),
-                      *((field.name, {Float64: pa.float64(), Bool: pa.bool_()}.get(field.dtype, pa.string())) for field in SCORE_FIELDS)])
+                      *((field.name, _ARROW_TYPES.get(field.dtype, pa.string())) for field in SCORE_FIELDS)])
 
 
 def ensure_scores_readable(feature_files_dir: Path) -> None:

@@ -23,7 +23,6 @@ import argparse
 import hmac
 import json
 import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,4 +235,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import duckdb
 import pyarrow as pa
@@ -44,12 +44,12 @@ from feast.infra.online_stores.sqlite import SqliteOnlineStore
 from feast.infra.registry.base_registry import BaseRegistry
 from feast.repo_config import FeastConfigBaseModel
 
-from feature_repo.changed_rows import latest_rows, naive_utc, store_holds_everything_before
+from feature_repo.changed_rows import file_source, latest_rows, naive_utc, store_holds_everything_before
 from feature_repo.feast_internals import batch_engine, redis_client, redis_hash_key, sqlite_connection, sqlite_table
 from feature_repo.online_writes import batch_changes, write_redis, write_sqlite
 
 log = logging.getLogger(__name__)
-ENGINE_TYPE = "feature_repo.materialization_engine.CxpMaterializationEngine"
+ENGINE_TYPE: Final = "feature_repo.materialization_engine.CxpMaterializationEngine"
 # The windows each view was written over, kept in the store beside the values (see the docstring).
 WINDOWS_TABLE = "cxp_online_windows"
 REDIS_WINDOWS_KEY = "cxp:online_windows"  # one hash; a field per project and view
@@ -90,7 +90,7 @@ class CxpMaterializationEngine(LocalComputeEngine):
             connection = duckdb.connect()
             connection.execute("SET TimeZone = 'UTC'")
             changes_only = store_holds_everything_before(connection, self._windows_written(view.name), self._path(view),
-                                                         view.batch_source.timestamp_field, task.start_time)
+                                                         file_source(view).timestamp_field, task.start_time)
             customers = 0
             for batch in latest_rows(connection, view, self._path(view), task.start_time, task.end_time, changes_only, self.batch_rows):
                 self._write(view, batch)
@@ -213,7 +213,7 @@ class CxpMaterializationEngine(LocalComputeEngine):
         return self._redis_transaction
 
     def _path(self, view: FeatureView) -> str:
-        path = view.batch_source.path
+        path = file_source(view).path
         if "://" not in path and not Path(path).is_absolute():
             path = str(Path(self.repo_config.repo_path or ".") / path)
         return path

@@ -28,6 +28,8 @@ from feast.saved_dataset import SavedDatasetStorage
 from feast.types import Float64
 from pydantic import StrictStr
 
+from feature_repo.changed_rows import file_source
+
 ENTITY_TIMESTAMP = "event_timestamp"
 
 
@@ -69,12 +71,14 @@ class ArrowRetrievalJob(RetrievalJob):
             for feature in source.features:
                 column = f"{source.name_to_use()}__{feature.name}" if self._full_feature_names else feature.name
                 inputs[feature.name] = table.column(column).to_numpy()
-        outputs = view.feature_transformation.udf(inputs)
+        transformation = view.feature_transformation
+        assert transformation is not None  # An on-demand view is built from its transformation.
+        outputs = transformation.udf(inputs)
         types = {feature.name: feature.dtype for feature in view.features}
-        for feature in requested:
-            column = f"{name}__{feature}" if self._full_feature_names else feature
-            arrow_type = pa.float64() if types.get(feature) == Float64 else None
-            table = table.append_column(column, pa.array(outputs[feature], type=arrow_type))
+        for derived in requested:
+            column = f"{name}__{derived}" if self._full_feature_names else derived
+            arrow_type = pa.float64() if types.get(derived) == Float64 else None
+            table = table.append_column(column, pa.array(outputs[derived], type=arrow_type))
         return table
 
     @property
@@ -124,7 +128,7 @@ def point_in_time_sql(feature_views: list[FeatureView], feature_refs: list[str],
         features = [ref.split(":", 1)[1] for ref in feature_refs if ref.split(":", 1)[0] == name]
         if not features:
             continue
-        source = view.batch_source
+        source = file_source(view)
         to_source = {feast_name: column for column, feast_name in (source.field_mapping or {}).items()}
         join_key_map = view.projection.join_key_map or {}
         keys = [(join_key_map.get(column.name, column.name), to_source.get(column.name, column.name)) for column in view.entity_columns]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from time import sleep
@@ -48,7 +49,7 @@ class OnlinePublication:
     retired_rows_removed: int
 
 
-def publish_online(store: FeatureStore, settings: Settings, retired_customer_ids: list[str] = (),
+def publish_online(store: FeatureStore, settings: Settings, retired_customer_ids: Sequence[str] = (),
                    scored_on: date | None = None) -> OnlinePublication:
     """Publish one night online as one change: each feature view's customers' latest rows among
     the snapshot dates exported since the store last caught up (every date into an empty store),

@@ -51,21 +51,27 @@ def read_segments(connection: duckdb.DuckDBPyConnection, as_of: date, settings: 
 
 
 @dataclass(frozen=True)
-class SegmentResult:
-    dimension: str
-    segment: str
-    rows: int
+class SegmentMeasures:
+    """What the audit measures on one segment (or on all customers)."""
+
     mean_score: float
     mean_label: float
     calibration_ratio: float | None
     """Mean score over mean outcome: above 1 the model overstates this segment's risk or value."""
-    selection_rate: float | None
+    selection_rate: float | None = None
     """Classifiers: share of the segment among the customers the model would pick."""
-    false_positive_rate: float | None
-    false_negative_rate: float | None
-    roc_auc: float | None
-    relative_error: float | None
+    false_positive_rate: float | None = None
+    false_negative_rate: float | None = None
+    roc_auc: float | None = None
+    relative_error: float | None = None
     """Lifetime value: mean absolute error over the mean value."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentResult(SegmentMeasures):
+    dimension: str
+    segment: str
+    rows: int
     ratios: dict[str, float | None]
     """Each measure of the segment over the same measure on all customers."""
     flags: list[str]
@@ -79,23 +85,19 @@ def _ratio(value: float | None, overall: float | None) -> float | None:
     return float(value / overall)
 
 
-def _measures(kind: str, label: np.ndarray, score: np.ndarray, selected: np.ndarray) -> dict[str, float | None]:
+def _measures(kind: str, label: np.ndarray, score: np.ndarray, selected: np.ndarray) -> SegmentMeasures:
     mean_label = float(label.mean())
-    measures: dict[str, float | None] = {
-        "mean_score": float(score.mean()), "mean_label": mean_label,
-        "calibration_ratio": float(score.mean() / mean_label) if mean_label > 0 else None,
-        "selection_rate": None, "false_positive_rate": None, "false_negative_rate": None, "roc_auc": None, "relative_error": None,
-    }
-    if kind == "classifier":
-        positives, negatives = label == 1, label == 0
-        measures["selection_rate"] = float(selected.mean())
-        measures["false_positive_rate"] = float(selected[negatives].mean()) if negatives.any() else None
-        measures["false_negative_rate"] = float((~selected[positives]).mean()) if positives.any() else None
-        if min(positives.sum(), negatives.sum()) >= 5:
-            measures["roc_auc"] = float(roc_auc_score(label.astype(np.int8), score))
-    else:
-        measures["relative_error"] = float(np.abs(score - label).mean() / mean_label) if mean_label > 0 else None
-    return measures
+    calibration = float(score.mean() / mean_label) if mean_label > 0 else None
+    if kind != "classifier":
+        relative_error = float(np.abs(score - label).mean() / mean_label) if mean_label > 0 else None
+        return SegmentMeasures(float(score.mean()), mean_label, calibration, relative_error=relative_error)
+    positives, negatives = label == 1, label == 0
+    return SegmentMeasures(
+        float(score.mean()), mean_label, calibration, selection_rate=float(selected.mean()),
+        false_positive_rate=float(selected[negatives].mean()) if negatives.any() else None,
+        false_negative_rate=float((~selected[positives]).mean()) if positives.any() else None,
+        roc_auc=float(roc_auc_score(label.astype(np.int8), score)) if min(positives.sum(), negatives.sum()) >= 5 else None,
+    )
 
 
 _JUDGED = {"classifier": ("selection_rate", "false_positive_rate", "false_negative_rate", "calibration_ratio"),
@@ -111,17 +113,18 @@ def audit_bias(kind: str, rows: pl.DataFrame, score: np.ndarray, settings: Fairn
     threshold = np.quantile(score, 1 - settings.selection_share) if len(score) else np.inf
     selected = score >= threshold
     overall = _measures(kind, label, score, selected)
-    results = [SegmentResult("all", "all", len(score), **overall, ratios={}, flags=[], judged=True)]
+    results = [SegmentResult(dimension="all", segment="all", rows=len(score), **asdict(overall), ratios={}, flags=[], judged=True)]
     for dimension in settings.segments:
         values = rows[dimension].to_numpy()
         for segment in sorted(set(values.tolist())):
             mask = values == segment
             measures = _measures(kind, label[mask], score[mask], selected[mask])
-            ratios = {name: _ratio(measures[name], overall[name]) for name in _JUDGED[kind]}
+            ratios = {name: _ratio(getattr(measures, name), getattr(overall, name)) for name in _JUDGED[kind]}
             judged = int(mask.sum()) >= settings.min_segment_rows
             flags = [f"{name.replace('_', ' ')} {ratio:.2f}x all customers'" for name, ratio in ratios.items()
                      if judged and ratio is not None and not settings.min_disparity_ratio <= ratio <= settings.max_disparity_ratio]
-            results.append(SegmentResult(dimension, str(segment), int(mask.sum()), **measures, ratios=ratios, flags=flags, judged=judged))
+            results.append(SegmentResult(dimension=dimension, segment=str(segment), rows=int(mask.sum()), **asdict(measures), ratios=ratios,
+                                         flags=flags, judged=judged))
     return results
 
 

@@ -15,7 +15,7 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -115,7 +115,10 @@ class ModifiedBetaGeometricNBD(BetaGeometricNBD):
         return 1 - alive + alive * quiet_if_alive
 
 
-def _fit_purchase_process(model: type[BetaGeometricNBD], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeometricNBD:
+_Process = TypeVar("_Process", bound=BetaGeometricNBD)
+
+
+def _fit_purchase_process(model: type[_Process], frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> _Process:
     """Maximum-likelihood fit of `model` on an RFM summary (identical customers fitted once, weighted)."""
     x, t_x, age = rfm_arrays(frequency, recency, T)
     if x.size == 0 or not (x > 0).any():

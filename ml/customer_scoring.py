@@ -56,7 +56,9 @@ def read_current_features(connection: duckdb.DuckDBPyConnection, store: FeatureS
     entity_rows = customers.with_columns(pl.lit(cutoff_timestamp(as_of)).alias("event_timestamp"))
     refs = service_feature_refs(store, [spec.feature_service for spec in MODELS.values()])
     job = store.get_historical_features(entity_df=entity_rows.to_pandas(), features=refs)
-    return as_of, pl.from_arrow(job.to_arrow()).sort("customer_id")
+    features = pl.from_arrow(job.to_arrow())
+    assert isinstance(features, pl.DataFrame)  # An Arrow table becomes a DataFrame (an array would be a Series).
+    return as_of, features.sort("customer_id")
 
 
 def _rfm_reasons(frame: pl.DataFrame) -> RankedReasons:

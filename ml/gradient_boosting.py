@@ -15,7 +15,7 @@ from sklearn.isotonic import IsotonicRegression
 
 from ml.feature_matrix import FeatureMatrixSpec, to_feature_matrix
 
-_OBJECTIVES = {
+_OBJECTIVES: dict[str, dict[str, str | float]] = {
     "classifier": {"objective": "binary:logistic", "eval_metric": "logloss"},
     # Tweedie (compound Poisson-gamma): a point mass at zero plus a skewed positive part.
     "regressor": {"objective": "reg:tweedie", "tweedie_variance_power": 1.3, "eval_metric": "tweedie-nloglik@1.3"},
@@ -53,6 +53,7 @@ class GradientBoostingModel:
             if total is not None and raw.sum() > 0:
                 return raw * (total / raw.sum())
             return raw * self.level
+        assert self.calibration_y is not None  # Set together with calibration_x (see train_gradient_boosting and load).
         # Isotonic steps reach 0 and 1 at the extremes; no customer is certain to buy or to leave.
         return np.clip(np.interp(raw, self.calibration_x, self.calibration_y), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
 
@@ -66,7 +67,8 @@ class GradientBoostingModel:
 
     def importance(self) -> dict[str, float]:
         """Total gain of each input across the trees, normalised to sum to 1."""
-        gains = self.booster.get_score(importance_type="total_gain")
+        # A float per input: xgboost gives a list (one per output) only for multi-output boosters, and ours have one output.
+        gains = {name: float(np.sum(gain)) for name, gain in self.booster.get_score(importance_type="total_gain").items()}
         total = sum(gains.values()) or 1.0
         return {name: gains.get(name, 0.0) / total for name in self.spec.columns}
 

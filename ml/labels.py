@@ -88,7 +88,7 @@ def plan_cutoffs(model: str, span: DataSpan, windows: LabelWindows, training: Tr
     horizon = timedelta(days=windows.horizon_days(model))
     evaluation = span.last_date - horizon
     earliest = span.first_date + timedelta(days=training.min_history_days)
-    earlier = []
+    earlier: list[date] = []
     months = 1
     while len(earlier) < training.max_cutoffs:
         cutoff = evaluation - relativedelta(months=months)

@@ -43,7 +43,7 @@ def build_model_report(registry: ModelRegistry, model: str, horizon_days: int, p
     # The window this version was trained and evaluated on, which the settings may since have changed.
     horizon_days = registry.read_version(model, version)["label_horizon_days"]
     evaluation = pl.read_parquet(registry.version_dir(model, version) / EVALUATION_FILE)
-    note = f"evaluation cutoff {evaluation['cutoff_date'].max()}, {evaluation.height:,} rows"
+    note = f"evaluation cutoff {evaluation['cutoff_date'].dt.max()}, {evaluation.height:,} rows"  # .dt.max: typed a date, not any literal
     if persons is not None and people is not None:
         oracle = oracle_predictions(model, evaluation, persons, people, horizon_days)
         evaluation = evaluation.join(oracle, on=["customer_id", "cutoff_date"], how="inner")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import NamedTuple
+from typing import NamedTuple, SupportsFloat
 
 import numpy as np
 import polars as pl
@@ -41,6 +41,8 @@ def describe_input(name: str, value: object) -> str:
         return f"{_words(name)}: {value}"
     if isinstance(value, (bool, np.bool_)):
         return f"{_words(name)}: {'yes' if value else 'no'}"
+    # Model inputs are numbers or category text (see ml.feature_matrix): with text, flags and gaps said above, a number is left.
+    assert isinstance(value, SupportsFloat), f"{name}: {value!r} is not a number"
     if name.endswith("_lifetime"):
         return f"{_words(name.removesuffix('_lifetime'))} ever: {_number(float(value), name)}"
     if window:

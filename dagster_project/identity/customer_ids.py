@@ -15,12 +15,13 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-ASSIGNMENT_SCHEMA = {"record_id": pl.String, "customer_id": pl.String, "customer_created_at": pl.Datetime("us")}
-EVENT_SCHEMA = {
-    "event_type": pl.String, "customer_id": pl.String, "related_customer_id": pl.String,
-    "record_count": pl.Int64, "happened_at": pl.Datetime("us"),
-}
-RETIRED_SCHEMA = {"retired_customer_id": pl.String, "current_customer_id": pl.String, "retired_at": pl.Datetime("us")}
+# Instances (`pl.String()`, which pl.Schema makes of `pl.String` anyway) in a pl.Schema: typed for both `schema=` and `cast`.
+ASSIGNMENT_SCHEMA = pl.Schema({"record_id": pl.String(), "customer_id": pl.String(), "customer_created_at": pl.Datetime("us")})
+EVENT_SCHEMA = pl.Schema({
+    "event_type": pl.String(), "customer_id": pl.String(), "related_customer_id": pl.String(),
+    "record_count": pl.Int64(), "happened_at": pl.Datetime("us"),
+})
+RETIRED_SCHEMA = pl.Schema({"retired_customer_id": pl.String(), "current_customer_id": pl.String(), "retired_at": pl.Datetime("us")})
 
 
 def find_clusters(record_ids: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:

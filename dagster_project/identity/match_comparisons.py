@@ -13,9 +13,11 @@ or the year off by one, abbreviated or renumbered streets, postcode typos, and m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from splink import comparison_level_library as cll
 from splink import comparison_library as cl
+from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 NULL_LABEL = "missing"
 DIFFERENT_LABEL = "different"
@@ -39,7 +41,8 @@ class Comparison:
 
     def splink(self) -> cl.CustomComparison:
         """The Splink comparison: null level, the levels, then `different` for everything else."""
-        levels = [cll.CustomLevel(self.null_sql).configure(is_null_level=True)]
+        # Typed as CustomComparison's (invariant) list parameter.
+        levels: list[ComparisonLevelCreator | dict[str, Any]] = [cll.CustomLevel(self.null_sql).configure(is_null_level=True)]
         for level in self.levels:
             custom = cll.CustomLevel(level.sql, label_for_charts=level.label)
             levels.append(custom.configure(tf_adjustment_column=level.tf_column) if level.tf_column else custom)

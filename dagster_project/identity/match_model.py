@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 from splink import SettingsCreator
+from splink.blocking_rule_library import CustomRule
 
 from dagster_project.identity.match_comparisons import COMPARISONS
 
@@ -110,7 +111,8 @@ def build_splink_settings(settings: MatchingSettings) -> SettingsCreator:
         link_type="dedupe_only",
         unique_id_column_name="record_id",
         comparisons=[comparison.splink() for comparison in COMPARISONS],
-        blocking_rules_to_generate_predictions=list(settings.blocking_rules),
+        # Wrapped as Splink would wrap the SQL strings itself (its annotation admits creators only).
+        blocking_rules_to_generate_predictions=[CustomRule(rule) for rule in settings.blocking_rules],
         # The comparison vector values (`gamma_*`) come only with the matching columns; they name each level.
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,

@@ -80,8 +80,9 @@ class LoadedPartition:
 
 def partition_rows(connection: duckdb.DuckDBPyConnection, contract: SourceContract, day: date) -> int:
     """Rows the raw table holds for one extract date."""
-    (rows,) = connection.execute(f"SELECT count(*) FROM {raw_table(contract)} WHERE _extract_date = ?", [day]).fetchone()
-    return int(rows)
+    row = connection.execute(f"SELECT count(*) FROM {raw_table(contract)} WHERE _extract_date = ?", [day]).fetchone()
+    assert row is not None  # An aggregate without GROUP BY always returns one row.
+    return int(row[0])
 
 
 def replace_partitions(
@@ -151,7 +152,7 @@ def replace_partitions(
     ]
 
 
-def _salt_if_used(predicate: str, salt: str | None) -> dict[str, str]:
+def _salt_if_used(predicate: str, salt: str | None) -> dict[str, str | None]:
     """DuckDB refuses a parameter the statement does not use."""
     return {"salt": salt} if "$salt" in predicate else {}
 

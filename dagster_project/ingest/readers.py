@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -130,16 +131,16 @@ def _read_csv_records(path: Path, text: str, lines: list[str], contract: SourceC
         pl.lit(None, pl.String).alias(PARSE_PROBLEM),
     )
     if problems:
-        start, end, problem = zip(*problems)
+        problem_starts, problem_ends, problem_texts = zip(*problems)
         bad = pl.DataFrame(
-            {LINE_NUMBER: start, LINE_END: end, PARSE_PROBLEM: problem},
+            {LINE_NUMBER: problem_starts, LINE_END: problem_ends, PARSE_PROBLEM: problem_texts},
             schema={LINE_NUMBER: pl.Int64, LINE_END: pl.Int64, PARSE_PROBLEM: pl.String},
         )
         frame = pl.concat([frame, bad], how="diagonal").sort(LINE_NUMBER)
     return frame
 
 
-def _read_header(path: Path, reader: csv.Reader, contract: SourceContract) -> list[str]:
+def _read_header(path: Path, reader: Iterator[list[str]], contract: SourceContract) -> list[str]:
     try:
         header = next(reader)
     except StopIteration:

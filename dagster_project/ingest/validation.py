@@ -18,12 +18,13 @@ _PATTERNS = {
     FieldFormat.UNIX_SECONDS: r"^\d+$",
     FieldFormat.BOOLEAN_FLAG: r"^(?i)\s*(1|0|true|false)\s*$",
 }
+# Data type instances throughout (`pl.Date()`, not the class `pl.Date`): the type checker then sees temporal types.
 _TEMPORAL = {
     FieldFormat.SALESFORCE_TIMESTAMP: (pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.fZ"),
     FieldFormat.ISO_UTC_TIMESTAMP: (pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.fZ"),
     FieldFormat.SHOPIFY_TIMESTAMP: (pl.Datetime("us", "UTC"), "%Y-%m-%d %H:%M:%S %z"),
-    FieldFormat.US_DATE: (pl.Date, "%m/%d/%Y"),
-    FieldFormat.ISO_DATE: (pl.Date, "%Y-%m-%d"),
+    FieldFormat.US_DATE: (pl.Date(), "%m/%d/%Y"),
+    FieldFormat.ISO_DATE: (pl.Date(), "%Y-%m-%d"),
 }
 
 

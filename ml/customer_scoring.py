@@ -26,7 +26,8 @@ from ml.labels import current_customers_sql, cutoff_timestamp, read_data_span
 from ml.model_catalog import MODELS
 from ml.model_registry import ModelRegistry
 from ml.model_settings import ModelSettings
-from ml.prediction_reasons import RankedReasons, describe_input, top_reasons
+from ml.prediction_reasons import RankedReasons, top_reasons
+from ml.reason_phrases import describe_input
 from ml.rfm_baseline import RfmBaseline
 from ml.value_level import value_level
 

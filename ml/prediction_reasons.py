@@ -1,53 +1,15 @@
 """Per-customer reasons: the inputs that pushed a score up most (xgboost's exact per-prediction
-contributions), each said in plain words with the customer's own value."""
+contributions), each said in plain words with the customer's own value (ml.reason_phrases), one
+per signal."""
 
 from __future__ import annotations
 
-import math
-import re
-from typing import NamedTuple, SupportsFloat
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
-_WINDOW = re.compile(r"^(?P<base>.+)_(?P<days>\d+)d$")
-
-
-def _number(value: float, name: str) -> str:
-    if "usd" in name:
-        return f"${value:,.0f}"
-    if name.endswith(("_rate", "_share")) or "_rate_" in name:
-        return f"{value:.0%}"
-    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 10 else f"{value:.2f}"
-
-
-def _words(name: str) -> str:
-    return name.replace("_usd", "").replace("_", " ")
-
-
-def describe_input(name: str, value: object) -> str:
-    """A feature and its value in plain language, e.g. `143 days since the last order`."""
-    missing = value is None or (isinstance(value, float) and math.isnan(value))
-    if name.startswith("days_since_"):
-        event = _words(name.removeprefix("days_since_"))
-        return f"no {event.removeprefix('last ').removeprefix('first ')} yet" if missing else f"{value:,.0f} days since the {event}"
-    window = _WINDOW.match(name)
-    if missing and (window or name.endswith("_lifetime")):
-        # Counts and totals are missing when nothing of the kind ever happened.
-        return f"no {_words(window['base'])} in the last {window['days']} days" if window else f"no {_words(name.removesuffix('_lifetime'))} yet"
-    if missing:
-        return f"{_words(name)}: unknown"
-    if isinstance(value, str):
-        return f"{_words(name)}: {value}"
-    if isinstance(value, (bool, np.bool_)):
-        return f"{_words(name)}: {'yes' if value else 'no'}"
-    # Model inputs are numbers or category text (see ml.feature_matrix): with text, flags and gaps said above, a number is left.
-    assert isinstance(value, SupportsFloat), f"{name}: {value!r} is not a number"
-    if name.endswith("_lifetime"):
-        return f"{_words(name.removesuffix('_lifetime'))} ever: {_number(float(value), name)}"
-    if window:
-        return f"{_words(window['base'])} in the last {window['days']} days: {_number(float(value), name)}"
-    return f"{_words(name)}: {_number(float(value), name)}"
+from ml.reason_phrases import describe_input, signal_of
 
 
 class RankedReasons(NamedTuple):
@@ -77,20 +39,29 @@ def top_reasons(contributions: np.ndarray, columns: list[str], values: dict[str,
     input and a last bias column (xgboost's pred_contribs).
 
     An input is never a reason when it tells customers apart too little (its most common value
-    held by more than `max_modal_share` of the scored rows, e.g. "favorite category spend share:
-    100%" in a one-category shop), or when it moved this score by less than `min_contribution`
-    (log-odds, or log-value)."""
+    held by more than `max_modal_share` of the scored rows, e.g. "100% of spending in one category"
+    in a one-category shop), or when it moved this score by less than `min_contribution`
+    (log-odds, or log-value). Inputs of one signal (ml.reason_phrases.signal_of: "has never opened an
+    email" and "opened no email in the last 90 days") give one reason, the strongest."""
     per_input = contributions[:, : len(columns)].astype(np.float64)
     if len(per_input) >= MIN_ROWS_TO_JUDGE_CONSTANCY:
         constant = [i for i, column in enumerate(columns) if modal_share(values[column]) > max_modal_share]
         per_input[:, constant] = -np.inf
     per_input[per_input < min_contribution] = -np.inf
-    order = np.argsort(-per_input, axis=1, kind="stable")[:, :count]
-    picked_contributions = np.take_along_axis(per_input, order, axis=1)
-    picked_contributions[~np.isfinite(picked_contributions)] = np.nan
-    texts = []
+    # Candidates in order of contribution; of inputs measuring one signal, only the strongest is a reason.
+    signals = [signal_of(column) for column in columns]
+    order = np.argsort(-per_input, axis=1, kind="stable")
+    texts, picked_contributions = [], np.full((len(order), count), np.nan)
     for row, indices in enumerate(order):
-        picked = [describe_input(columns[i], values[columns[i]][row]) if np.isfinite(per_input[row, i]) else None for i in indices]
-        texts.append(picked + [None] * (count - len(picked)))
-    padding = np.full((len(order), count - picked_contributions.shape[1]), np.nan)
-    return RankedReasons(texts, np.hstack([picked_contributions, padding]))
+        said: list[str] = []
+        seen: set[str] = set()
+        for i in indices:
+            if len(said) == count or not np.isfinite(per_input[row, i]):
+                break
+            if signals[i] in seen:
+                continue
+            seen.add(signals[i])
+            picked_contributions[row, len(said)] = per_input[row, i]
+            said.append(describe_input(columns[i], values[columns[i]][row]))
+        texts.append([*said, *[None] * (count - len(said))])
+    return RankedReasons(texts, picked_contributions)

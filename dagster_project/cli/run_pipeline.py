@@ -69,7 +69,7 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
     if not present:
         raise LandingError(
             f"No export files in {settings.landing}: expected files such as crm/contacts_YYYY-MM-DD.csv "
-            "(see shared/contracts/sources.md), or run `cxp generate` first."
+            "(see dagster_project/ingest/EXPORT_CONTRACT.md), or run `cxp generate` first."
         )
     first = min(day for days in present.values() for day in days)
     last = max(day for days in present.values() for day in days)

@@ -1,4 +1,4 @@
-"""The source export contract (shared/contracts/sources.md) expressed as data the readers enforce."""
+"""The source export contract expressed as data the readers enforce (EXPORT_CONTRACT.md is written from it)."""
 
 from __future__ import annotations
 

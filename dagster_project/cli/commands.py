@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -15,27 +14,6 @@ from dagster_project.cli.explain_commands import explain, read_warehouse
 from dagster_project.cli.feature_store_commands import serve, training_set
 from dagster_project.settings import REPO_ROOT, load_settings
 from dagster_project.warehouse import schema_exists
-
-if TYPE_CHECKING:  # the run's modules load Dagster: only `cxp run` pays for that
-    from dagster_project.cli.run_outcome import CheckOutcome
-
-# A failed check's sample table shown under it: header, rule and three rows.
-_SHOWN_SAMPLE_LINES = 5
-
-
-def failed_check_lines(failed_checks: list[CheckOutcome]) -> list[str]:
-    """`cxp run`'s lines for the checks that failed: the rule, the first rows that broke it, and
-    where raw-export thresholds are changed."""
-    lines = []
-    for check in failed_checks:
-        rule = f": {check.metadata['rule']}" if check.metadata.get("rule") else ""
-        lines.append(f"  {'✗' if check.severity == 'ERROR' else '!'} {check.asset}: {check.check} ({check.severity}){rule}")
-        # Which partitions or rows broke the rule: the first lines of the check's sample table.
-        lines += [f"      {line}" for line in str(check.metadata.get("failing_samples", "")).splitlines()[:_SHOWN_SAMPLE_LINES]]
-    if any(check.asset.startswith("raw/") for check in failed_checks):
-        lines.append("  Raw-export thresholds: data_quality/thresholds.yml; an environment changes them (per source too) "
-                     "in the YAML file CXP_QUALITY_THRESHOLDS names.")
-    return lines
 
 
 @click.group()
@@ -78,6 +56,7 @@ def run(landing: Path | None, extract_date) -> None:
     """Ingest every delivered export and build every model, in-process through Dagster."""
     from dagster_project.cli.run_lock import RunInProgress
     from dagster_project.cli.run_pipeline import LandingError, run_pipeline
+    from dagster_project.cli.run_summary import summary_lines
     from dagster_project.warehouse_snapshots import WarehouseUnsafe
 
     settings = load_settings()
@@ -91,33 +70,8 @@ def run(landing: Path | None, extract_date) -> None:
         outcome = run_pipeline(settings, extract_date.date() if extract_date else None)
     except (LandingError, RunInProgress, WarehouseUnsafe) as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"\nRun {outcome.run_id} over extract dates {outcome.first_date} … {outcome.last_date}")
-    click.echo("Files per source: " + ", ".join(f"{name} {count}" for name, count in outcome.files_per_source.items()))
-    if outcome.absent_sources:
-        click.echo("Sources with no file (the run goes on without them; their features are null): " + ", ".join(outcome.absent_sources))
-    if outcome.identity_note:
-        click.echo(f"Identity: {outcome.identity_note}")
-    if outcome.quarantined_per_source:
-        click.echo("Quarantined rows (raw.quarantine): " + ", ".join(f"{k} {v:,}" for k, v in outcome.quarantined_per_source.items()))
-    click.echo(f"\nWarehouse {settings.warehouse_path}")
-    width = max((len(name) for name in outcome.table_rows), default=10)
-    for name, count in outcome.table_rows.items():
-        click.echo(f"  {name:<{width}}  {count:>12,} rows")
-    click.echo(f"dbt output: {outcome.log_file}")
-    passed = sum(check.passed for check in outcome.checks)
-    click.echo(f"\nChecks: {passed:,} of {len(outcome.checks):,} passed")
-    for line in failed_check_lines(outcome.failed_checks):
+    for line in summary_lines(outcome, settings):
         click.echo(line)
-    if outcome.erasure_note:
-        click.echo(f"\nPrivacy: {outcome.erasure_note}")
-    if outcome.model_notes:
-        click.echo("\nModels (cxp eval models compares them with their baselines):")
-        for note in outcome.model_notes:
-            click.echo(f"  {note}")
-    if outcome.checks:
-        from data_quality.validation import data_docs_index
-
-        click.echo(f"Great Expectations Data Docs: {data_docs_index(settings.quality_dir).as_uri()}")
     if outcome.interrupted:
         raise click.ClickException(f"Run {outcome.run_id} was stopped (Ctrl-C or SIGTERM) in: {', '.join(outcome.failed_steps)}; "
                                    "its warehouse slot is free, and the next cxp run replays its work")

@@ -11,12 +11,17 @@ from dagster_project.defs.ingest.assets import LOADED_BEFORE_FAILURE
 _SHOWN_METADATA = ("files_loaded", "rows_loaded", "rows_quarantined", "days_without_file", "dagster/row_count")
 
 
-class ProgressHandler(logging.Handler):
-    """Formats Dagster events as short progress lines; plain log messages only from WARNING up."""
+# Dagster says this once per step it does not run after a failure; the summary counts them instead.
+_NOT_EXECUTED = "Dependencies for step "
 
-    def __init__(self, stream: TextIO) -> None:
+
+class ProgressHandler(logging.Handler):
+    """Formats Dagster events as short progress lines; plain log messages only from WARNING up,
+    except Dagster's line per step left out after a failure, which goes to `not_executed`."""
+
+    def __init__(self, stream: TextIO, not_executed: list[str]) -> None:
         super().__init__()
-        self.stream = stream
+        self.stream, self.not_executed = stream, not_executed
         self.started = time.monotonic()
         self.reported: set[tuple[str | None, str]] = set()
 
@@ -25,7 +30,11 @@ class ProgressHandler(logging.Handler):
         event = meta.get("dagster_event")
         line = self._describe(event) if event is not None and self._first_report(event) else None
         if line is None and event is None and record.levelno >= logging.WARNING:
-            line = f"{record.levelname.lower()}: {meta.get('orig_message', record.getMessage())}"
+            message = str(meta.get("orig_message", record.getMessage()))
+            if message.startswith(_NOT_EXECUTED) and meta.get("step_key"):
+                self.not_executed.append(meta["step_key"])
+                return
+            line = f"{record.levelname.lower()}: {message}"
         if line:
             print(f"[{time.monotonic() - self.started:7.1f}s] {line}", file=self.stream, flush=True)
 
@@ -45,7 +54,12 @@ class ProgressHandler(logging.Handler):
         if kind == "STEP_START":
             return f"▶ {event.step_key}"
         if kind == "STEP_FAILURE":
-            return f"✗ {event.step_key} failed: {event.step_failure_data.error_display_string.strip()[:2000]}"
+            error = event.step_failure_data.error
+            if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+                return f"✗ {event.step_key}: a blocking check failed (the summary below says which)"
+            # The message, not the stack: the run's page in the Dagster UI (`cxp ui`) keeps the whole error.
+            message = error.message.strip() if error is not None else event.step_failure_data.error_display_string.strip()
+            return f"✗ {event.step_key} failed: {message[:2000]}"
         if kind == "ASSET_MATERIALIZATION":
             materialization = event.step_materialization_data.materialization
             if LOADED_BEFORE_FAILURE in materialization.metadata:
@@ -61,13 +75,14 @@ class ProgressHandler(logging.Handler):
         return None
 
 
-def build_progress_logger(stream: TextIO) -> dg.LoggerDefinition:
-    """A logger printing progress lines to `stream` (the terminal, while the run's stdout goes to a log file)."""
+def build_progress_logger(stream: TextIO, not_executed: list[str]) -> dg.LoggerDefinition:
+    """A logger printing progress lines to `stream` (the terminal, while the run's stdout goes to a log
+    file); the steps Dagster leaves out after a failure are appended to `not_executed`."""
 
     @dg.logger(description="Short progress lines for `cxp run`.")
     def progress_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
         logger = logging.getLogger("cxp.progress")
-        logger.handlers = [ProgressHandler(stream)]
+        logger.handlers = [ProgressHandler(stream, not_executed)]
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
         return logger

@@ -38,6 +38,8 @@ class PipelineOutcome:
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined_per_source: dict[str, int] = field(default_factory=dict)
     failed_steps: list[str] = field(default_factory=list)
+    not_executed: list[str] = field(default_factory=list)
+    """Steps Dagster did not run because a step before them failed."""
     materialized: set[str] = field(default_factory=set)
     """Assets (`group/name` keys) materialized by the run."""
     checks: list[CheckOutcome] = field(default_factory=list)

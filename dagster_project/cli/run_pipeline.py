@@ -122,7 +122,8 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
 def _run(settings: Settings, present: dict[str, list[date]], first: date, last: date, log_file: Path, log: TextIO) -> PipelineOutcome:
     from dagster_project.defs.platform import build_definitions  # heavy: dbt parse and Dagster imports
 
-    progress = build_progress_logger(sys.stdout)
+    not_executed: list[str] = []
+    progress = build_progress_logger(sys.stdout, not_executed)
     # The first build in a home parses the dbt project into its target folder.
     with disk_full_named(settings, f"dbt's parse into {settings.dbt_target_dir}"):
         built = build_definitions(settings)
@@ -157,6 +158,7 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
         run_id=result.run_id, success=result.success, first_date=first, last_date=last, log_file=log_file,
         files_per_source={name: len(days) for name, days in present.items()},
         failed_steps=[event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"],
+        not_executed=not_executed,
         disk_full_steps=[event.step_key for event in result.all_events if event.event_type_value == "STEP_FAILURE"
                          and step_error_says_disk_full(event.step_failure_data.error, settings.home)],
         interrupted=any(event.event_type_value == "STEP_FAILURE" and event.step_failure_data.error is not None

@@ -7,9 +7,9 @@ import subprocess
 import sys
 import warnings
 
-from dagster_project.cli.commands import failed_check_lines
 from dagster_project.cli.run_outcome import CheckOutcome
 from dagster_project.cli.run_pipeline import third_party_output_to
+from dagster_project.cli.run_summary import failed_check_lines
 
 
 def test_splink_notes_and_library_warnings_go_to_the_run_log_not_the_terminal(capsys):

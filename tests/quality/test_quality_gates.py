@@ -8,6 +8,7 @@ it, into the files of the last day, and runs the pipeline for that day as the ni
 import csv
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -289,3 +290,23 @@ def test_impossible_feature_values_keep_the_feature_store_where_it_was(home):
     assert not [key for key in outcome.materialized if key.startswith(("feature_store/", "ml/"))]
     assert {path: path.read_bytes() for path in (home / "features").rglob("*.parquet")} == parquet_before
     assert (home / "feature_store" / "online_store.db").read_bytes() == online_before
+
+
+def test_a_gate_failure_prints_one_short_block_on_the_terminal(home):
+    """What failed, where, what was not built and how to replay it: one block, no traceback, no
+    line per skipped step, no row counts as if everything had been built."""
+    from click.testing import CliRunner
+
+    from dagster_project.cli import main
+
+    rewrite_csv(home / "landing" / f"ecommerce/orders_{LAST_DAY}.csv", unknown_status)
+    result = CliRunner().invoke(main, ["run", "--date", str(LAST_DAY)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "Dependencies for step" not in result.output, result.output
+    block = result.output[result.output.index("\nStopped:"):].strip().splitlines()
+    assert len(block) < 15, "\n".join(block)
+    assert re.match(r"Stopped: a blocking check failed; \d+ steps after it did not run", block[0]), block[0]
+    assert any("raw/ecommerce_orders: financial_status_in_accepted_set" in line for line in block)
+    assert any(f"`cxp run --date {LAST_DAY}`" in line for line in block)  # how to replay the day
+    assert block[-1].endswith("failed in: raw_exports_quality")
+    assert "rows" not in result.output.split("\nStopped:")[0].split("Files per source")[-1]  # no row counts as if all were built

@@ -11,7 +11,7 @@ import click
 
 from dagster_project.cli.evaluation_commands import evaluate
 from dagster_project.cli.explain_commands import explain, read_warehouse
-from dagster_project.cli.feature_store_commands import serve, training_set
+from dagster_project.cli.feature_store_commands import feast, serve, training_set
 from dagster_project.settings import REPO_ROOT, load_settings
 from dagster_project.warehouse import schema_exists
 
@@ -23,6 +23,7 @@ def main() -> None:
 
 main.add_command(serve)
 main.add_command(training_set)
+main.add_command(feast)
 main.add_command(evaluate)
 main.add_command(explain)
 

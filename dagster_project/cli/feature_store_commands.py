@@ -95,3 +95,35 @@ def training_set(entities_file: Path, service: str, out: Path, name: str | None,
     click.echo(f"{len(entity_rows):,} entity rows × {len(dataset.features)} features of {service} "
                f"({dataset.min_event_timestamp:%Y-%m-%d} … {dataset.max_event_timestamp:%Y-%m-%d}) → {out}")
     click.echo(f"Registered as saved dataset {dataset.name!r} (feast saved-datasets describe {dataset.name}).")
+
+
+# Feast's console script, with sqlglot imported quietly first (see dagster_project/cli/__init__.py):
+# otherwise every Feast command that touches its SQL layer warns that sqlglotrs is deprecated.
+_FEAST_CLI = ("import sys, warnings\n"
+              "with warnings.catch_warnings():\n"
+              "    warnings.filterwarnings('ignore', message='sqlglotrs is deprecated', category=DeprecationWarning)\n"
+              "    import sqlglot\n"
+              "from feast.cli.cli import cli\n"
+              "sys.exit(cli(prog_name='feast'))\n")
+# `feast apply` scans the repository's files for objects; cxp builds them from the dbt YAML and the
+# settings (`cxp run` registers them), so from here it would find none and delete every one.
+_REGISTERED_BY_CXP = ("apply", "teardown")
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False, "help_option_names": []})
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+def feast(arguments: tuple[str, ...]) -> None:
+    """Feast's own CLI on this home's feature store, e.g. `cxp feast saved-datasets list`,
+    `cxp feast feature-views list`, `cxp feast ui` (its web UI on http://localhost:8888)."""
+    if arguments and arguments[0] in _REGISTERED_BY_CXP:
+        raise click.ClickException(f"`feast {arguments[0]}` is not run from here: `cxp run` registers the feature store's "
+                                   "objects, which are built from the dbt models' YAML rather than found in the repository's files.")
+    if arguments and arguments[0] == "serve":
+        raise click.ClickException("`cxp serve` starts Feast's feature server behind cxp's gate (token, read-only, request limits); "
+                                   "`feast serve` would start it without.")
+    settings = _require_registry()  # also sets the paths feature_store.yaml reads
+    if arguments and arguments[0] == "ui" and not {"--host", "-h"} & set(arguments):
+        arguments = (*arguments, "--host", "127.0.0.1")  # Feast's default is every interface, with the registry open to all
+    # The process becomes Feast's CLI: its output, exit code and Ctrl-C are Feast's own.
+    os.execv(sys.executable, [sys.executable, "-c", _FEAST_CLI, "--chdir", str(settings.feature_repo_dir),
+                              "--feature-store-yaml", str(settings.feature_store_yaml), *arguments])

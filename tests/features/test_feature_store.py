@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+import requests
 from click.testing import CliRunner
 
 from bench.serving_drill import ReadDrill, report
@@ -22,13 +23,14 @@ from dagster_project.cli.run_pipeline import run_pipeline
 from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import REPO_ROOT, load_settings
 from tests.conftest import query
-from tests.features.feature_server import online_features, running_feature_server
+from tests.features.feature_server import free_port, online_features, running_feature_server, wait_until
 from tests.features.online_tables import decoded_online_tables
 from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
 from tests.redis_server import running_redis
 
 pytestmark = pytest.mark.slow
 
+CXP = str(Path(sys.executable).with_name("cxp"))
 LAST_DAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
 STORED_VIEWS = ("customer_purchase", "customer_email", "customer_support", "customer_profile")
 INCREMENTAL_TABLES = ("customer_purchase_features", "customer_email_features", "customer_support_features")
@@ -434,6 +436,10 @@ def test_training_set_command_writes_a_point_in_time_set_and_registers_it(platfo
     assert "email_marketing_consent" not in written.columns  # consent is served to apps, not learned from
     saved = store.get_saved_dataset("churn_test")
     assert saved.feature_service_name == "churn_model" and saved.storage.file_options.uri == str(out.resolve())
+    # ... and Feast's own CLI lists it, as the README says, from any directory.
+    listed = subprocess.run([CXP, "feast", "saved-datasets", "list"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert listed.returncode == 0 and "churn_test" in listed.stdout, listed.stdout + listed.stderr
+    assert "Warning" not in listed.stderr, listed.stderr
 
     again = CliRunner().invoke(main, ["training-set", "--entities", str(tmp_path / "entities.csv"), "--service", "churn_model",
                                       "--out", str(out)])
@@ -441,3 +447,26 @@ def test_training_set_command_writes_a_point_in_time_set_and_registers_it(platfo
     (tmp_path / "bad.csv").write_text("customer_id,when\nc1,2024-01-01\n")
     bad = CliRunner().invoke(main, ["training-set", "--entities", str(tmp_path / "bad.csv"), "--service", "churn_model", "--out", str(out)])
     assert bad.exit_code != 0 and "missing column(s) event_timestamp" in bad.output
+
+
+def test_feasts_own_cli_and_web_ui_run_on_the_homes_feature_store(platform, tmp_path):
+    views = subprocess.run([CXP, "feast", "feature-views", "list"], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT / "feature_repo")
+    assert views.returncode == 0 and "customer_purchase" in views.stdout, views.stdout + views.stderr
+    # Feast's yaml reads the home's paths from the environment cxp sets: no folder named after an unset variable.
+    assert not [path for path in (REPO_ROOT / "feature_repo").iterdir() if "$" in path.name]
+    # `feast apply` would find no objects in the repository's files (cxp builds them) and delete every one.
+    refused = subprocess.run([CXP, "feast", "apply"], capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "`cxp run` registers" in refused.stderr
+    # Feast's web UI (it needs grpcio-reflection), on loopback unless told otherwise.
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    ui = subprocess.Popen([CXP, "feast", "ui", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: requests.get(f"{url}/projects-list.json", timeout=1).ok, requests.ConnectionError, attempts=600, pause=0.2,
+                   what=f"`cxp feast ui` at {url}")
+        assert '"cxp"' in requests.get(f"{url}/projects-list.json", timeout=10).text
+        page = requests.get(url, timeout=10)
+        assert page.status_code == 200 and '<div id="root">' in page.text
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)

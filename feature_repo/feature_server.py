@@ -11,7 +11,9 @@ as HTTP 500. The gate, an ASGI middleware around Feast's app, lets through:
 - bodies up to a size (413) and up to a number of entity rows (413);
 - well-formed reads: JSON (400), entities as equal-length, non-empty lists under known join keys
   (422), a known feature service or `view:feature` references that exist (404), each with a
-  message naming what is wrong and what is accepted.
+  message naming what is wrong and what is accepted; a read's JSON body is taken as JSON whatever
+  its Content-Type, and its answer lists the features in the order the request named them
+  (`online_response.py`).
 
 Feast's own `auth:` (OIDC, Kubernetes) in feature_store.yaml still applies behind the gate. The
 server itself is Feast's: its gunicorn application and its security and auth managers.
@@ -28,6 +30,8 @@ from typing import Any
 
 from feast import FeatureStore
 from feast.errors import FeastObjectNotFoundException
+
+from feature_repo.online_response import reordering, requested_names
 
 READ_ROUTE = "/get-online-features"
 OPEN_ROUTES = ("/health",)
@@ -75,7 +79,12 @@ class ServingGate:
                                           "Writes and Feast's other routes need `cxp serve --allow-writes`.")
             body = await self._body(scope, receive)
             if path == READ_ROUTE and scope["method"] == "POST":
-                self._check_read(body)
+                request = self._check_read(body)
+                # A checked JSON body is JSON whatever its Content-Type said (Feast's app would answer
+                # 422 with the body quoted as a string), and the answer follows the request's order.
+                scope = {**scope, "headers": [*(h for h in scope.get("headers", []) if h[0].lower() != b"content-type"),
+                                              (b"content-type", b"application/json")]}
+                send = reordering(send, requested_names(request, self.store))
         except RequestRefused as refusal:
             if scope["type"] != "http":
                 return await send({"type": "websocket.close", "code": 1008, "reason": refusal.message[:120]})
@@ -111,7 +120,7 @@ class ServingGate:
                 break
         return b"".join(chunks)
 
-    def _check_read(self, body: bytes) -> None:
+    def _check_read(self, body: bytes) -> dict[str, Any]:
         try:
             request = json.loads(body or b"null")
         except ValueError as error:
@@ -120,6 +129,7 @@ class ServingGate:
             raise RequestRefused(422, 'The body must be a JSON object: {"feature_service": ..., "entities": {...}}.')
         self._check_entities(request.get("entities"))
         self._check_features(request.get("feature_service"), request.get("features"))
+        return request
 
     def _check_entities(self, entities: Any) -> None:
         accepted = self._entity_keys()

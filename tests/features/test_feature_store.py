@@ -353,8 +353,18 @@ def test_apps_read_the_personalization_service_over_http(platform, tmp_path):
         intersect select customer_id from features.customer_support_features
         order by 1 limit 5""")]
     assert len(customers) == 5
+    asked = ["customer_scores:churn_probability", "customer_purchase:orders_lifetime", "customer_email:clicks_30d",
+             "customer_purchase_derived:days_since_last_order"]
     with running_feature_server(tmp_path) as url:
         served = online_features(url, "personalization_app", customers)
+        # Features come back in the order asked for, and a JSON body is read as JSON without a Content-Type.
+        ordered = requests.post(f"{url}/get-online-features", data=json.dumps({"features": asked, "entities": {"customer_id": customers}}),
+                                headers={"Content-Type": "text/plain"}, timeout=10)
+    assert ordered.status_code == 200, ordered.text
+    assert ordered.json()["metadata"]["feature_names"] == ["customer_id", *(name.split(":")[1] for name in asked)]
+    assert ordered.json()["results"][2]["values"] == served["orders_lifetime"]
+    service = store.get_feature_service("personalization_app")
+    assert list(served) == ["customer_id", *(f.name for projection in service.feature_view_projections for f in projection.features)]
     sdk = store.get_online_features(features=store.get_feature_service("personalization_app"),
                                     entity_rows=[{"customer_id": c} for c in customers]).to_dict()
     assert served["customer_id"] == customers

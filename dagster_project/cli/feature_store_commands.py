@@ -77,6 +77,8 @@ def training_set(entities_file: Path, service: str, out: Path, name: str | None,
     from feature_repo.definitions import open_feature_store
     from feature_repo.training_sets import EntityFileError, read_entity_rows, save_training_set
 
+    if out.exists() and not overwrite:  # before the registry is read and any feature retrieved
+        raise click.ClickException(f"{out} exists; pass --overwrite to replace it.")
     settings = _require_registry()
     try:
         entity_rows = read_entity_rows(entities_file)
@@ -94,7 +96,7 @@ def training_set(entities_file: Path, service: str, out: Path, name: str | None,
         raise click.ClickException(str(error)) from error
     click.echo(f"{len(entity_rows):,} entity rows × {len(dataset.features)} features of {service} "
                f"({dataset.min_event_timestamp:%Y-%m-%d} … {dataset.max_event_timestamp:%Y-%m-%d}) → {out}")
-    click.echo(f"Registered as saved dataset {dataset.name!r} (feast saved-datasets describe {dataset.name}).")
+    click.echo(f"Registered as saved dataset {dataset.name!r} (cxp feast saved-datasets describe {dataset.name}).")
 
 
 # Feast's console script, with sqlglot imported quietly first (see dagster_project/cli/__init__.py):

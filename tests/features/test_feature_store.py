@@ -454,8 +454,13 @@ def test_training_set_command_writes_a_point_in_time_set_and_registers_it(platfo
     again = CliRunner().invoke(main, ["training-set", "--entities", str(tmp_path / "entities.csv"), "--service", "churn_model",
                                       "--out", str(out)])
     assert again.exit_code != 0 and "--overwrite" in again.output
+    # Said before any work: even a home with no feature store yet gets this answer first.
+    empty_home = CliRunner(env={"CXP_HOME": str(tmp_path / "empty")}).invoke(
+        main, ["training-set", "--entities", str(tmp_path / "entities.csv"), "--service", "churn_model", "--out", str(out)])
+    assert empty_home.exit_code != 0 and "--overwrite" in empty_home.output and "registry" not in empty_home.output
     (tmp_path / "bad.csv").write_text("customer_id,when\nc1,2024-01-01\n")
-    bad = CliRunner().invoke(main, ["training-set", "--entities", str(tmp_path / "bad.csv"), "--service", "churn_model", "--out", str(out)])
+    bad = CliRunner().invoke(main, ["training-set", "--entities", str(tmp_path / "bad.csv"), "--service", "churn_model",
+                                    "--out", str(tmp_path / "bad.parquet")])
     assert bad.exit_code != 0 and "missing column(s) event_timestamp" in bad.output
 
 

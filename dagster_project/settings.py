@@ -23,6 +23,7 @@ from ml.model_settings import ModelSettings, load_model_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+
 class Settings(StrictSettings):
     """Where cxp reads from and writes to, and the knobs of a run."""
 

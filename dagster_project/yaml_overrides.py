@@ -5,10 +5,13 @@ the file and the key, not a setting silently ignored."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+# A share or rate setting: a number from 0 to 1.
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class StrictSettings(BaseModel):

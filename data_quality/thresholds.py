@@ -9,10 +9,9 @@ from typing import Annotated, Any, Optional
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, create_model
 from pydantic.fields import FieldInfo
 
-from dagster_project.yaml_overrides import StrictSettings, load_layered
+from dagster_project.yaml_overrides import Share, StrictSettings, load_layered
 
 DEFAULTS_FILE = Path(__file__).with_name("thresholds.yml")
-Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class RawThresholds(StrictSettings):

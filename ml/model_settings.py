@@ -10,12 +10,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
-from dagster_project.yaml_overrides import StrictSettings, load_layered
+from dagster_project.yaml_overrides import Share, StrictSettings, load_layered
 
 DEFAULTS_FILE = Path(__file__).with_name("model_settings.yml")
 MODEL_NAMES = ("churn", "propensity", "clv")
 ModelName = Literal["churn", "propensity", "clv"]
-Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class ChurnLabel(StrictSettings):

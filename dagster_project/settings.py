@@ -31,8 +31,9 @@ class Settings(StrictSettings):
     """Directory holding everything the platform writes (CXP_HOME)."""
     landing: Path
     """Directory the source exports are delivered to (CXP_LANDING)."""
-    partition_start: date
-    """First extract date the daily partitions cover (CXP_PARTITION_START)."""
+    partition_start: date | None = None
+    """First extract date the daily partitions cover (CXP_PARTITION_START); unset, the first extract
+    date delivered to the landing zone (see `first_partition_date`)."""
     dbt_project_dir: Path
     """The dbt project (CXP_DBT_PROJECT_DIR); defaults to the repository's `dbt/`."""
     quality_thresholds_file: Path | None = None
@@ -191,7 +192,6 @@ def load_settings(environment: Mapping[str, str] | None = None) -> Settings:
     values: dict[str, object] = {field: environment[name] for name, field in ENVIRONMENT.items() if environment.get(name)}
     home = Path(str(values.setdefault("home", Path.home() / ".cxp")))
     values.setdefault("landing", home / "landing")
-    values.setdefault("partition_start", date(2020, 1, 1))
     values.setdefault("dbt_project_dir", REPO_ROOT / "dbt")
     try:
         settings = Settings.model_validate(values)

@@ -6,9 +6,9 @@ from typing import TextIO
 
 import dagster as dg
 
-from dagster_project.defs.ingest.assets import LOADED_BEFORE_FAILURE
+from dagster_project.defs.ingest.assets import LOADED_BEFORE_FAILURE, NO_FILE
 
-_SHOWN_METADATA = ("files_loaded", "rows_loaded", "rows_quarantined", "days_without_file", "dagster/row_count")
+_SHOWN_METADATA = ("dagster/row_count", "rows_quarantined")
 
 
 # Dagster says this once per step it does not run after a failure; the summary counts them instead.
@@ -24,11 +24,15 @@ class ProgressHandler(logging.Handler):
         self.stream, self.not_executed = stream, not_executed
         self.started = time.monotonic()
         self.reported: set[tuple[str | None, str]] = set()
+        # Partitioned materializations of a running step, summed into one line when it succeeds.
+        self.partitions: dict[str | None, dict[str, PartitionTally]] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", None) or {}
         event = meta.get("dagster_event")
-        line = self._describe(event) if event is not None and self._first_report(event) else None
+        line = None
+        if event is not None and not self._tallied(event):
+            line = self._describe(event) if self._first_report(event) else None
         if line is None and event is None and record.levelno >= logging.WARNING:
             message = str(meta.get("orig_message", record.getMessage()))
             if message.startswith(_NOT_EXECUTED) and meta.get("step_key"):
@@ -38,8 +42,24 @@ class ProgressHandler(logging.Handler):
         if line:
             print(f"[{time.monotonic() - self.started:7.1f}s] {line}", file=self.stream, flush=True)
 
+    def _tallied(self, event: dg.DagsterEvent) -> bool:
+        """Counts a partition's materialization towards its step's line (True), or prints that line
+        when the step succeeds; a range run records one materialization per partition."""
+        kind = event.event_type_value
+        if kind == "ASSET_MATERIALIZATION":
+            materialization = event.step_materialization_data.materialization
+            if materialization.partition is None or LOADED_BEFORE_FAILURE in materialization.metadata:
+                return False
+            tallies = self.partitions.setdefault(event.step_key, {})
+            tallies.setdefault(materialization.asset_key.to_user_string(), PartitionTally()).add(materialization)
+            return True
+        if kind == "STEP_SUCCESS":
+            for asset, tally in self.partitions.pop(event.step_key, {}).items():
+                print(f"[{time.monotonic() - self.started:7.1f}s]   ✓ {asset}  ({tally})", file=self.stream, flush=True)
+        return False
+
     def _first_report(self, event: dg.DagsterEvent) -> bool:
-        """A range run records one materialization per partition, all with the same metadata: show one."""
+        """A step that fails after loading some days records each of them: show one line."""
         if event.event_type_value != "ASSET_MATERIALIZATION":
             return True
         key = (event.step_key, event.asset_key.to_user_string())
@@ -73,6 +93,32 @@ class ProgressHandler(logging.Handler):
             if not evaluation.passed:
                 return f"  ! check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed ({evaluation.severity.value})"
         return None
+
+
+class PartitionTally:
+    """What the partitions a step materialized add up to: files, rows, days without a file."""
+
+    def __init__(self) -> None:
+        self.files = self.rows = self.quarantined = 0
+        self.days_without_file: list[str] = []
+
+    def add(self, materialization: dg.AssetMaterialization) -> None:
+        metadata = {key: value.value for key, value in materialization.metadata.items()}
+        if metadata.get("file") == NO_FILE:
+            self.days_without_file.append(str(materialization.partition))
+        elif "file" in metadata:
+            self.files += 1
+        self.rows += int(metadata.get("dagster/row_count") or 0)
+        self.quarantined += int(metadata.get("rows_quarantined") or 0)
+
+    def __str__(self) -> str:
+        parts = [f"{self.files:,} file(s)", f"{self.rows:,} rows"]
+        if self.quarantined:
+            parts.append(f"{self.quarantined:,} quarantined")
+        if self.days_without_file:
+            shown = ", ".join(self.days_without_file[:3]) + (f" and {len(self.days_without_file) - 3} more" if len(self.days_without_file) > 3 else "")
+            parts.append(f"no file for {shown}")
+        return ", ".join(parts)
 
 
 def build_progress_logger(stream: TextIO, not_executed: list[str]) -> dg.LoggerDefinition:

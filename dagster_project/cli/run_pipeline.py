@@ -14,13 +14,15 @@ import dagster as dg
 from dagster_project.cli.child_processes import child_pids, stop_children
 from dagster_project.cli.dagster_instance import prepare_dagster_home
 from dagster_project.cli.disk_full import disk_full_named, step_error_says_disk_full
+from dagster_project.cli.located_run import execute_as_location_run, workspace_job_origin
 from dagster_project.cli.progress import build_progress_logger
 from dagster_project.cli.run_lock import exclusive_run, foreign_slot_holders, release_abandoned_runs, run_tags
 from dagster_project.cli.run_outcome import CheckOutcome, PipelineOutcome, count_rows, erasure_note_from, identity_note_from, model_notes_from
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL, raw_asset_key
 from dagster_project.defs.ingest.partitions import partition_range_tags
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS
-from dagster_project.settings import Settings
+from dagster_project.ingest.extract_dates import delivered_dates
+from dagster_project.settings import REPO_ROOT, Settings
 from dagster_project.warehouse_snapshots import WarehouseUnsafe, check_free_space, check_warehouse_opens, take_snapshot
 
 
@@ -56,12 +58,6 @@ def third_party_output_to(stream: TextIO) -> Iterator[None]:
             logger.propagate, logger.level = propagate, level
 
 
-def delivered_dates(landing: Path) -> dict[str, list[date]]:
-    """Extract dates present per source kind; kinds with no file are left out."""
-    present = {contract.name: sorted(contract.delivered_files(landing)) for contract in SOURCE_CONTRACTS}
-    return {name: days for name, days in present.items() if days}
-
-
 def run_pipeline(settings: Settings, extract_date: date | None = None) -> PipelineOutcome:
     """Load every delivered file and build every model, in one Dagster run over the dates present;
     given an extract date, load that day's files only, as the nightly schedule does."""
@@ -73,8 +69,8 @@ def run_pipeline(settings: Settings, extract_date: date | None = None) -> Pipeli
         )
     first = min(day for days in present.values() for day in days)
     last = max(day for days in present.values() for day in days)
-    if first < settings.partition_start:
-        raise LandingError(f"Files dated {first} predate the first partition {settings.partition_start}; set CXP_PARTITION_START.")
+    if settings.partition_start is not None and first < settings.partition_start:
+        raise LandingError(f"Files dated {first} predate the first partition {settings.partition_start} (CXP_PARTITION_START).")
     latest_possible = datetime.now(timezone.utc).date() + timedelta(days=1)
     if extract_date is not None:
         # One day's run reads that day's files alone: a misdated file elsewhere is no reason to refuse it.
@@ -146,9 +142,9 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
         try:
             # Dagster's own storage failing to grow ends the run outside any step.
             with contextlib.redirect_stdout(log), disk_full_named(settings, "Dagster's run storage"):
-                result = job.execute_in_process(
-                    instance=instance, asset_selection=selection, tags={**partition_range_tags(first, last), **run_tags()},
-                    run_config={"loggers": {"progress": {}}}, raise_on_error=False,
+                result = execute_as_location_run(
+                    job, instance, workspace_job_origin(REPO_ROOT / "workspace.yaml", job.name), asset_selection=selection,
+                    tags={**partition_range_tags(first, last), **run_tags()}, run_config={"loggers": {"progress": {}}},
                 )
         finally:
             # A step that failed early (its events could not be stored) may leave its dbt build

@@ -13,6 +13,7 @@ from dagster_project.defs.ml.definitions import model_definitions
 from dagster_project.defs.pipeline.jobs import build_nightly_schedule, build_pipeline_job
 from dagster_project.defs.privacy.definitions import privacy_definitions
 from dagster_project.defs.quality.definitions import quality_definitions
+from dagster_project.ingest.extract_dates import first_partition_date
 from dagster_project.settings import Settings, load_settings
 
 
@@ -21,8 +22,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     settings.ensure_directories()
     settings.export_environment()
-    partitions = extract_date_partitions(settings.partition_start)
-    pipeline = build_pipeline_job(partitions)
+    partitions = extract_date_partitions(first_partition_date(settings.landing, settings.dagster_home, settings.partition_start))
+    pipeline = build_pipeline_job()
     return dg.Definitions.merge(
         ingest_definitions(settings, partitions),
         privacy_definitions(),

@@ -2,8 +2,10 @@
 
 import re
 
+import dagster as dg
 import pytest
 from click.testing import CliRunner
+from dagster._core.instance.ref import InstanceRef
 
 from dagster_project.cli import main
 from tests.cli.cxp_process import claimed_warehouse_slots, cxp_run, start_cxp_run_until_a_raw_step, unfinished_cxp_runs
@@ -53,6 +55,21 @@ def test_run_succeeds_and_reports_the_warehouse_and_row_counts_per_staged_table(
     # The erasure runs after the night's identity resolution: a first load completes it too.
     assert re.search(r"Privacy: 1 erasure request\(s\) carried out, [1-9]\d* rows deleted \(", output)
     assert "in part" not in output and "Privacy:" not in outputs[1].output
+
+
+def test_runs_belong_to_the_pipeline_job_partitions_start_at_the_first_delivered_day_and_marts_show_rows(first_and_second_run):
+    home, outputs, _ = first_and_second_run
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster"))) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name="cxp_pipeline", tags={".dagster/repository": "__repository__@cxp"}))
+        assert len(runs) == 2 and all(run.remote_job_origin.location_name == "cxp" for run in runs)
+        first_day = min(path.stem.rsplit("_", 1)[1] for path in LANDING.rglob("*_????-??-??.*"))
+        raw_days = {record.partition_key for record in instance.fetch_materializations(dg.AssetKey(["raw", "crm_contacts"]), limit=1000).records}
+        assert min(raw_days) == first_day
+        # dbt tables carry their size.
+        (mart,) = instance.fetch_materializations(dg.AssetKey(["marts", "dim_customers"]), limit=1).records
+        counted = mart.asset_materialization.metadata["dagster/row_count"].value
+        assert [(counted,)] == query(home / "warehouse.duckdb", "select count(*) from marts.dim_customers")
+    assert (home / "dagster" / "first_extract_date").read_text().strip() == first_day
 
 
 def test_a_second_run_over_the_same_files_changes_nothing(first_and_second_run):

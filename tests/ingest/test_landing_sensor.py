@@ -14,7 +14,7 @@ from dagster_project.defs.quality.resources import QualityGates
 from tests.ingest.conftest import PARTITIONS, RAW_ASSETS
 from tests.ingest.test_readers import CONTACT_HEADER, GOOD_CONTACT
 
-JOB = build_pipeline_job(PARTITIONS)
+JOB = build_pipeline_job()
 SENSOR = build_landing_sensor(JOB, PARTITIONS)
 
 

@@ -1,8 +1,13 @@
 """Ingestion through Dagster: partitions load idempotently, bad files fail alone, nothing is lost."""
 
+import io
+import logging
+from datetime import date, datetime, timezone
+
 import dagster as dg
 
 from dagster_project.cli.progress import ProgressHandler
+from dagster_project.ingest.extract_dates import first_partition_date
 from tests.ingest.test_readers import CONTACT_HEADER, GOOD_CONTACT
 
 CRM_DAY = "crm/contacts_2024-03-05.csv"
@@ -28,7 +33,7 @@ def test_a_partition_loads_with_lineage_and_counts_in_metadata(platform):
         ("crm_contacts", CRM_DAY, 3, "required column 'Contact ID' is missing or empty")
     ]
     metadata = result.asset_materializations_for_node("raw__crm_contacts")[0].metadata
-    assert (metadata["rows_loaded"].value, metadata["rows_quarantined"].value, metadata["files_loaded"].value) == (1, 1, 1)
+    assert (metadata["file"].value, metadata["dagster/row_count"].value, metadata["rows_quarantined"].value) == (CRM_DAY, 1, 1)
 
 
 def test_materializing_a_partition_again_does_not_duplicate_rows(platform):
@@ -73,13 +78,18 @@ def test_in_a_range_run_a_bad_file_fails_alone_and_good_days_are_recorded_as_mat
     assert platform.query("select _extract_date::varchar from raw.crm_contacts order by 1") == [("2024-03-04",), ("2024-03-06",)]
 
 
-def test_a_day_without_a_file_loads_nothing_and_says_so(platform):
-    platform.deliver("crm/contacts_2024-03-04.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
-    result = platform.ingest("2024-03-04", "2024-03-05", selection="raw/crm_contacts")
+def test_each_partition_describes_its_own_day_and_a_day_without_a_file_is_observed_as_such(platform):
+    platform.deliver("crm/contacts_2024-03-04.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n{SECOND_CONTACT}\n")
+    platform.deliver("crm/contacts_2024-03-06.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    result = platform.ingest("2024-03-04", "2024-03-06", selection="raw/crm_contacts")
     assert result.success
-    metadata = result.asset_materializations_for_node("raw__crm_contacts")[0].metadata
-    assert metadata["days_without_file"].value == "2024-03-05"
-    assert platform.query("select count(*) from raw.crm_contacts") == [(1,)]
+    by_day = {m.partition: {k: v.value for k, v in m.metadata.items()} for m in result.asset_materializations_for_node("raw__crm_contacts")}
+    assert {day: (m["file"], m["dagster/row_count"]) for day, m in by_day.items()} == {
+        "2024-03-04": ("crm/contacts_2024-03-04.csv", 2), "2024-03-05": ("no file delivered", 0), "2024-03-06": ("crm/contacts_2024-03-06.csv", 1),
+    }
+    observations = [e.event_specific_data.asset_observation for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+    assert [(o.partition, o.metadata["file"].value) for o in observations] == [("2024-03-05", "no file delivered")]
+    assert platform.query("select count(*) from raw.crm_contacts") == [(3,)]
 
 
 def test_every_raw_table_exists_even_for_a_source_that_never_delivered(platform):
@@ -107,7 +117,7 @@ def test_a_zero_byte_redelivery_never_empties_a_loaded_day_and_a_zero_byte_day_i
     platform.deliver("crm/contacts_2024-03-06.csv", b"")
     result = platform.ingest("2024-03-06", selection="raw/crm_contacts")
     assert result.success
-    assert result.asset_materializations_for_node("raw__crm_contacts")[0].metadata["days_with_zero_byte_file"].value == "2024-03-06"
+    assert "zero bytes" in result.asset_materializations_for_node("raw__crm_contacts")[0].metadata["note"].value
 
 
 def test_a_raw_step_that_fails_is_never_shown_with_a_check_mark(platform):
@@ -116,3 +126,27 @@ def test_a_raw_step_that_fails_is_never_shown_with_a_check_mark(platform):
     result = platform.ingest("2024-03-04", "2024-03-05", selection="raw/crm_contacts")
     lines = [ProgressHandler._describe(event) for event in result.all_events if event.event_type_value == "ASSET_MATERIALIZATION"]
     assert lines == ["  · raw/crm_contacts: the days that loaded are kept; the step fails on the files below"]
+
+
+def test_the_progress_line_of_a_range_run_adds_up_its_days(platform):
+    platform.deliver("crm/contacts_2024-03-04.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n{SECOND_CONTACT}\n")
+    platform.deliver("crm/contacts_2024-03-06.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    result = platform.ingest("2024-03-04", "2024-03-06", selection="raw/crm_contacts")
+    stream = io.StringIO()
+    handler = ProgressHandler(stream, [])
+    for event in result.all_events:
+        handler.emit(logging.makeLogRecord({"dagster_meta": {"dagster_event": event}}))
+    assert [line.split("] ", 1)[1] for line in stream.getvalue().splitlines() if "✓" in line] == [
+        "  ✓ raw/crm_contacts  (2 file(s), 3 rows, no file for 2024-03-05)"]
+
+
+def test_partitions_start_at_the_first_delivered_day_and_keep_it_when_old_files_go(tmp_path):
+    landing, state = tmp_path / "landing", tmp_path / "state"
+    assert first_partition_date(landing, state) == datetime.now(timezone.utc).date()
+    for name in ("crm/contacts_2024-03-04.csv", "email/events_2024-02-27.jsonl"):
+        (landing / name).parent.mkdir(parents=True, exist_ok=True)
+        (landing / name).write_text("")
+    assert first_partition_date(landing, state) == date(2024, 2, 27)
+    (landing / "email/events_2024-02-27.jsonl").unlink()
+    assert first_partition_date(landing, state) == date(2024, 2, 27)
+    assert first_partition_date(landing, state, pinned=date(2024, 1, 1)) == date(2024, 1, 1)

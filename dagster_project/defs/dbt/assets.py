@@ -6,7 +6,10 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import default_description_fn
+from dagster_duckdb import DuckDBResource
 
+from dagster_project.defs.dbt.row_counts import with_row_counts
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.defs.privacy.assets import ERASURES
 
@@ -23,6 +26,24 @@ class LayeredDbtTranslator(DagsterDbtTranslator):
         if props["resource_type"] == "model" and reads_identities:
             return spec.merge_attributes(deps=[ERASURES])
         return spec
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The model's own description; its SQL goes to the `dbt/sql` metadata, not under a heading."""
+        return default_description_fn(dbt_resource_props, display_raw_sql=False)
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        """dagster-dbt's metadata, with a seed's column types (its `column_types` config) in the
+        column schema and a model's SQL as a code block."""
+        column_types = dbt_resource_props.get("config", {}).get("column_types") or {}
+        if column_types:
+            dbt_resource_props = {**dbt_resource_props, "columns": {
+                name: {**column, "data_type": column.get("data_type") or column_types.get(name)}
+                for name, column in dbt_resource_props.get("columns", {}).items()}}
+        metadata = dict(super().get_metadata(dbt_resource_props))
+        code = dbt_resource_props.get("raw_code")
+        if dbt_resource_props["resource_type"] == "model" and code:
+            metadata["dbt/sql"] = dg.MetadataValue.md(f"```sql\n{code.strip()}\n```")
+        return metadata
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         configured = super().get_group_name(dbt_resource_props)
@@ -65,10 +86,11 @@ def _dbt_build_assets(project: DbtProject, name: str, select: str = "fqn:*", exc
         dagster_dbt_translator=LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
         pool=WAREHOUSE_POOL,
     )
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource):
         """Build the selected models and run their tests."""
         # The manifest's own target directory keeps dbt's partial-parse cache warm (a cold parse
         # costs ~7 s a run); warehouse steps never overlap, so runs cannot collide in it.
-        yield from dbt.cli(["build"], context=context, target_path=project.target_path).stream()
+        invocation = dbt.cli(["build"], context=context, target_path=project.target_path)
+        yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse.get_connection)
 
     return dbt_models

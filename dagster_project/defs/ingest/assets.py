@@ -13,7 +13,7 @@ from dagster_project.defs.ingest.resources import LandingZone
 from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.defs.quality.resources import QualityGatesParam
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
-from dagster_project.ingest.raw_tables import DeliveredFile, LoadedPartition, create_raw_tables, partition_rows, raw_table, replace_partitions
+from dagster_project.ingest.raw_tables import DeliveredFile, LoadedPartition, create_raw_tables, partition_rows, replace_partitions
 from dagster_project.ingest.readers import ContractViolation, read_export
 
 _BATCH_ROWS = 250_000
@@ -83,27 +83,36 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
                     loaded += replace_partitions(connection, contract, pending, _utc_now(), salt)
                     pending = []
             loaded += replace_partitions(connection, contract, pending, _utc_now(), salt)
-            (table_rows,) = connection.execute(f"SELECT count(*) FROM {raw_table(contract)}").fetchone()
+            held = {day: partition_rows(connection, contract, day) for day in missing}
         if missing:
             context.log.warning(f"No {contract.folder}/{contract.file_stem} file delivered for {_describe_days(missing)}; existing rows kept.")
         if zero_byte:
             context.log.warning(f"{contract.folder}/{contract.file_stem} files of zero bytes for {_describe_days(zero_byte)}: "
                                 "loaded as days with nothing to report"
                                 + (" (a CSV export writes at least its header: was the export cut off?)" if contract.file_format == "csv" else "."))
+        # Each partition's event describes that day alone: its file and rows, or that none came.
+        for day in missing:
+            yield dg.AssetObservation(asset_key=context.asset_key, partition=day.isoformat(), metadata=no_file_metadata(held[day]))
         if violations:
             # On a range run the files that did load are still recorded, partition by partition.
             for partition in loaded:
                 yield dg.AssetMaterialization(
                     asset_key=context.asset_key, partition=partition.extract_date.isoformat(),
-                    metadata={**_load_metadata([partition], []), LOADED_BEFORE_FAILURE: True},
+                    metadata={**partition_metadata(partition, partition.extract_date in zero_byte), LOADED_BEFORE_FAILURE: True},
                 )
             raise dg.Failure(
                 description=f"{len(violations)} file(s) break the export contract and were not loaded:\n"
                 + "\n".join(f"- {violation}" for violation in violations),
                 metadata={"rejected_files": [str(violation.path) for violation in violations]},
             )
-        yield dg.MaterializeResult(metadata={**_load_metadata(loaded, missing), "dagster/row_count": table_rows,
-                                             "days_with_zero_byte_file": _describe_days(zero_byte) if zero_byte else "none"})
+        for partition in loaded:
+            context.add_asset_metadata(partition_metadata(partition, partition.extract_date in zero_byte),
+                                       partition_key=partition.extract_date.isoformat())
+        # Dagster records every partition of the run's range as materialized; a day without a file
+        # (observed above) says so in its own metadata rather than carrying the run's totals.
+        for day in missing:
+            context.add_asset_metadata(no_file_metadata(held[day]), partition_key=day.isoformat())
+        yield dg.MaterializeResult()
 
     return _raw_asset
 
@@ -123,27 +132,31 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def _load_metadata(loaded: list[LoadedPartition], missing: list[date]) -> dict[str, dg.MetadataValue | int | str]:
-    suppressed = sum(partition.rows_suppressed for partition in loaded)
-    rows = sum(partition.rows_loaded for partition in loaded)
-    quarantined = sum(partition.rows_quarantined for partition in loaded)
-    shown = loaded[-60:]
-    table = "\n".join(
-        f"| {p.source_file} | {p.rows_loaded} | {p.rows_quarantined} | {p.rows_suppressed} | {p.replaced_rows} "
-        f"| `{p.file_sha256[:12]}` |" for p in shown
-    )
-    more = f"\n\n…and {len(loaded) - len(shown)} earlier files" if len(loaded) > len(shown) else ""
-    return {
-        "files_loaded": len(loaded),
-        "rows_loaded": rows,
-        "rows_quarantined": quarantined,
-        "quarantined_share": round(quarantined / (rows + quarantined), 6) if rows + quarantined else 0.0,
-        "rows_suppressed": dg.MetadataValue.int(suppressed),
-        "days_without_file": _describe_days(missing) if missing else "none",
-        "files": dg.MetadataValue.md(
-            "| file | rows loaded | quarantined | suppressed | rows replaced | sha256 |\n|---|---|---|---|---|---|\n" + table + more
-        ),
+NO_FILE = "no file delivered"
+"""The `file` of a partition whose day brought no file of its kind."""
+
+
+def partition_metadata(partition: LoadedPartition, zero_byte: bool = False) -> dict[str, dg.MetadataValue | int | str | float]:
+    """What one day's file brought: its path and digest, the rows it left in the table, what was set aside."""
+    total = partition.rows_loaded + partition.rows_quarantined
+    metadata: dict[str, dg.MetadataValue | int | str | float] = {
+        "file": partition.source_file,
+        "dagster/row_count": partition.rows_loaded,
+        "rows_quarantined": partition.rows_quarantined,
+        "quarantined_share": round(partition.rows_quarantined / total, 6) if total else 0.0,
+        "rows_suppressed": partition.rows_suppressed,
+        "rows_replaced": partition.replaced_rows,
+        "file_sha256": partition.file_sha256,
     }
+    if zero_byte:
+        metadata["note"] = "a file of zero bytes: loaded as a day with nothing to report"
+    return metadata
+
+
+def no_file_metadata(rows_held: int) -> dict[str, dg.MetadataValue | int | str | float]:
+    """A day no file of the kind came for: what the table still holds for it (an earlier delivery's rows, or none)."""
+    return {"file": NO_FILE, "dagster/row_count": rows_held,
+            "note": "no file of this kind was delivered for the day" + ("; the earlier delivery's rows are kept" if rows_held else "")}
 
 
 def _describe_days(days: list[date]) -> str:

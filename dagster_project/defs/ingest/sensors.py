@@ -82,7 +82,9 @@ def build_landing_sensor(job: UnresolvedAssetJobDefinition, partitions_def: dg.T
         for path in changed:
             landed = files[path]
             if landed.extract_date.isoformat() not in valid_keys:
-                context.log.warning(f"{path} is dated outside the partitions ({partitions_def.start:%Y-%m-%d} to today); not loaded")
+                context.log.warning(f"{path} is dated outside the partitions ({partitions_def.start:%Y-%m-%d} to today); not loaded. "
+                                   "Partitions start at the first extract date delivered when the code location loaded: "
+                                   "reload it (or run `cxp run`) to load an earlier file")
                 continue
             by_source.setdefault(raw_asset_key(landed.contract), []).append(landed.extract_date)
         context.update_cursor(json.dumps({path: landed.signature for path, landed in files.items()}, sort_keys=True))

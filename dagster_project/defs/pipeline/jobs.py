@@ -7,9 +7,10 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 
-def build_pipeline_job(partitions_def: dg.PartitionsDefinition) -> UnresolvedAssetJobDefinition:
-    """Every asset, from raw files to the last mart; partitioned by extract date."""
-    return dg.define_asset_job("cxp_pipeline", selection=dg.AssetSelection.all(), partitions_def=partitions_def)
+def build_pipeline_job() -> UnresolvedAssetJobDefinition:
+    """Every asset, from raw files to the last mart; partitioned by extract date (Dagster infers
+    the partitions from the raw assets)."""
+    return dg.define_asset_job("cxp_pipeline", selection=dg.AssetSelection.all())
 
 
 def build_nightly_schedule(job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_validator
 
+from dagster_project.docs_site.server import DEFAULT_DOCS_PORT
 from dagster_project.yaml_overrides import SettingsError, StrictSettings
 from data_quality.thresholds import QualityThresholds, load_quality_thresholds
 from ml.model_settings import ModelSettings, load_model_settings
@@ -47,6 +48,9 @@ class Settings(StrictSettings):
     """Redis to serve from when `online_store` is `redis` (CXP_REDIS), Feast's `host:port,db=0` form."""
     feature_server_port: PositiveInt = 6566
     """Port of the HTTP feature server `cxp serve` starts (CXP_FEATURE_SERVER_PORT)."""
+    docs_port: PositiveInt = DEFAULT_DOCS_PORT
+    """Port of the docs server `cxp docs` starts on 127.0.0.1 (CXP_DOCS_PORT): the quality reports the
+    Dagster checks link to, and the dbt docs."""
     feature_server_token: str | None = Field(default=None, repr=False)
     """The bearer token apps must send to `cxp serve` (CXP_FEATURE_SERVER_TOKEN): `Authorization:
     Bearer <token>` on every request but `/health`. Unset, the server only listens on loopback
@@ -174,7 +178,7 @@ ENVIRONMENT = {
     "CXP_REDIS": "redis_connection_string", "CXP_FEATURE_SERVER_PORT": "feature_server_port",
     "CXP_FEATURE_SERVER_TOKEN": "feature_server_token", "CXP_FEATURE_SERVER_MAX_ENTITIES": "feature_server_max_entities",
     "CXP_FEATURE_SERVER_MAX_BODY_BYTES": "feature_server_max_body_bytes", "CXP_MODEL_SETTINGS": "model_settings_file",
-    "CXP_SNAPSHOTS_KEPT": "snapshots_kept", "CXP_SUPPRESSION_SALT_FILE": "suppression_salt_file",
+    "CXP_SNAPSHOTS_KEPT": "snapshots_kept", "CXP_SUPPRESSION_SALT_FILE": "suppression_salt_file", "CXP_DOCS_PORT": "docs_port",
 }
 # Variables that are not settings: those `export_environment` publishes for dbt and Feast, and the
 # test and bench harnesses' own.

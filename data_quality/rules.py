@@ -75,8 +75,9 @@ class RuleOutcome:
     rule: Rule
     expectations: tuple[ExpectationOutcome, ...]
     rows_validated: int
-    docs_url: str | None
-    """The Data Docs page of the validation result this rule is part of."""
+    docs_page: str | None
+    """The Data Docs page of the validation result this rule is part of, relative to the site
+    (`data_quality.data_docs.site_dir`)."""
 
     @property
     def passed(self) -> bool:

@@ -4,7 +4,8 @@ The project is a GE file context in the platform's home (`$CXP_HOME/quality/gx`)
 code: every validation writes the suite as the code defines it into the project's store, so the
 stored suite, the result and the Data Docs page always show what actually ran. Batches are
 pandas frames (the SQL datasource on DuckDB fails silently, see FIELD-NOTES), one validation
-definition and checkpoint per suite and batch; the run name is the Dagster run id.
+definition and checkpoint per suite and batch; the run name is the Dagster run id. The pages are
+built to open offline and to name each rule (`data_quality.data_docs`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from data_quality.data_docs import build_pages, label_expectation, name_data_asset
 from data_quality.rules import Batch, ExpectationOutcome, Rule, RuleOutcome, Suite
 
 _DATASOURCE = "cxp_warehouse"
@@ -42,42 +44,31 @@ def validate_suites(
             if rules:
                 result_id, outcomes = _validate(gx, context, f"{suite.name}.{batch_name}", rules, batch, run_name)
                 validated.append((suite.name, result_id, outcomes))
-    if validated:
-        context.build_data_docs(resource_identifiers=[result_id for _, result_id, _ in validated])
+    pages = build_pages(context, [result_id for _, result_id, _ in validated]) if validated else {}
     by_suite: dict[str, list[RuleOutcome]] = {suite.name: [] for suite, _ in suites}
     for suite_name, result_id, outcomes in validated:
-        urls = context.get_docs_sites_urls(resource_identifier=result_id)
-        docs_url = urls[0]["site_url"] if urls else None
-        by_suite[suite_name] += [replace(outcome, docs_url=docs_url) for outcome in outcomes]
+        by_suite[suite_name] += [replace(outcome, docs_page=pages[result_id]) for outcome in outcomes]
     return by_suite
 
 
 def _validate(gx: Any, context: Any, name: str, rules: list[Rule], batch: Batch, run_name: str) -> tuple[Any, list[RuleOutcome]]:
     """One batch through its checkpoint: the stored result's id and each rule's outcome."""
-    expectations = []
-    for rule in rules:
-        for expectation in rule.expectations(gx.expectations):
-            expectation.meta = {"rule": rule.name, "severity": rule.severity.value, "description": rule.description}
-            expectations.append(expectation)
+    expectations = [label_expectation(expectation, rule) for rule in rules for expectation in rule.expectations(gx.expectations)]
     checkpoint = _checkpoint(gx, context, name, expectations, batch)
     result = checkpoint.run(
         batch_parameters={"dataframe": batch.frame},
         run_id=gx.core.run_identifier.RunIdentifier(run_name=run_name),
     )
     (result_id, run_result), = result.run_results.items()
+    name_data_asset(context, result_id, name)
     by_rule: dict[str, list[ExpectationOutcome]] = {rule.name: [] for rule in rules}
     for expectation_result in run_result.results:
         config = expectation_result.expectation_config
         by_rule[config.meta["rule"]].append(_outcome(expectation_result, config))
     return result_id, [
-        RuleOutcome(rule=rule, expectations=tuple(by_rule[rule.name]), rows_validated=len(batch.frame), docs_url=None)
+        RuleOutcome(rule=rule, expectations=tuple(by_rule[rule.name]), rows_validated=len(batch.frame), docs_page=None)
         for rule in rules
     ]
-
-
-def data_docs_index(project_dir: Path) -> Path:
-    """The Data Docs home page: every suite and every kept validation result."""
-    return project_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
 def _open_project(gx: Any, project_dir: Path) -> Any:

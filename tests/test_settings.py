@@ -11,9 +11,10 @@ from ml.model_settings import load_model_settings
 
 
 def test_the_environment_sets_paths_and_knobs(tmp_path):
-    settings = load_settings({"CXP_HOME": str(tmp_path / "home"), "CXP_ONLINE_STORE": "Redis", "CXP_SNAPSHOTS_KEPT": "3"})
+    settings = load_settings({"CXP_HOME": str(tmp_path / "home"), "CXP_ONLINE_STORE": "Redis", "CXP_SNAPSHOTS_KEPT": "3",
+                              "CXP_DOCS_PORT": "3200"})
     assert settings.home == tmp_path / "home" and settings.landing == tmp_path / "home" / "landing"
-    assert settings.online_store == "redis" and settings.snapshots_kept == 3
+    assert settings.online_store == "redis" and settings.snapshots_kept == 3 and settings.docs_port == 3200
 
 
 @pytest.mark.parametrize("environment, message", [

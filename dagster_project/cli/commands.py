@@ -1,4 +1,4 @@
-"""The `cxp` command line: generate demo exports, run the pipeline, open the UI (serving: feature_store_commands)."""
+"""The `cxp` command line: generate demo exports, run the pipeline, open the UI (serving: feature_store_commands, docs_commands)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from dagster_project.cli.docs_commands import docs
 from dagster_project.cli.evaluation_commands import evaluate
 from dagster_project.cli.explain_commands import explain, read_warehouse
 from dagster_project.cli.feature_store_commands import feast, serve, training_set
@@ -26,6 +27,7 @@ main.add_command(training_set)
 main.add_command(feast)
 main.add_command(evaluate)
 main.add_command(explain)
+main.add_command(docs)
 
 
 @main.command()

@@ -69,6 +69,7 @@ def _stopped_at_a_gate(outcome: PipelineOutcome, blocked: list[CheckOutcome], se
 
 
 def _data_docs(settings: Settings) -> str:
-    from data_quality.validation import data_docs_index  # Great Expectations: only when there is something to show
+    from dagster_project.docs_site.server import quality_page_url
+    from data_quality.data_docs import site_dir
 
-    return data_docs_index(settings.quality_dir).as_uri()
+    return f"{quality_page_url('index.html', settings.docs_port)} (`cxp docs` serves it), {(site_dir(settings.quality_dir) / 'index.html').as_uri()}"

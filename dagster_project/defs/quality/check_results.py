@@ -1,4 +1,4 @@
-"""A rule's outcome as a Dagster check result: the verdict, what was observed, samples, the Data Docs link.
+"""A rule's outcome as a Dagster check result: the verdict, what was observed, samples, the Data Docs links.
 
 Dagster keeps check metadata in its run history for as long as the instance lives, beyond the
 reach of erasure's table deletes. So samples and offending rows show where a row is (file and
@@ -16,6 +16,7 @@ from collections.abc import Collection
 import dagster as dg
 import duckdb
 
+from dagster_project.defs.quality.resources import QualityGates
 from data_quality.rules import RuleOutcome, Severity
 
 _SEVERITY = {Severity.BLOCKING: dg.AssetCheckSeverity.ERROR, Severity.WARNING: dg.AssetCheckSeverity.WARN}
@@ -26,10 +27,11 @@ _LOCATING_COLUMNS = frozenset({"_source_file", "_line_number", "_extract_date", 
                                "aspect", "field"})  # a partition profile's row: what was measured, of which column
 
 
-def check_result(asset_key: dg.AssetKey, outcome: RuleOutcome, extra: dict | None = None,
+def check_result(asset_key: dg.AssetKey, outcome: RuleOutcome, quality: QualityGates, extra: dict | None = None,
                  shareable: Collection[str] = ()) -> dg.AssetCheckResult:
-    """The check result of one rule; failing expectations come first in the metadata. Sample
-    values are withheld unless locating, numeric or in `shareable` (see the module's docstring)."""
+    """The check result of one rule; failing expectations come first in the metadata, the links to
+    its Data Docs page last. Sample values are withheld unless locating, numeric or in `shareable`
+    (see the module's docstring)."""
     failing = [e for e in outcome.expectations if not e.success]
     metadata: dict[str, dg.MetadataValue | str | int | float] = {
         "rule": outcome.rule.description,
@@ -42,8 +44,8 @@ def check_result(asset_key: dg.AssetKey, outcome: RuleOutcome, extra: dict | Non
                for sample in expectation.samples][:_SHOWN_SAMPLES]
     if samples:
         metadata["failing_samples"] = dg.MetadataValue.md(_table(samples))
-    if outcome.docs_url:
-        metadata["validation_result"] = dg.MetadataValue.url(outcome.docs_url)
+    if outcome.docs_page:
+        metadata.update(quality.docs_links(outcome.docs_page))
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=outcome.rule.name,

@@ -95,7 +95,7 @@ def _raw_export_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefinitio
                 shareable = next(c.shareable for c in SOURCE_CONTRACTS if c.name == source)
                 for outcome in outcomes[suite.name]:
                     extra = offending_raw_rows(connection, f"raw.{source}", outcome, shareable) if not outcome.passed else {}
-                    yield check_result(keys[source], outcome, {**validated, **extra}, shareable)
+                    yield check_result(keys[source], outcome, quality, {**validated, **extra}, shareable)
 
     return raw_exports_quality
 
@@ -118,7 +118,7 @@ def _feature_table_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefini
         outcomes = validate_suites([(suites[table], batches[table]) for table in tables], quality.project_path, context.run.run_id)
         for table in tables:
             for outcome in outcomes[suites[table].name]:
-                yield check_result(keys[table], outcome)
+                yield check_result(keys[table], outcome, quality)
 
     return feature_tables_quality
 
@@ -135,6 +135,6 @@ def _suite_checks(
         with warehouse.get_connection() as connection:
             current_suite, batches = build(quality, connection)
         for outcome in validate_batches(current_suite, batches, quality.project_path, context.run.run_id):
-            yield check_result(asset_key, outcome)
+            yield check_result(asset_key, outcome, quality)
 
     return suite_quality

@@ -10,5 +10,5 @@ from dagster_project.settings import Settings
 
 
 def quality_definitions(settings: Settings) -> dg.Definitions:
-    gates = QualityGates(settings.quality_dir, settings.quality_thresholds)
+    gates = QualityGates(settings.quality_dir, settings.quality_thresholds, settings.docs_port)
     return dg.Definitions(asset_checks=build_quality_checks(gates.thresholds), resources={"quality": gates})

@@ -175,5 +175,12 @@ def ui(port: int) -> None:
     command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port)]
     click.echo(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} dagster dev -w workspace.yaml -p {port}")
     os.chdir(REPO_ROOT)
+    # Dagster's notes to its own developers (`dagster dev` is superseded by the `dg` CLI, which cxp
+    # does not install; a schedule property Dagster itself reads) are nothing a cxp user can act on.
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *_DAGSTER_DEV_NOTES]))
     # Become dagster dev rather than wrap it: signals then reach it, and no orphan outlives cxp.
     os.execv(command[0], command)
+
+
+_DAGSTER_DEV_NOTES = ("ignore:Function `dev_command` is superseded:FutureWarning",
+                      "ignore:Property `ScheduleDefinition.environment_vars` is deprecated:DeprecationWarning")

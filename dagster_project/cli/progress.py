@@ -7,9 +7,12 @@ from typing import TextIO
 import dagster as dg
 
 from dagster_project.defs.ingest.assets import LOADED_BEFORE_FAILURE, NO_FILE
+from dagster_project.defs.pipeline.step_progress import parse_progress
 
 _SHOWN_METADATA = ("dagster/row_count", "rows_quarantined")
 
+
+_BAR_WIDTH = 24
 
 # Dagster says this once per step it does not run after a failure; the summary counts them instead.
 _NOT_EXECUTED = "Dependencies for step "
@@ -24,6 +27,7 @@ class ProgressHandler(logging.Handler):
         self.stream, self.not_executed = stream, not_executed
         self.started = time.monotonic()
         self.reported: set[tuple[str | None, str]] = set()
+        self.bar_drawn = False
         # Partitioned materializations of a running step, summed into one line when it succeeds.
         self.partitions: dict[str | None, dict[str, PartitionTally]] = {}
 
@@ -33,14 +37,36 @@ class ProgressHandler(logging.Handler):
         line = None
         if event is not None and not self._tallied(event):
             line = self._describe(event) if self._first_report(event) else None
-        if line is None and event is None and record.levelno >= logging.WARNING:
+        if line is None and event is None:
             message = str(meta.get("orig_message", record.getMessage()))
+            if (progress := parse_progress(message)) is not None:
+                self._draw_bar(meta.get("step_key"), *progress)
+                return
+            if record.levelno < logging.WARNING:
+                return
             if message.startswith(_NOT_EXECUTED) and meta.get("step_key"):
                 self.not_executed.append(meta["step_key"])
                 return
             line = f"{record.levelname.lower()}: {message}"
         if line:
-            print(f"[{time.monotonic() - self.started:7.1f}s] {line}", file=self.stream, flush=True)
+            self._write(line)
+
+    def _write(self, line: str) -> None:
+        """One line, over the progress bar if one is drawn."""
+        if self.bar_drawn:
+            self.stream.write("\r\033[K")
+            self.bar_drawn = False
+        print(f"[{time.monotonic() - self.started:7.1f}s] {line}", file=self.stream, flush=True)
+
+    def _draw_bar(self, step: str | None, done: int, total: int, unit: str) -> None:
+        """On a terminal, the step's bar, redrawn in place; in a log file, nothing (the ✓ lines say it)."""
+        if not self.stream.isatty():
+            return
+        filled = round(_BAR_WIDTH * done / total) if total else _BAR_WIDTH
+        bar = "█" * filled + "░" * (_BAR_WIDTH - filled)
+        self.stream.write(f"\r\033[K[{time.monotonic() - self.started:7.1f}s] ▶ {step}  {bar}  {done:,}/{total:,} {unit}")
+        self.stream.flush()
+        self.bar_drawn = True
 
     def _tallied(self, event: dg.DagsterEvent) -> bool:
         """Counts a partition's materialization towards its step's line (True), or prints that line
@@ -55,7 +81,7 @@ class ProgressHandler(logging.Handler):
             return True
         if kind == "STEP_SUCCESS":
             for asset, tally in self.partitions.pop(event.step_key, {}).items():
-                print(f"[{time.monotonic() - self.started:7.1f}s]   ✓ {asset}  ({tally})", file=self.stream, flush=True)
+                self._write(f"  ✓ {asset}  ({tally})")
         return False
 
     def _first_report(self, event: dg.DagsterEvent) -> bool:

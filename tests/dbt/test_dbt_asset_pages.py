@@ -1,9 +1,12 @@
 """What the UI shows of a dbt asset: its description, its column types, its row count."""
 
+from types import SimpleNamespace
+
 import dagster as dg
 import duckdb
 
 from dagster_project.defs.dbt.row_counts import with_row_counts
+from dagster_project.defs.pipeline.step_progress import StepProgress
 from dagster_project.defs.platform import build_definitions
 from dagster_project.settings import load_settings
 
@@ -29,6 +32,9 @@ def test_built_tables_get_their_row_count_and_views_and_checks_are_left_alone(tm
     }}
     events = [dg.Output(None, "t", metadata={"unique_id": "model.cxp.t"}), dg.Output(None, "v", metadata={"unique_id": "model.cxp.v"}),
               dg.AssetCheckResult(asset_key="t", check_name="c", passed=True)]
-    counted = list(with_row_counts(iter(events), manifest, lambda: duckdb.connect(str(warehouse))))
+    said = []
+    progress = StepProgress(SimpleNamespace(info=said.append), total=2, unit="models")
+    counted = list(with_row_counts(iter(events), manifest, lambda: duckdb.connect(str(warehouse)), progress))
+    assert said[-1] == "progress: 2/2 models"
     assert counted[0].metadata["dagster/row_count"].value == 7
     assert "dagster/row_count" not in counted[1].metadata and counted[2] is events[2]

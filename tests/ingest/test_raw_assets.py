@@ -150,3 +150,28 @@ def test_partitions_start_at_the_first_delivered_day_and_keep_it_when_old_files_
     (landing / "email/events_2024-02-27.jsonl").unlink()
     assert first_partition_date(landing, state) == date(2024, 2, 27)
     assert first_partition_date(landing, state, pinned=date(2024, 1, 1)) == date(2024, 1, 1)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_long_step_draws_a_progress_bar_on_a_terminal_and_nothing_in_a_log_file(platform):
+    for day in range(1, 4):
+        platform.deliver(f"crm/contacts_2024-03-0{day}.csv", f"{CONTACT_HEADER}\n{GOOD_CONTACT}\n")
+    result = platform.ingest("2024-03-01", "2024-03-03", selection="raw/crm_contacts")
+    records = [logging.makeLogRecord({"dagster_meta": {"dagster_event": event}}) for event in result.all_events]
+    # The step says how far it is in its run log (which the UI shows too).
+    assert "progress: 3/3 days" in [entry.user_message for entry in platform.instance.all_logs(result.run_id)]
+    terminal, log_file = _Terminal(), io.StringIO()
+    for stream in (terminal, log_file):
+        handler = ProgressHandler(stream, [])
+        handler.emit(logging.makeLogRecord({"dagster_meta": {"orig_message": "progress: 2/3 days", "step_key": "raw__crm_contacts"},
+                                            "levelno": logging.INFO}))
+        for record in records:
+            handler.emit(record)
+    assert "▶ raw__crm_contacts  ████████████████░░░░░░░░  2/3 days" in terminal.getvalue()
+    # The next line is written over the bar.
+    assert "2/3 days\r\x1b[K[" in terminal.getvalue()
+    assert "progress" not in log_file.getvalue() and "█" not in log_file.getvalue()

@@ -11,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.dbt.row_counts import with_row_counts
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
+from dagster_project.defs.pipeline.step_progress import StepProgress
 from dagster_project.defs.privacy.assets import ERASURES
 
 
@@ -91,6 +92,7 @@ def _dbt_build_assets(project: DbtProject, name: str, select: str = "fqn:*", exc
         # The manifest's own target directory keeps dbt's partial-parse cache warm (a cold parse
         # costs ~7 s a run); warehouse steps never overlap, so runs cannot collide in it.
         invocation = dbt.cli(["build"], context=context, target_path=project.target_path)
-        yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse.get_connection)
+        progress = StepProgress(context.log, len(context.selected_asset_keys), "models")
+        yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse.get_connection, progress)
 
     return dbt_models

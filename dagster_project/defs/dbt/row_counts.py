@@ -14,19 +14,25 @@ from typing import Any, TypeVar
 import dagster as dg
 import duckdb
 
+from dagster_project.defs.pipeline.step_progress import StepProgress
+
 _COUNTED = {"table", "incremental", "seed", "snapshot"}
 
 Event = TypeVar("Event")
 
 
 def with_row_counts(events: Iterable[Event], manifest: Mapping[str, Any],
-                    connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]) -> Iterator[Event]:
-    """The build's events once it is over, each materialized table's with `dagster/row_count`.
-    A build that fails still records, with counts, what it built before the failure."""
+                    connect: Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]],
+                    progress: StepProgress | None = None) -> Iterator[Event]:
+    """The build's events once it is over, each materialized table's with `dagster/row_count`;
+    `progress` counts the models as dbt builds them. A build that fails still records, with
+    counts, what it built before the failure."""
     held: list[Event] = []
     try:
         for event in events:
             held.append(event)
+            if progress is not None and isinstance(event, (dg.Output, dg.AssetMaterialization)):
+                progress.advance()
     except Exception:
         yield from _counted(held, manifest, connect)
         raise

@@ -10,6 +10,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.resources import LandingZone
+from dagster_project.defs.pipeline.step_progress import StepProgress
 from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.defs.quality.resources import QualityGatesParam
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
@@ -62,9 +63,11 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
         violations: list[ContractViolation] = []
         pending: list[DeliveredFile] = []
         zero_byte: list[date] = []
+        progress = StepProgress(context.log, len(context.partition_keys), "days")
         with warehouse.get_connection() as connection:
             create_raw_tables(connection)
             for key in context.partition_keys:
+                progress.advance()
                 day = date.fromisoformat(key)
                 path = delivered.get(day)
                 if path is None:
@@ -84,8 +87,8 @@ def _define_raw_asset(contract: SourceContract, partitions_def: dg.PartitionsDef
                     pending = []
             loaded += replace_partitions(connection, contract, pending, _utc_now(), salt)
             held = {day: partition_rows(connection, contract, day) for day in missing}
-        if missing:
-            context.log.warning(f"No {contract.folder}/{contract.file_stem} file delivered for {_describe_days(missing)}; existing rows kept.")
+        if missing:  # not a warning: most sources skip days, and each such day is observed as such
+            context.log.info(f"No {contract.folder}/{contract.file_stem} file delivered for {_describe_days(missing)}; existing rows kept.")
         if zero_byte:
             context.log.warning(f"{contract.folder}/{contract.file_stem} files of zero bytes for {_describe_days(zero_byte)}: "
                                 "loaded as days with nothing to report"

@@ -31,8 +31,8 @@ main.add_command(docs)
 
 
 @main.command()
-@click.option("--customers", default=10_000, show_default=True, help="People in the simulated business.")
-@click.option("--days", default=365, show_default=True, help="Days of daily exports.")
+@click.option("--customers", default=10_000, show_default=True, type=click.IntRange(min=1), help="People in the simulated business.")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(min=1), help="Days of daily exports.")
 @click.option("--seed", default=42, show_default=True, help="Random seed; the same arguments give the same files.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Landing directory to write [default: CXP_LANDING].")
 @click.option("--end-date", type=click.DateTime(["%Y-%m-%d"]), help="Last extract date [default: yesterday, UTC].")
@@ -163,7 +163,7 @@ def erasures_command() -> None:
 
 
 @main.command()
-@click.option("--port", default=3000, show_default=True)
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535))
 def ui(port: int) -> None:
     """Open the Dagster UI (`dagster dev -w workspace.yaml`) on this platform's instance."""
     from dagster_project.cli.dagster_instance import prepare_dagster_home

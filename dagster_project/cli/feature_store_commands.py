@@ -25,8 +25,8 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to listen on. Any other than loopback needs a token (CXP_FEATURE_SERVER_TOKEN), Feast's `auth:`, or --no-auth.")
-@click.option("--port", type=int, help="Port [default: CXP_FEATURE_SERVER_PORT, else 6566].")
-@click.option("--workers", default=1, show_default=True, help="Server processes (each one answers requests on its own).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port [default: CXP_FEATURE_SERVER_PORT, else 6566].")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Server processes (each one answers requests on its own).")
 @click.option("--allow-writes", is_flag=True,
               help="Also serve Feast's write routes (/push, /write-to-online-store, /materialize) and its others; off by default.")
 @click.option("--no-auth", is_flag=True, help="Listen on a non-loopback interface without any authentication.")

@@ -17,9 +17,8 @@ from feast.types import Bool, FeastType, Float64, String
 
 from feature_repo.entities import customer
 from ml.model_catalog import MODELS
+from ml.score_files import EMPTY_SCORES_FOLDER, REASONS_PER_MODEL, SCORES_TABLE
 
-SCORES_TABLE = "customer_scores"
-REASONS_PER_MODEL = 3
 # A day's scores stop being served after this: a failed night leaves no stale scores for long.
 SCORES_TTL = timedelta(days=3)
 _OWNER = "data-science@cxp.example"
@@ -62,7 +61,6 @@ def score_fields(horizon_days: Mapping[str, int]) -> list[Field]:
 # Names and types only (the files' schema); descriptions come with the configured windows.
 SCORE_FIELDS: list[Field] = score_fields(dict.fromkeys(MODELS, 0))
 
-EMPTY_SCORES_FOLDER = "_empty"
 # The score fields' Arrow types other than text (keyed by any Feast type: `Field.dtype` is typed so).
 _ARROW_TYPES: dict[FeastType, pa.DataType] = {Float64: pa.float64(), Bool: pa.bool_()}
 

@@ -86,7 +86,7 @@ def publish_online(store: FeatureStore, settings: Settings, retired_customer_ids
 
 def latest_scores_date(settings: Settings) -> date | None:
     """The newest scoring date among the score files, if the models scored anyone yet."""
-    from feature_repo.customer_scores import SCORES_TABLE
+    from ml.score_files import SCORES_TABLE
 
     root = settings.feature_files_dir / SCORES_TABLE
     dates = sorted(day.name for day in root.iterdir() if day.is_dir() and not day.name.startswith("_")) if root.exists() else []
@@ -101,7 +101,7 @@ def materialize_online(store: FeatureStore, settings: Settings) -> tuple[str, li
 
 def materialize_scores_online(store: FeatureStore, scored_on: date) -> OnlineWrite:
     """Write one scoring date's scores to the online store (only the cells that changed)."""
-    from feature_repo.customer_scores import SCORES_TABLE
+    from ml.score_files import SCORES_TABLE
 
     # Only this date's file: the engine compares each row with the customer's previous one in the
     # files, which must be the scores online now (yesterday's), not an older day's.

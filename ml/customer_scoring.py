@@ -18,7 +18,6 @@ import numpy as np
 import polars as pl
 from feast import FeatureStore
 
-from feature_repo.customer_scores import REASONS_PER_MODEL, SCORES_TABLE
 from ml.btyd_baseline import fit_btyd_baseline
 from ml.feature_matrix import matrix_values
 from ml.gradient_boosting import GradientBoostingModel
@@ -29,6 +28,7 @@ from ml.model_settings import ModelSettings
 from ml.prediction_reasons import RankedReasons, top_reasons
 from ml.reason_phrases import describe_input
 from ml.rfm_baseline import RfmBaseline
+from ml.score_files import REASONS_PER_MODEL, SCORES_TABLE
 from ml.value_level import value_level
 
 

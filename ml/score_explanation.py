@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
-from feature_repo.customer_scores import EMPTY_SCORES_FOLDER, REASONS_PER_MODEL, SCORES_TABLE
 from ml.model_catalog import MODELS, ModelSpec
 from ml.model_settings import LabelWindows
+from ml.score_files import EMPTY_SCORES_FOLDER, REASONS_PER_MODEL, SCORES_TABLE
 
 
 class ScoreExplanationError(Exception):

@@ -1,9 +1,16 @@
 """Plain-text rendering of `cxp explain`: score explanations and link explanations."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from dagster_project.identity.link_explanation import COMPARED_ATTRIBUTES, CustomerExplanation, Link, RecordPairExplanation
-from ml.score_explanation import ModelScore, ScoreExplanation
+
+if TYPE_CHECKING:
+    # For annotations only: ml.score_explanation imports Feast (4–5 s), which the link
+    # explanations (`cxp explain customer`, `cxp explain records`) never need.
+    from ml.score_explanation import ModelScore, ScoreExplanation
 
 
 def render_scores(explanation: ScoreExplanation) -> str:

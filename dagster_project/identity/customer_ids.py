@@ -12,8 +12,6 @@ from datetime import datetime
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 # Instances (`pl.String()`, which pl.Schema makes of `pl.String` anyway) in a pl.Schema: typed for both `schema=` and `cast`.
 ASSIGNMENT_SCHEMA = pl.Schema({"record_id": pl.String(), "customer_id": pl.String(), "customer_created_at": pl.Datetime("us")})
@@ -26,6 +24,11 @@ RETIRED_SCHEMA = pl.Schema({"retired_customer_id": pl.String(), "current_custome
 
 def find_clusters(record_ids: pl.Series, edges: pl.DataFrame) -> pl.DataFrame:
     """Connected components over accepted edges (`record_id_l`, `record_id_r`): one row per record."""
+    # Imported here: the id tables' readers (`cxp explain`) import this module for its schemas and
+    # should not pay for SciPy's import.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     index = pl.DataFrame({"record_id": record_ids.unique().sort()}).with_row_index("node")
     pairs = (
         edges.select("record_id_l", "record_id_r")

@@ -47,6 +47,7 @@ _VALUE = {
     "varchar": "['Books', 'Home', 'Footwear', 'Beauty', 'Toys', NULL][1 + cast(floor(random() * 6) as int)]",
     "timestamp": "cast(day + interval 1 day - to_seconds(cast(floor(random() * 86400 * 30) as bigint)) as timestamp)",
     "boolean": "random() < 0.3",
+    "varchar[]": "['Books', 'Home', 'Outdoor'][1:cast(floor(random() * 4) as int)]",
 }
 
 

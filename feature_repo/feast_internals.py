@@ -20,7 +20,7 @@ from feast.infra.key_encoding_utils import serialize_entity_key
 from feast.infra.online_stores.helpers import _mmh3, compute_table_id, compute_versioned_name
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
-from feast.types import Bool, FeastType, Float64, Int64, String, UnixTimestamp
+from feast.types import Array, Bool, FeastType, Float64, Int64, String, UnixTimestamp
 from feast.value_type import ValueType
 
 if TYPE_CHECKING:
@@ -104,6 +104,8 @@ _INT64_TAG = b"\x20"              # int64_val = 4, varint
 _DOUBLE = struct.Struct("<Bd")    # double_val = 5, 64-bit
 _BOOL = {True: b"\x38\x01", False: b"\x38\x00"}  # bool_val = 7
 _TIMESTAMP_TAG = b"\x40"          # unix_timestamp_val = 8, varint
+_STRING_LIST_TAG = b"\x62"        # string_list_val = 12, length-delimited: a StringList ...
+_LIST_ITEM_TAG = b"\x0a"          # ... of `val = 1` strings; [] is the tag and a zero length, not a null
 NULL = b""
 
 
@@ -132,10 +134,14 @@ def _encoder(dtype: FeastType) -> tuple[Callable[[Any], bytes], Callable[[Any], 
     if dtype == Bool:
         return _BOOL.__getitem__, str
     if dtype == String:
-        def encode_string(value: str) -> bytes:
-            raw = value.encode("utf-8")
-            return _STRING_TAG + _varint(len(raw)) + raw
-        return _cached(encode_string), str
+        return _cached(lambda value: _STRING_TAG + _length_prefixed(value)), str
+    if dtype == Array(String):
+        def encode_strings(value: Sequence[str]) -> bytes:
+            items = b"".join(_LIST_ITEM_TAG + _length_prefixed(item) for item in value)
+            return _STRING_LIST_TAG + _varint(len(items)) + items
+        cached = _cached(encode_strings)
+        # A list is cached as a tuple (hashable); Feast's SQL stores keep no text form of a list.
+        return (lambda value: cached(tuple(value))), (lambda value: None)
     if dtype == UnixTimestamp:
         return (lambda value: _TIMESTAMP_TAG + _varint(_timestamp_seconds(value))), (lambda value: None)
     raise TypeError(f"No online encoding for Feast type {dtype}")
@@ -150,6 +156,11 @@ def _varint(number: int) -> bytes:
         number >>= 7
     out.append(number)
     return bytes(out)
+
+
+def _length_prefixed(text: str) -> bytes:
+    raw = text.encode("utf-8")
+    return _varint(len(raw)) + raw
 
 
 def _cached(encode: Callable[[Any], bytes]) -> Callable[[Any], bytes]:

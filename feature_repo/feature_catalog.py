@@ -8,13 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import yaml
-from feast.types import Bool, FeastType, Float64, Int64, String, UnixTimestamp
+from feast.types import Array, Bool, FeastType, Float64, Int64, String, UnixTimestamp
 
 FEATURE_MODELS_YAML = Path("models") / "marts" / "features" / "_features__models.yml"
 # Columns every snapshot table has that are keys, timestamps or bookkeeping, not features.
 NON_FEATURE_COLUMNS = {"customer_id", "snapshot_date", "event_timestamp", "feature_hash"}
 _FEAST_TYPES: dict[str, FeastType] = {
     "bigint": Int64, "double": Float64, "varchar": String, "timestamp": UnixTimestamp, "boolean": Bool,
+    "varchar[]": Array(String),
 }
 
 

@@ -19,6 +19,8 @@ import duckdb
 
 FEATURE_SCHEMA = "features"
 MANIFEST = "_manifest.json"
+# The table's columns and types when its files were last written.
+COLUMNS = "_columns.json"
 # The earliest snapshot date written to the files but not yet to the online store.
 ONLINE_PENDING = "_online_pending.json"
 EMPTY_TABLE_FOLDER = "_empty"
@@ -56,6 +58,13 @@ def export_feature_table(connection: duckdb.DuckDBPyConnection, table: str, root
             f"FROM {FEATURE_SCHEMA}.{table} GROUP BY snapshot_date"
         ).fetchall()
     }
+    # A table whose columns changed (a column that became a list, a new feature) is rewritten
+    # whole: Feast reads the folder as one dataset, so every file must have the same schema.
+    columns_path = directory / COLUMNS
+    columns = [list(column) for column in connection.sql(f"DESCRIBE {FEATURE_SCHEMA}.{table}").fetchall()]
+    if not columns_path.exists() or json.loads(columns_path.read_text()) != columns:
+        previous = {}
+        shutil.rmtree(directory / EMPTY_TABLE_FOLDER, ignore_errors=True)
     changed = sorted(day for day, summary in current.items() if previous.get(day) != summary or not (directory / day).exists())
     removed = sorted(day for day in previous if day not in current)
     if len(changed) > _BULK_WRITE_DATES:
@@ -71,6 +80,7 @@ def export_feature_table(connection: duckdb.DuckDBPyConnection, table: str, root
         earliest = min(date.fromisoformat(changed[0]), pending) if pending else date.fromisoformat(changed[0])
         (directory / ONLINE_PENDING).write_text(json.dumps({"since": earliest.isoformat()}))
     # The manifest is written last: an export interrupted halfway is redone by the next one.
+    columns_path.write_text(json.dumps(columns))
     manifest_path.write_text(json.dumps(current, indent=0, sort_keys=True))
     return FeatureFileExport(
         table=table,

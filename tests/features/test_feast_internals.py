@@ -14,9 +14,9 @@ from feast.infra.compute_engines.local.compute import LocalComputeEngine
 from feast.infra.online_stores.redis import RedisOnlineStore
 from feast.infra.online_stores.sqlite import SqliteOnlineStore
 from feast.infra.registry.file import FileRegistryStore
-from feast.protos.feast.types.Value_pb2 import Value
+from feast.protos.feast.types.Value_pb2 import StringList, Value
 from feast.repo_config import RegistryConfig, RepoConfig
-from feast.types import Bool, Float64, Int64, String, UnixTimestamp
+from feast.types import Array, Bool, Float64, Int64, String, UnixTimestamp
 
 from feature_repo.feast_internals import (
     batch_engine,
@@ -40,6 +40,7 @@ ROWS = pd.DataFrame({
     "orders": [3, 0, 2**40],
     "spend": [12.5, None, 0.1],
     "segment": ["gold", "", "日本"],
+    "interests": [["Shoes", "Bags"], [], ["日本", "a" * 200]],
     "event_timestamp": [pd.Timestamp("2026-03-04T00:00:00Z")] * 3,
 })
 
@@ -74,6 +75,14 @@ def test_encoded_values_are_the_bytes_of_feasts_value_message(dtype, values, fie
     assert texts == [str(value) for value in values]
 
 
+def test_string_lists_encode_as_feasts_string_list_and_an_empty_one_is_not_a_null():
+    values = [["Shoes", "Bags"], [], ["Zoë", "a" * 200], ("Shoes", "Bags")]
+    encoded, texts = encode_column([*values, None], Array(String))
+    assert encoded == [Value(string_list_val=StringList(val=list(value))).SerializeToString() for value in values] + [b""]
+    assert encoded[1] != b"" and Value.FromString(encoded[1]).WhichOneof("val") == "string_list_val"
+    assert texts == [None] * 5  # Feast's SQL stores keep no text form of a list
+
+
 def test_timestamps_encode_as_unix_seconds_and_nulls_as_the_empty_message():
     aware = MOMENT.replace(tzinfo=timezone.utc)
     encoded, texts = encode_column([MOMENT, aware, None], UnixTimestamp)
@@ -106,7 +115,8 @@ def _stock_store(tmp_path: Path, online_store: dict) -> tuple[FeatureStore, Feat
     customer = Entity(name="customer", join_keys=["customer_id"], value_type=ValueType.STRING)
     view = FeatureView(name="customer_facts", entities=[customer], ttl=None, online=True,
                        schema=[Field(name="customer_id", dtype=String), Field(name="orders", dtype=Int64),
-                               Field(name="spend", dtype=Float64), Field(name="segment", dtype=String)],
+                               Field(name="spend", dtype=Float64), Field(name="segment", dtype=String),
+                               Field(name="interests", dtype=Array(String))],
                        source=FileSource(path=str(path), timestamp_field="event_timestamp"))
     store.apply([customer, view])
     store.write_to_online_store("customer_facts", ROWS)
@@ -117,7 +127,7 @@ def _expected_cells(view: FeatureView) -> dict[tuple[bytes, str], bytes]:
     keys = entity_keys([("customer_id", String)], [ROWS["customer_id"].tolist()], 3)
     cells = {}
     for feature in view.features:
-        values = [None if pd.isna(value) else value for value in ROWS[feature.name].tolist()]
+        values = [None if not isinstance(value, list) and pd.isna(value) else value for value in ROWS[feature.name].tolist()]
         for key, encoded in zip(keys, encode_column(values, feature.dtype)[0]):
             cells[key, feature.name] = encoded
     return cells

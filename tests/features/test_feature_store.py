@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 import requests
@@ -33,6 +34,9 @@ pytestmark = pytest.mark.slow
 CXP = str(Path(sys.executable).with_name("cxp"))
 LAST_DAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
 STORED_VIEWS = ("customer_purchase", "customer_email", "customer_support", "customer_profile")
+# The customer the README's curl example asks for (README.md, "Serving apps over HTTP").
+README_CUSTOMER = ("select customer_id from marts.dim_customers semi join features.customer_purchase_features using (customer_id) "
+                   "order by customer_id limit 1")
 INCREMENTAL_TABLES = ("customer_purchase_features", "customer_email_features", "customer_support_features")
 
 
@@ -192,7 +196,13 @@ def _stored_features(store) -> list[str]:
 
 
 def _same(left: pd.Series, right: pd.Series) -> pd.Series:
+    left, right = _comparable(left), _comparable(right)
     return (left == right) | (left.isna() & right.isna())
+
+
+def _comparable(values: pd.Series) -> pd.Series:
+    """Lists (the SDK's) and arrays (a training set's) as tuples, which compare as one value."""
+    return values.map(lambda value: tuple(value) if isinstance(value, (list, np.ndarray)) else value)
 
 
 def test_online_values_equal_the_latest_offline_values(platform):
@@ -377,7 +387,35 @@ def test_apps_read_the_personalization_service_over_http(platform, tmp_path):
         assert abs(served_days - sdk_days) < 1 / 1440
 
 
-def test_the_feature_server_wants_its_token_serves_reads_only_and_answers_mistakes_with_4xx(platform, tmp_path, monkeypatch):
+def test_interests_are_served_as_lists_over_http_and_by_the_sdk_and_unknown_ids_are_named(platform, tmp_path):
+    home, _, store, _, _ = platform
+    with_interests, without = (
+        [row[0] for row in query(home / "warehouse.duckdb", f"select customer_id from marts.dim_customers where len(interests) {test} 0 "
+                                                             "order by customer_id limit 3")] for test in (">", "="))
+    expected = dict(query(home / "warehouse.duckdb", "select customer_id, interests from marts.dim_customers"))
+    customers = [*with_interests, *without, "cus_not_a_customer"]
+    # The README's example: the first current customer with an order.
+    readme_customer = query(home / "warehouse.duckdb", README_CUSTOMER)[0][0]
+    with running_feature_server(tmp_path) as url:
+        answer = requests.post(f"{url}/get-online-features", timeout=10,
+                               json={"feature_service": "personalization_app", "entities": {"customer_id": customers}}).json()
+        readme = requests.post(f"{url}/get-online-features", timeout=10,
+                               json={"feature_service": "personalization_app", "entities": {"customer_id": [readme_customer]}}).json()
+    served = {name: result["values"] for name, result in zip(answer["metadata"]["feature_names"], answer["results"])}
+    assert served["interests"] == [*(expected[c] for c in with_interests + without), None]
+    assert all(served["interests"][:3]) and served["interests"][3:6] == [[], [], []]
+    assert answer["unknown_entities"] == ["cus_not_a_customer"]
+    sdk = store.get_online_features(features=["customer_profile:interests"], entity_rows=[{"customer_id": c} for c in customers]).to_dict()
+    assert sdk["interests"] == served["interests"]
+    # Training sets get the same lists, as of each row's time.
+    offline = store.get_historical_features(entity_df=pd.DataFrame({"customer_id": with_interests, "event_timestamp": pd.Timestamp.now(tz="UTC")}),
+                                            features=["customer_profile:interests"]).to_df().set_index("customer_id")
+    assert [list(offline.loc[c, "interests"]) for c in with_interests] == served["interests"][:3]
+    readme_values = {name: result for name, result in zip(readme["metadata"]["feature_names"], readme["results"])}
+    assert readme["unknown_entities"] == [] and readme_values["orders_lifetime"]["values"][0] >= 1
+
+
+def test_the_feature_server_wants_its_token_serves_reads_only_and_answers_mistakes_with_4xx_in_one_shape(platform, tmp_path, monkeypatch):
     import requests
 
     home = platform[0]
@@ -397,22 +435,31 @@ def test_the_feature_server_wants_its_token_serves_reads_only_and_answers_mistak
         assert post("/get-online-features", read).status_code == 200
         for path in ("/push", "/write-to-online-store", "/materialize", "/materialize-incremental"):
             refused = post(path, {})
-            assert refused.status_code == 403 and "--allow-writes" in refused.json()["detail"], path
+            assert refused.status_code == 403 and "--allow-writes" in refused.json()["error"]["message"], path
         many = post("/get-online-features", {**read, "entities": {"customer_id": [f"cus_{i}" for i in range(100_000)]}})
         assert many.status_code == 413
         assert post("/get-online-features", {**read, "entities": {"customer_id": ["x"] * 501}}).status_code == 413
-        assert "at most 500" in post("/get-online-features", {**read, "entities": {"customer_id": ["x"] * 501}}).json()["detail"]
+        assert "at most 500" in post("/get-online-features", {**read, "entities": {"customer_id": ["x"] * 501}}).json()["error"]["message"]
         mistakes = {
             "not json": (b"{", 400, "not JSON"),
+            "no entity": ({**read, "entities": {"customer_id": []}}, 400, "non-empty"),
+            "no entities at all": ({"feature_service": "personalization_app"}, 400, '"entities" must map a join key'),
             "wrong entity key": ({**read, "entities": {"user_id": customers}}, 422, "accepted are customer_id"),
-            "no entity": ({**read, "entities": {"customer_id": []}}, 422, "non-empty"),
-            "unknown service": ({**read, "feature_service": "nope"}, 404, "personalization_app"),
-            "unknown view": ({"features": ["nope:x"], "entities": read["entities"]}, 404, "customer_profile"),
-            "unknown feature": ({"features": ["customer_profile:nope"], "entities": read["entities"]}, 404, "it has:"),
+            "unknown service": ({**read, "feature_service": "nope"}, 422, "personalization_app"),
+            "unknown view": ({"features": ["nope:x"], "entities": read["entities"]}, 422, "customer_profile"),
+            "unknown feature": ({"features": ["customer_profile:nope"], "entities": read["entities"]}, 422, "it has:"),
+            "one feature twice": ({"features": ["customer_profile:interests"] * 2, "entities": read["entities"]}, 422, "more than once"),
         }
         for mistake, (body, status, says) in mistakes.items():
             answer = post("/get-online-features", body)
-            assert answer.status_code == status and says in answer.json()["detail"], (mistake, answer.status_code, answer.text)
+            assert answer.status_code == status and answer.json()["error"]["status"] == status, (mistake, answer.status_code, answer.text)
+            assert says in answer.json()["error"]["message"], (mistake, answer.text)
+        unknown_route = post("/get-online-feature", read)
+        assert unknown_route.status_code == 404 and "No route /get-online-feature" in unknown_route.json()["error"]["message"]
+        wrong_method = requests.get(f"{url}/get-online-features", headers=bearer, timeout=30)
+        assert wrong_method.status_code == 405 and wrong_method.json()["error"]["status"] == 405
+        unauthorized = post("/get-online-features", read, headers={})
+        assert unauthorized.json() == {"error": {"status": 401, "message": unauthorized.json()["error"]["message"]}}
         fine = post("/get-online-features", {"features": ["customer_profile:email_marketing_consent"], "entities": read["entities"]})
         assert fine.status_code == 200, fine.text
 

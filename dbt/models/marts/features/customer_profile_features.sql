@@ -3,7 +3,7 @@
 -- previous row. The exports hold only the current profile, so the first build dates each
 -- customer's profile at the day they were first seen; every later change is dated the night it
 -- was observed. Tenure is derived on demand in Feast from first_seen_at.
-{{ config(unique_key=['customer_id', 'snapshot_date']) }}
+{{ config(unique_key=['customer_id', 'snapshot_date'], pre_hook="{{ convert_text_column_to_list('interests', ';') }}") }}
 with
 
 customers as (
@@ -31,7 +31,7 @@ candidates as (
         array_to_string(customers.sources, ';') as sources,
         len(customers.sources) as source_count,
         customers.preferred_channel,
-        array_to_string(customers.interests, ';') as interests,
+        customers.interests,
         customers.email_marketing_consent,
         customers.is_email_marketable,
         customers.is_personalization_opted_out

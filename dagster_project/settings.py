@@ -183,7 +183,7 @@ ENVIRONMENT = {
 # Variables that are not settings: those `export_environment` publishes for dbt and Feast, and the
 # test and bench harnesses' own.
 NOT_SETTINGS = {"CXP_WAREHOUSE_PATH", "CXP_FEATURE_STORE_DIR", "CXP_SQLITE_ONLINE_STORE", "CXP_FEATURE_FILES_DIR",
-                "CXP_REQUIRE_REDIS", "CXP_BENCH_LOG"}
+                "CXP_REQUIRE_REDIS", "CXP_REQUIRE_BROWSER", "CXP_UI_SCREENSHOTS", "CXP_BENCH_LOG"}
 
 
 def load_settings(environment: Mapping[str, str] | None = None) -> Settings:

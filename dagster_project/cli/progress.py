@@ -7,7 +7,7 @@ from typing import TextIO
 import dagster as dg
 
 from dagster_project.defs.ingest.assets import LOADED_BEFORE_FAILURE, NO_FILE
-from dagster_project.defs.pipeline.step_progress import parse_progress
+from dagster_project.step_progress import parse_progress
 
 _SHOWN_METADATA = ("dagster/row_count", "rows_quarantined")
 

@@ -6,9 +6,9 @@ import dagster as dg
 import duckdb
 
 from dagster_project.defs.dbt.row_counts import with_row_counts
-from dagster_project.defs.pipeline.step_progress import StepProgress
 from dagster_project.defs.platform import build_definitions
 from dagster_project.settings import load_settings
+from dagster_project.step_progress import StepProgress
 
 
 def test_descriptions_are_the_models_own_and_seeds_have_typed_columns(cxp_home):

@@ -11,8 +11,8 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.dbt.row_counts import with_row_counts
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
-from dagster_project.defs.pipeline.step_progress import StepProgress
 from dagster_project.defs.privacy.assets import ERASURES
+from dagster_project.step_progress import StepProgress
 
 
 class LayeredDbtTranslator(DagsterDbtTranslator):

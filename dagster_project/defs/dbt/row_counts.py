@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import dagster as dg
 import duckdb
 
-from dagster_project.defs.pipeline.step_progress import StepProgress
+from dagster_project.step_progress import StepProgress
 
 _COUNTED = {"table", "incremental", "seed", "snapshot"}
 

@@ -10,12 +10,12 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.ingest.resources import LandingZone
-from dagster_project.defs.pipeline.step_progress import StepProgress
 from dagster_project.defs.privacy.resources import SuppressionSalt
 from dagster_project.defs.quality.resources import QualityGatesParam
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS, SourceContract
 from dagster_project.ingest.raw_tables import DeliveredFile, LoadedPartition, create_raw_tables, partition_rows, replace_partitions
 from dagster_project.ingest.readers import ContractViolation, read_export
+from dagster_project.step_progress import StepProgress
 
 _BATCH_ROWS = 250_000
 """Files are written to the warehouse in batches of about this many rows, one transaction each."""

@@ -32,8 +32,10 @@ def docs(port: int | None, skip_dbt_docs: bool) -> None:
         server = make_docs_server(DocsSites(quality_site, dbt_page, dbt_note), port)
     except OSError as error:
         raise click.ClickException(f"Cannot listen on 127.0.0.1:{port} ({error.strerror}): pass --port, or stop what holds it.") from error
-    # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does.
+    # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does; and Ctrl-C itself even where the
+    # shell that started it ignores SIGINT for its background jobs (Python then installs no handler).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     click.echo(f"Docs on http://127.0.0.1:{port}/ (quality reports: /quality/, dbt docs: /dbt/); Ctrl-C stops.")
     try:
         server.serve_forever()

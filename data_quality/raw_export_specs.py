@@ -114,6 +114,15 @@ RAW_EXPORT_SPECS: dict[str, RawExportSpec] = {spec.source: spec for spec in (
         positive={"usd_per_unit": f"try_cast({_text('usd_per_unit')} as decimal(18, 10))"},
     ),
     RawExportSpec(
+        # A products export carries no timestamp; inventory may be negative (oversold), so it is no amount.
+        source="ecommerce_products",
+        ids={"handle": _text("Handle")},
+        timestamps={},
+        value_sets=(ValueSet("status", _text("Status"), ("active", "draft", "archived")),),
+        non_negative={"variant_price": f"try_cast({_text('Variant Price')} as decimal(18, 4))",
+                      "variant_compare_at_price": f"try_cast({_text('Variant Compare At Price')} as decimal(18, 4))"},
+    ),
+    RawExportSpec(
         source="email_events",
         ids={"sg_event_id": _json("sg_event_id")},
         timestamps={"event_at": f"make_timestamp(try_cast({_json('timestamp')} as bigint) * 1000000)"},

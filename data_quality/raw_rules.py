@@ -47,15 +47,19 @@ def raw_export_rules(spec: RawExportSpec, t: RawThresholds, fx_currencies: tuple
              "profile", lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="days_since_newest_partition", max_value=t.max_partition_age_days)]),
         Rule("required_ids_present", BLOCKING, f"Every row has its {', '.join(spec.ids)}.",
              "profile", lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="rows_missing", max_value=0)]),
-        Rule("timestamps_not_in_future", BLOCKING,
-             f"No {', '.join(spec.timestamps)} after the end of the row's extract day plus {t.future_slack_hours} h.",
-             "profile", lambda gxe: [gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                 column_A="latest_plausible_at", column_B="latest_at", or_equal=True, ignore_row_if="either_value_is_missing")]),
-        Rule("timestamps_not_implausibly_old", BLOCKING,
-             f"No {', '.join(spec.timestamps)} before {t.oldest_plausible_timestamp} (for older history, set "
-             "`raw: {oldest_plausible_timestamp: YYYY-MM-DD}` in the YAML file CXP_QUALITY_THRESHOLDS names).",
-             "profile", lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="earliest_at", min_value=floor)]),
     ]
+    if spec.timestamps:
+        # A products export carries no timestamp: nothing for these rules to judge.
+        rules += [
+            Rule("timestamps_not_in_future", BLOCKING,
+                 f"No {', '.join(spec.timestamps)} after the end of the row's extract day plus {t.future_slack_hours} h.",
+                 "profile", lambda gxe: [gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                     column_A="latest_plausible_at", column_B="latest_at", or_equal=True, ignore_row_if="either_value_is_missing")]),
+            Rule("timestamps_not_implausibly_old", BLOCKING,
+                 f"No {', '.join(spec.timestamps)} before {t.oldest_plausible_timestamp} (for older history, set "
+                 "`raw: {oldest_plausible_timestamp: YYYY-MM-DD}` in the YAML file CXP_QUALITY_THRESHOLDS names).",
+                 "profile", lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="earliest_at", min_value=floor)]),
+        ]
     for value_set in spec.value_sets:
         values = value_set.values + (fx_currencies if value_set.from_fx_currencies else ())
         rules.append(Rule(

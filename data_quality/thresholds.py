@@ -60,10 +60,11 @@ class IdentityThresholds(StrictSettings):
 
 
 class MartThresholds(StrictSettings):
-    """Gates on the customer 360 marts."""
+    """Gates on the marts: the customer 360 and the product catalog."""
 
     amount_tolerance: Annotated[float, Field(ge=0)]
     max_unreconciled_order_share: Share
+    max_unknown_sku_share: Share
 
 
 class FeatureThresholds(StrictSettings):

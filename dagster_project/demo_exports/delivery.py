@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SOURCES = ("crm", "orders", "fx_rates", "email", "support", "privacy")
+SOURCES = ("crm", "orders", "fx_rates", "email", "support", "privacy", "products")
 # An erasure request lost with a failed export would make the demo itself break the law,
 # so the privacy feed never misses a day.
-SOURCES_WITH_GAPS = ("crm", "orders", "fx_rates", "email", "support")
+SOURCES_WITH_GAPS = ("crm", "orders", "fx_rates", "email", "support", "products")
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,16 @@ class DeliverySchedule:
         return result
 
 
-def plan_deliveries(days: int, rng: np.random.Generator) -> DeliverySchedule:
-    """Pick one to three failed export days per source, never the first or last day."""
+def plan_deliveries(days: int, rng: np.random.Generator, catalog_rng: np.random.Generator) -> DeliverySchedule:
+    """Pick one to three failed export days per source, never the first or last day; the products
+    export's from `catalog_rng`, the catalog's own stream, so that the other sources' stay as they were."""
     missing: dict[str, tuple[int, ...]] = {}
     for source in SOURCES:
         if source not in SOURCES_WITH_GAPS or days < 5:
             missing[source] = ()
             continue
-        count = int(rng.integers(1, 4))
-        picked = rng.choice(np.arange(1, days - 1), size=count, replace=False)
+        stream = catalog_rng if source == "products" else rng
+        count = int(stream.integers(1, 4))
+        picked = stream.choice(np.arange(1, days - 1), size=count, replace=False)
         missing[source] = tuple(int(day) for day in np.sort(picked))
     return DeliverySchedule(days=days, missing=missing)

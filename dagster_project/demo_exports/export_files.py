@@ -1,4 +1,4 @@
-"""Writing the six daily exports of a simulated world, and noting which records went out."""
+"""Writing the seven daily exports of a simulated world, and noting which records went out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from dagster_project.demo_exports import crm_export, shopify_export
+from dagster_project.demo_exports import crm_export, shopify_export, shopify_products
 from dagster_project.demo_exports.formats import iso_utc
 from dagster_project.demo_exports.fx_rates import FX_COLUMNS, fx_rate_rows
 from dagster_project.demo_exports.order_buyers import SHOP_DOMAIN
@@ -71,6 +71,12 @@ def _write_orders(world: World, out: Path, log: WriteLog, rng: np.random.Generat
                     how="left", maintain_order="left").drop("order_index")
 
 
+def _write_products(world: World, out: Path, log: WriteLog) -> None:
+    rows = shopify_products.product_rows(world.catalog, world.product_history, world.timeline, world.schedule)
+    write_daily_csv(out, "ecommerce/products", rows, world.timeline, world.schedule, "products", log,
+                    lambda day: shopify_products.PRODUCT_COLUMNS)
+
+
 def _write_email(world: World, out: Path, log: WriteLog, rng: np.random.Generator) -> np.ndarray:
     posted = schedule_webhooks(world.email.events, world.erased_at[world.recipients.person], world.timeline,
                                world.schedule, rng)
@@ -105,6 +111,7 @@ def write_exports(world: World, out: Path, rng: np.random.Generator) -> tuple[Wr
     log = WriteLog()
     contacts = _write_crm(world, out, log, rng)
     orders = _write_orders(world, out, log, rng)
+    _write_products(world, out, log)
     recipients = _write_email(world, out, log, rng)
     tickets = _write_support(world, out, log, rng)
     _write_privacy(world, out, log)

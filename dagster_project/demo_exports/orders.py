@@ -11,6 +11,8 @@ from dagster_project.demo_exports.catalog import CATEGORIES, DISCOUNT_CODES, Cat
 from dagster_project.demo_exports.fx_rates import FxRates
 from dagster_project.demo_exports.lifecycle import Lifecycles
 from dagster_project.demo_exports.population import SPEND_P, day_seconds
+from dagster_project.demo_exports.product_choice import choose_variants
+from dagster_project.demo_exports.product_history import ProductHistory
 from dagster_project.demo_exports.timeline import Timeline
 
 ORDER_SOURCES = np.array(["web", "pos", "iphone", "android", "shopify_draft_order"], dtype=object)
@@ -58,9 +60,10 @@ def _order_calendar(life: Lifecycles, timeline: Timeline,
     )
 
 
-def build_orders(people: pl.DataFrame, life: Lifecycles, catalog: Catalog, fx: FxRates,
-                 timeline: Timeline, rng: np.random.Generator) -> Orders:
-    """Price every order from the buyer's latent spend, interests, currency and country."""
+def build_orders(people: pl.DataFrame, life: Lifecycles, catalog: Catalog, history: ProductHistory, fx: FxRates,
+                 timeline: Timeline, rng: np.random.Generator, product_rng: np.random.Generator) -> Orders:
+    """Price every order from the buyer's latent spend, interests, currency and country; the
+    products each line buys are drawn from `product_rng`, so the catalog's size changes no other draw."""
     calendar = _order_calendar(life, timeline, rng)
     n = calendar.height
     person = calendar["person_index"].to_numpy()
@@ -83,9 +86,11 @@ def build_orders(people: pl.DataFrame, life: Lifecycles, catalog: Catalog, fx: F
     share = rng.gamma(2.0, 1.0, size=len(line_order))
     share /= np.bincount(line_order, weights=share)[line_order]
     target = value_usd_cents[line_order] * share
-    product = catalog.pick(category, target)
-    quantity = np.clip(np.round(target / catalog.price_usd_cents[product]), 1, 3).astype(np.int64)
-    price = np.round(catalog.price_usd_cents[product] / usd_per_unit[line_order]).astype(np.int64)
+    line_day = sim_day[line_order]
+    variant = choose_variants(catalog, history, category, target, line_day, product_rng)
+    price_usd, _ = history.prices_cents(catalog, variant, history.version_at(catalog.variant_product[variant], line_day))
+    quantity = np.clip(np.round(target / price_usd), 1, 3).astype(np.int64)
+    price = np.round(price_usd / usd_per_unit[line_order]).astype(np.int64)
     lines_total = np.bincount(line_order, weights=price * quantity, minlength=n).astype(np.int64)
     code = np.where(rng.random(n) < 0.12, rng.integers(0, len(DISCOUNT_CODES), size=n), -1)
     percent = np.array([c[1] for c in DISCOUNT_CODES] + [0])[code]
@@ -115,8 +120,8 @@ def build_orders(people: pl.DataFrame, life: Lifecycles, catalog: Catalog, fx: F
         "order_index": line_order.astype(np.int64),
         "line_no": line_no.astype(np.int64),
         "quantity": quantity,
-        "product_name": catalog.name[product],
-        "sku": catalog.sku[product],
+        "product_name": catalog.line_item_name(variant),
+        "sku": catalog.sku[variant],
         "price_cents": price,
     }, schema_overrides={"product_name": pl.String, "sku": pl.String})
     return Orders(orders, lines)

@@ -10,6 +10,7 @@ import polars as pl
 from dagster_project.demo_exports.export_files import Written
 from dagster_project.demo_exports.identities import ADDRESS_FIELDS
 from dagster_project.demo_exports.population import interests_text
+from dagster_project.demo_exports.product_truth import write_product_truth
 from dagster_project.demo_exports.truth_readme import TRUTH_README
 from dagster_project.demo_exports.world import World
 
@@ -166,5 +167,6 @@ def write_truth(world: World, written: Written, out: Path) -> int:
         "request_id", "person_id", "email",
         pl.from_epoch("received_at", time_unit="s").dt.replace_time_zone("UTC").alias("received_at"),
     ).write_parquet(folder / "erasure_requests.parquet")
+    products = write_product_truth(world.catalog, world.product_history, world.timeline, folder)
     (folder / "README.md").write_text(TRUTH_README, encoding="utf-8")
-    return 4
+    return 4 + products

@@ -56,9 +56,33 @@ first and last name). Rates: `RecordCorruption` in `record_corruption.py`, scale
 `request_id`, `person_id`, `email` (as sent in the request), `received_at`. Nothing about the person
 newer than the request was exported.
 
+## products.parquet — one row per variant of the catalog
+
+`sku` (null for the few variants without one, which are never sold), `handle`, `title`, `option_value`,
+`category` (the category the shop files the product under: one of the CRM Interests; the export
+states it only through `Type`, tags or Shopify's taxonomy path, which for a few kinds names another
+department, e.g. a water bottle is drinkware and a board book a print book), `vendor`,
+`taxonomy_path` (as exported; null where the export leaves it empty), `launch_price_usd`,
+`sales_weight` (the share of line items it is drawn for, before the price fit and availability:
+a long tail), `created_date` (created as a draft), `launch_date` (made active), `archive_date` (null
+when never archived within the simulation), `in_products_export` (false for the few products sold
+through a channel the products export does not cover: their SKUs appear only on orders),
+`is_inventory_tracked`. Products launch before, during and after the window: the catalog's SKUs
+(`generate_demo_exports(catalog_skus=...)`, 2,000 by default) cover them all.
+
+## product_availability.parquet — one row per spell a product could be bought
+
+`handle`, `available_from`, `available_until` (exclusive; null when still on sale at the end of the
+simulated future). A product can be bought while active and in stock: order lines buy only such
+products, at that day's price (sales mark prices down; lasting price changes move them up).
+
 ## Deliberate quirks of the exports
 
 The first CRM file is an initial load: it also holds every contact created before the window, in its
 state at the window start. A day missing from a source is a failed export; its records arrive in the
-next delivered file (fx rates of that day are simply absent).
+next delivered file (fx rates of that day are simply absent). The first products file is an initial
+load of every product created before the window, archived ones included; later files carry the
+products that changed that day (drafts, launches, price changes and sales, stock-outs and restocks,
+archiving). Some products have no description, no taxonomy path, no `Type` or no category tag,
+untracked inventory (empty quantity), or an oversold (negative) quantity while out of stock.
 """

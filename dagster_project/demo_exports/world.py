@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 
 from dagster_project.demo_exports.campaigns import Campaign, schedule_campaigns
-from dagster_project.demo_exports.catalog import build_catalog
+from dagster_project.demo_exports.catalog import DEFAULT_CATALOG_SKUS, Catalog, build_catalog, skip_former_catalog_draws
 from dagster_project.demo_exports.crm_contacts import build_contacts
 from dagster_project.demo_exports.delivery import DeliverySchedule, plan_deliveries
 from dagster_project.demo_exports.email_events import EmailOutcome, simulate_email_events
@@ -22,6 +22,7 @@ from dagster_project.demo_exports.order_buyers import SHOP_DOMAIN, attach_buyers
 from dagster_project.demo_exports.order_versions import plan_order_versions
 from dagster_project.demo_exports.orders import Orders, build_orders
 from dagster_project.demo_exports.population import draw_population
+from dagster_project.demo_exports.product_history import ProductHistory, simulate_product_history
 from dagster_project.demo_exports.record_corruption import RecordCorruption, add_compound_surnames
 from dagster_project.demo_exports.support_tickets import build_tickets
 from dagster_project.demo_exports.timeline import Timeline
@@ -36,6 +37,8 @@ class World:
     schedule: DeliverySchedule
     people: pl.DataFrame
     life: Lifecycles
+    catalog: Catalog
+    product_history: ProductHistory
     fx: FxRates
     published_fx: FxRates
     orders: Orders
@@ -55,13 +58,16 @@ COMPOUND_SURNAME_SHARE = 0.03
 
 
 def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
-                   corruption: RecordCorruption = RecordCorruption()) -> World:
+                   corruption: RecordCorruption = RecordCorruption(), catalog_skus: int = DEFAULT_CATALOG_SKUS) -> World:
     """Draw people, live their lives, and derive every source system's records, in a fixed order.
 
-    The slips of `corruption` come from a stream of their own, so their rates change no other draw."""
-    (slip_rng,) = rng.spawn(1)
-    schedule = plan_deliveries(timeline.days, rng)
-    catalog = build_catalog(rng)
+    The slips of `corruption` and the product catalog (its products, their changes, the products
+    each order line buys) come from streams of their own, so their rates and size change no other draw."""
+    slip_rng, product_rng = rng.spawn(2)
+    schedule = plan_deliveries(timeline.days, rng, product_rng)
+    skip_former_catalog_draws(rng)
+    catalog = build_catalog(catalog_skus, timeline, product_rng)
+    product_history = simulate_product_history(catalog, timeline, product_rng)
     people = draw_population(customers, timeline, rng)
     per_country = dict(people["country"].value_counts(sort=True).iter_rows())
     people = assign_identities(people, build_pools(per_country, rng), timeline, rng)
@@ -71,7 +77,7 @@ def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
     life = simulate_lifecycles(people, timeline, rng)
     fx = simulate_fx_rates(timeline, rng)
     published_fx = as_known_to_the_platform(fx, timeline, schedule)
-    priced = build_orders(people, life, catalog, published_fx, timeline, rng)
+    priced = build_orders(people, life, catalog, product_history, published_fx, timeline, rng, product_rng)
     orders = Orders(attach_buyers(priced.orders, people, rng, corruption, slip_rng), priced.lines)
     order_versions = plan_order_versions(orders.orders, rng)
     contacts = build_contacts(people, timeline, rng, corruption, slip_rng)
@@ -82,5 +88,5 @@ def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
     email = simulate_email_events(recipients, campaigns, orders.orders, people, life.death_day, timeline, rng)
     tickets, ticket_updates = build_tickets(life, timeline, erased_at, rng)
     tickets, requesters = assign_requesters(tickets, people, rng)
-    return World(timeline, schedule, people, life, fx, published_fx, orders, order_versions, contacts, erasures,
+    return World(timeline, schedule, people, life, catalog, product_history, fx, published_fx, orders, order_versions, contacts, erasures,
                  erased_at, recipients, campaigns, email, tickets, ticket_updates, requesters)

@@ -16,6 +16,7 @@ class FieldFormat(Enum):
     SALESFORCE_TIMESTAMP = "ISO 8601 UTC timestamp like 2024-03-05T10:15:00.000Z"
     US_DATE = "date as M/D/YYYY"
     BOOLEAN_FLAG = "flag 1/0 or true/false"
+    TRUE_FALSE = "TRUE or FALSE (any case)"
     SHOPIFY_TIMESTAMP = "local timestamp with offset like 2024-03-05 10:15:00 -0500"
     DECIMAL = "decimal number"
     INTEGER = "integer"
@@ -140,6 +141,31 @@ ECOMMERCE_FX_RATES = SourceContract(
     shareable=("date", "currency", "usd_per_unit"),
 )
 
+_PRODUCT_COLUMNS = (
+    "Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published",
+    "Option1 Name", "Option1 Value", "Variant SKU", "Variant Price", "Variant Compare At Price", "Variant Inventory Qty", "Status",
+)
+
+ECOMMERCE_PRODUCTS = SourceContract(
+    name="ecommerce_products",
+    folder="ecommerce",
+    file_stem="products",
+    file_format="csv",
+    description="Shopify products export: one row per variant of products created or changed on the extract day; "
+                "product-level columns are filled on a product's first row only.",
+    columns=_PRODUCT_COLUMNS,
+    required=("Handle",),
+    formats={
+        "Published": FieldFormat.TRUE_FALSE,
+        "Variant Price": FieldFormat.DECIMAL,
+        "Variant Compare At Price": FieldFormat.DECIMAL,
+        # Negative when oversold; empty when the variant's inventory is not tracked.
+        "Variant Inventory Qty": FieldFormat.INTEGER,
+    },
+    # Nothing in a product says who a person is.
+    shareable=_PRODUCT_COLUMNS,
+)
+
 EMAIL_EVENTS = SourceContract(
     name="email_events",
     folder="email",
@@ -182,6 +208,7 @@ SOURCE_CONTRACTS: tuple[SourceContract, ...] = (
     CRM_CONTACTS,
     ECOMMERCE_ORDERS,
     ECOMMERCE_FX_RATES,
+    ECOMMERCE_PRODUCTS,
     EMAIL_EVENTS,
     SUPPORT_TICKETS,
     PRIVACY_ERASURE_REQUESTS,

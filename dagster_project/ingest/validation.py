@@ -17,6 +17,7 @@ _PATTERNS = {
     FieldFormat.INTEGER: r"^\s*-?\d+\s*$",
     FieldFormat.UNIX_SECONDS: r"^\d+$",
     FieldFormat.BOOLEAN_FLAG: r"^(?i)\s*(1|0|true|false)\s*$",
+    FieldFormat.TRUE_FALSE: r"^(?i)\s*(true|false)\s*$",
 }
 # Data type instances throughout (`pl.Date()`, not the class `pl.Date`): the type checker then sees temporal types.
 _TEMPORAL = {

@@ -46,7 +46,8 @@ IDENTIFIER_COLUMNS: dict[str, list[tuple[str, str]]] = {
                         (EMAIL, normalized_email_sql("json_extract_string(payload, '$.requester.email')"))],
 }
 # Erasure requests are not filtered: a request is kept until it is carried out, then deleted by
-# request id (dagster_project.privacy.erasure), re-delivered copies included.
+# request id (dagster_project.privacy.erasure), re-delivered copies included. FX rates and products
+# carry nothing that identifies a person: they are neither filtered nor erased.
 
 # The numeric ids a quarantined row's words may be, by source (emails and CRM ids: in any source).
 _QUARANTINE_KINDS: dict[str, list[str]] = {
@@ -83,7 +84,7 @@ def suppression_list_size(connection: duckdb.DuckDBPyConnection) -> int:
 
 def row_is_suppressed_sql(source: str) -> str | None:
     """A predicate over a raw row of `source` (its columns unqualified): true when any identifier it
-    carries is on the suppression list. None for a source that carries no personal identifiers (FX rates)."""
+    carries is on the suppression list. None for a source that carries no personal identifiers (FX rates, products)."""
     columns = IDENTIFIER_COLUMNS.get(source)
     if not columns:
         return None

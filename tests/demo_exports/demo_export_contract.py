@@ -28,7 +28,7 @@ EMAIL_EVENTS = {"processed", "delivered", "deferred", "bounce", "dropped", "open
                 "unsubscribe", "group_unsubscribe", "group_resubscribe"}
 FILE_PATTERNS = {
     "crm": re.compile(r"^contacts_(\d{4}-\d{2}-\d{2})\.csv$"),
-    "ecommerce": re.compile(r"^(?:orders|fx_rates)_(\d{4}-\d{2}-\d{2})\.csv$"),
+    "ecommerce": re.compile(r"^(?:orders|fx_rates|products)_(\d{4}-\d{2}-\d{2})\.csv$"),
     "email": re.compile(r"^events_(\d{4}-\d{2}-\d{2})\.jsonl$"),
     "support": re.compile(r"^tickets_(\d{4}-\d{2}-\d{2})\.jsonl$"),
     "privacy": re.compile(r"^erasure_requests_(\d{4}-\d{2}-\d{2})\.csv$"),

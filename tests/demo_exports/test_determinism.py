@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
+
 from tests.demo_exports.demo_export_contract import read_csv_records
 
 
@@ -14,7 +16,19 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def test_same_arguments_give_byte_identical_trees(demo_dir, generate_into):
     again = generate_into(seed=7)
+    assert any(name.startswith("ecommerce/products_") for name in _tree(demo_dir))
     assert _tree(demo_dir) == _tree(again)
+
+
+def test_the_catalog_size_changes_the_products_and_what_orders_buy_and_nothing_else(demo_dir, tmp_path):
+    from dagster_project.demo_exports import generate_demo_exports
+
+    generate_demo_exports(tmp_path, seed=7, end_date=dt.date(2024, 3, 31), customers=300, days=30, catalog_skus=300)
+    mine, small = _tree(demo_dir), _tree(tmp_path)
+    assert pl.read_parquet(tmp_path / "_truth/products.parquet").height == 300
+    changed = {name.split("_2")[0] for name in mine if not name.startswith("_truth/") and mine[name] != small.get(name)}
+    # The people, their contacts, emails and tickets stay as they were: the catalog draws from a stream of its own.
+    assert changed == {"ecommerce/orders", "ecommerce/products"}
 
 
 def test_a_different_seed_gives_different_files(demo_dir, generate_into):

@@ -6,8 +6,8 @@ import datetime as dt
 
 from tests.demo_exports.demo_export_contract import FILE_PATTERNS, daily_files
 
-EXPORTS = [("crm", "contacts"), ("ecommerce", "orders"), ("ecommerce", "fx_rates"), ("email", "events"),
-           ("support", "tickets"), ("privacy", "erasure_requests")]
+EXPORTS = [("crm", "contacts"), ("ecommerce", "orders"), ("ecommerce", "fx_rates"), ("ecommerce", "products"),
+           ("email", "events"), ("support", "tickets"), ("privacy", "erasure_requests")]
 
 
 def test_every_file_is_named_after_its_export_and_an_extract_date_in_the_window(demo_dir, window):

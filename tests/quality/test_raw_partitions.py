@@ -7,7 +7,9 @@ import duckdb
 import pytest
 
 from dagster_project.ingest.raw_tables import create_raw_tables
+from data_quality.raw_export_specs import RAW_EXPORT_SPECS
 from data_quality.raw_partitions import build_raw_export_batches, partitions_to_validate, record_verdicts
+from data_quality.raw_rules import raw_export_rules
 from data_quality.thresholds import load_quality_thresholds
 
 DAY = date(2024, 3, 1)
@@ -126,3 +128,22 @@ def test_a_column_that_turns_all_null_scores_a_fill_ratio_of_zero(warehouse):
     fills = profile(warehouse, days[-1:]).query("aspect == 'fill'").set_index("field")
     assert fills.loc["Email", "fill_ratio"] == 0.0
     assert fills.loc["Financial Status", "fill_ratio"] == 1.0
+
+
+def test_a_products_export_is_profiled_without_timestamps_and_its_volume_never_blocks(warehouse):
+    source_file = f"ecommerce/products_{DAY}.csv"
+    rows = [("mug", "active", "12.00"), ("mug", None, "-1.00"), ("lamp", "retired", "30.00"), (None, None, "5.00")]
+    for line, (handle, status, price) in enumerate(rows, start=2):
+        warehouse.execute('INSERT INTO raw.ecommerce_products ("Handle", "Status", "Variant Price", _extract_date, _source_file, '
+                          "_line_number, _loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [handle, status, price, DAY, source_file, line, DAY])
+    warehouse.execute("INSERT INTO raw.load_ledger VALUES ('ecommerce_products', ?, ?, 'sha', 1, 4, 0, ?)", [DAY, source_file, DAY])
+    products = load_quality_thresholds().for_source("ecommerce_products")
+    frame = build_raw_export_batches(warehouse, "ecommerce_products", [DAY], products, DAY + timedelta(days=30))["profile"].frame
+    assert "timestamp" not in set(frame.aspect)  # a products export has none
+    assert frame.query("aspect == 'id'")[["rows_missing", "_line_number"]].values.tolist() == [[1, 5]]
+    assert sorted(frame.query("aspect == 'value'").value) == ["active", "retired"]
+    assert frame.query("aspect == 'amount' and field == 'variant_price'")[["smallest", "_line_number"]].values.tolist() == [[-1.0, 3]]
+    rules = {rule.name for rule in raw_export_rules(RAW_EXPORT_SPECS["ecommerce_products"], products)}
+    assert {"status_in_accepted_set", "amounts_not_negative", "required_ids_present"} <= rules
+    assert not {"timestamps_not_in_future", "timestamps_not_implausibly_old"} & rules
+    assert (products.min_volume_ratio, products.min_volume_probability) == (0.0, 0.0)  # a quiet catalog day is normal

@@ -18,6 +18,8 @@ from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from data_quality.customer_sizes import build_customer_size_batches, customer_size_suite
 from data_quality.feature_tables import FEATURE_TABLE_RULES, build_feature_table_batches, feature_table_suite
 from data_quality.order_reconciliation import build_order_reconciliation_batches, order_reconciliation_suite
+from data_quality.product_coverage import SHAREABLE as PRODUCT_COVERAGE_SHAREABLE
+from data_quality.product_coverage import build_product_coverage_batches, product_coverage_suite
 from data_quality.raw_partitions import build_raw_export_batches, fx_currencies, partitions_to_validate, record_verdicts
 from data_quality.raw_rules import raw_export_suite
 from data_quality.rules import Batch, Severity, Suite
@@ -27,10 +29,12 @@ from data_quality.validation import validate_batches, validate_suites
 CUSTOMER_ASSIGNMENTS = dg.AssetKey(["identity", "customer_id_assignments"])
 FCT_ORDERS = dg.AssetKey(["marts", "fct_orders"])
 FCT_ORDER_LINES = dg.AssetKey(["marts", "fct_order_lines"])
+DIM_PRODUCTS = dg.AssetKey(["marts", "dim_products"])
 
 
 def build_quality_checks(thresholds: QualityThresholds) -> list[dg.AssetChecksDefinition]:
-    """The suites on every raw export (one step), on the customer ids, and on the order marts."""
+    """The suites on every raw export (one step), on the customer ids, on the order marts and on the
+    product catalog's coverage of the SKUs sold."""
     return [
         _raw_export_checks(thresholds),
         _suite_checks(
@@ -41,6 +45,11 @@ def build_quality_checks(thresholds: QualityThresholds) -> list[dg.AssetChecksDe
             "marts_order_reconciliation", FCT_ORDERS, order_reconciliation_suite(thresholds.marts),
             lambda quality, connection: (order_reconciliation_suite(quality.thresholds.marts), build_order_reconciliation_batches(connection)),
             additional_deps=[FCT_ORDER_LINES],
+        ),
+        _suite_checks(
+            "marts_product_coverage", FCT_ORDER_LINES, product_coverage_suite(thresholds.marts),
+            lambda quality, connection: (product_coverage_suite(quality.thresholds.marts), build_product_coverage_batches(connection)),
+            additional_deps=[DIM_PRODUCTS], shareable=PRODUCT_COVERAGE_SHAREABLE,
         ),
         _feature_table_checks(thresholds),
     ]
@@ -126,6 +135,7 @@ def _feature_table_checks(thresholds: QualityThresholds) -> dg.AssetChecksDefini
 def _suite_checks(
     name: str, asset_key: dg.AssetKey, suite: Suite,
     build: Callable[[QualityGates, object], tuple[Suite, dict[str, Batch]]], additional_deps: list[dg.AssetKey] = (),
+    shareable: tuple[str, ...] = (),
 ) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(
         name=name, specs=_specs(asset_key, suite, list(additional_deps)), pool=WAREHOUSE_POOL,
@@ -135,6 +145,6 @@ def _suite_checks(
         with warehouse.get_connection() as connection:
             current_suite, batches = build(quality, connection)
         for outcome in validate_batches(current_suite, batches, quality.project_path, context.run.run_id):
-            yield check_result(asset_key, outcome, quality)
+            yield check_result(asset_key, outcome, quality, shareable=shareable)
 
     return suite_quality

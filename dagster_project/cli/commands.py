@@ -38,15 +38,20 @@ main.add_command(docs)
 @click.option("--end-date", type=click.DateTime(["%Y-%m-%d"]), help="Last extract date [default: yesterday, UTC].")
 @click.option("--corruption-scale", default=1.0, show_default=True, type=click.FloatRange(min=0),
               help="Multiplies the rate of every record slip (missing or swapped names, birth-date and address errors); 0 turns them off.")
-def generate(customers: int, days: int, seed: int, out: Path | None, end_date, corruption_scale: float) -> None:
+@click.option("--catalog-skus", type=click.IntRange(min=1),
+              help="Product variants the shop sells over the simulated years [default: the generator's catalog size].")
+def generate(customers: int, days: int, seed: int, out: Path | None, end_date, corruption_scale: float, catalog_skus: int | None) -> None:
     """Write demo exports that follow the source contract, with ground truth in `_truth/`."""
     from dagster_project.demo_exports import generate_demo_exports
+    from dagster_project.demo_exports.generate import MIN_CATALOG_SKUS
 
+    if catalog_skus is not None and catalog_skus < MIN_CATALOG_SKUS:
+        raise click.BadParameter(f"at least {MIN_CATALOG_SKUS}: every category needs products", param_hint="'--catalog-skus'")
     out = out or load_settings().landing
     click.echo(f"Generating {customers:,} people over {days} days into {out} …")
     summary = generate_demo_exports(
         out_dir=out, customers=customers, days=days, seed=seed, end_date=end_date.date() if end_date else None,
-        corruption_scale=corruption_scale,
+        corruption_scale=corruption_scale, **({"catalog_skus": catalog_skus} if catalog_skus is not None else {}),
     )
     click.echo(str(summary))
 

@@ -61,6 +61,10 @@ class Catalog:
     """The variant's price at launch, before any price change or sale."""
     sales_weight: np.ndarray
     """How often the variant is chosen, relative to others (the product's popularity times its share)."""
+    kind_noun: np.ndarray
+    """Per product, the kind it is (`Tent`): complements and re-buy cycles are per kind."""
+    series: np.ndarray
+    """Per product, its product line (`Juniper`): products of one line share a style."""
 
     def line_item_name(self, variant: np.ndarray) -> np.ndarray:
         """Shopify's `Lineitem name`: the title, then the option value unless the product has one variant."""
@@ -141,7 +145,8 @@ def build_catalog(skus: int, timeline: Timeline, rng: np.random.Generator) -> Ca
         raise ValueError(f"the catalog needs at least one SKU per category ({len(CATEGORIES)}), got {skus}")
     category, kind, counts = _kinds_and_variant_counts(skus, rng)
     n = len(kind)
-    titles = [f"{s} {_KINDS[k][1].noun}" for s, k in zip(rng.choice(SERIES, size=n), kind)]
+    series = rng.choice(SERIES, size=n)
+    titles = [f"{s} {_KINDS[k][1].noun}" for s, k in zip(series, kind)]
     vendors = [str(rng.choice(VENDORS[CATEGORIES[c]])) for c in category]
     described = [_describe(_KINDS[k][1], c, v, rng) for k, c, v in zip(kind, category, vendors)]
     low, high = np.array([PRICE_RANGES_USD[label] for label in CATEGORIES]).T
@@ -176,4 +181,5 @@ def build_catalog(skus: int, timeline: Timeline, rng: np.random.Generator) -> Ca
         option_value=np.array([k.values[s + j] for k, s, j in zip(kinds, start, position)], dtype=object), sku=sku,
         base_price_cents=shop_price(price[variant_product] * (1 + step), ends_in_99[variant_product]),
         sales_weight=popularity[variant_product] * share,
+        kind_noun=np.array([_KINDS[k][1].noun for k in kind], dtype=object), series=np.asarray(series, dtype=object),
     )

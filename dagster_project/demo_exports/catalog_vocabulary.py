@@ -134,3 +134,21 @@ BLURBS = (
     "Designed in-house, tested by our team, built by a supplier we have worked with for years.",
     "Small batch; colours may vary slightly.",
 )
+# Kinds one purchase leads to: a tent's buyer comes back for a sleeping bag (by kind noun).
+COMPLEMENTS: dict[str, tuple[str, ...]] = {
+    "Hoodie": ("Beanie", "T-Shirt"), "Rain Jacket": ("Beanie", "Daypack"), "Chinos": ("T-Shirt", "Socks, 3-Pack"),
+    "Wool Sweater": ("Beanie", "Socks, 3-Pack"), "Trail Runner": ("Socks, 3-Pack", "Water Bottle"),
+    "Leather Boot": ("Socks, 3-Pack", "Wool Sweater"), "Canvas Sneaker": ("Socks, 3-Pack", "T-Shirt"),
+    "Tent": ("Sleeping Bag", "Camp Stove", "Headlamp"), "Sleeping Bag": ("Headlamp", "Field Guide"),
+    "Camp Stove": ("Water Bottle", "Ceramic Mug"), "Daypack": ("Water Bottle", "Travel Atlas"),
+    "Linen Sheets": ("Throw Blanket", "Scented Candle"), "Ceramic Mug": ('Cookbook "Simple Suppers"', "Cutting Board"),
+    "Cutting Board": ('Cookbook "Simple Suppers"',), "Face Serum": ("Hand Cream", "Lip Balm"),
+    "Shampoo Bar": ("Hand Cream",), "Wireless Earbuds": ("Power Bank", "USB-C Cable"),
+    "Power Bank": ("USB-C Cable",), "Bluetooth Speaker": ("USB-C Cable", "Smart Plug"),
+    "Puzzle": ("Building Blocks",), "Kids Raincoat": ("Board Book", "Plush Bear"), "Field Guide": ("Daypack", "Headlamp"),
+    "Travel Atlas": ("Journal", "Daypack"), "Novel": ("Journal",),
+}
+# Consumables, re-bought about this many days after the last purchase (by kind noun).
+REBUY_DAYS: dict[str, int] = {
+    "Scented Candle": 60, "Face Serum": 45, "Lip Balm": 60, "Shampoo Bar": 40, "Hand Cream": 50, "Socks, 3-Pack": 120,
+}

@@ -92,7 +92,7 @@ def contact_rows(contacts: pl.DataFrame, people: pl.DataFrame, timeline: Timelin
     country = people["country"].to_numpy()[person]
     changed_preferences = (c["preference_change_at"] >= 0) & (at >= c["preference_change_at"])
     states_interests = people["states_interests"].to_numpy()[person] | changed_preferences
-    masks = people["interest_mask"].to_numpy()[person]
+    masks = people["stated_interest_mask"].to_numpy()[person]
 
     def flag(times: np.ndarray) -> np.ndarray:
         return np.where((times >= 0) & (at >= times), "1", "0")

@@ -13,6 +13,8 @@ from dagster_project.demo_exports.lifecycle import Lifecycles
 from dagster_project.demo_exports.population import SPEND_P, day_seconds
 from dagster_project.demo_exports.product_choice import choose_variants
 from dagster_project.demo_exports.product_history import ProductHistory
+from dagster_project.demo_exports.repeat_purchases import add_follow_up_purchases
+from dagster_project.demo_exports.shopper_taste import Taste
 from dagster_project.demo_exports.timeline import Timeline
 
 ORDER_SOURCES = np.array(["web", "pos", "iphone", "android", "shopify_draft_order"], dtype=object)
@@ -61,9 +63,10 @@ def _order_calendar(life: Lifecycles, timeline: Timeline,
 
 
 def build_orders(people: pl.DataFrame, life: Lifecycles, catalog: Catalog, history: ProductHistory, fx: FxRates,
-                 timeline: Timeline, rng: np.random.Generator, product_rng: np.random.Generator) -> Orders:
+                 timeline: Timeline, rng: np.random.Generator, product_rng: np.random.Generator, taste: Taste) -> Orders:
     """Price every order from the buyer's latent spend, interests, currency and country; the
-    products each line buys are drawn from `product_rng`, so the catalog's size changes no other draw."""
+    products each line buys (by the buyer's `taste`, with re-buys and complements of earlier orders)
+    are drawn from `product_rng`, so the catalog's size changes no other draw."""
     calendar = _order_calendar(life, timeline, rng)
     n = calendar.height
     person = calendar["person_index"].to_numpy()
@@ -87,7 +90,10 @@ def build_orders(people: pl.DataFrame, life: Lifecycles, catalog: Catalog, histo
     share /= np.bincount(line_order, weights=share)[line_order]
     target = value_usd_cents[line_order] * share
     line_day = sim_day[line_order]
-    variant = choose_variants(catalog, history, category, target, line_day, product_rng)
+    line_person = np.where(is_test, -1, person)[line_order]
+    variant = choose_variants(catalog, history, category, target, line_day, product_rng, taste, line_person)
+    variant = add_follow_up_purchases(catalog, history, taste, np.where(is_test, -1, person), sim_day, line_order,
+                                      variant, product_rng)
     price_usd, _ = history.prices_cents(catalog, variant, history.version_at(catalog.variant_product[variant], line_day))
     quantity = np.clip(np.round(target / price_usd), 1, 3).astype(np.int64)
     price = np.round(price_usd / usd_per_unit[line_order]).astype(np.int64)

@@ -11,6 +11,7 @@ from dagster_project.demo_exports.export_files import Written
 from dagster_project.demo_exports.identities import ADDRESS_FIELDS
 from dagster_project.demo_exports.population import interests_text
 from dagster_project.demo_exports.product_truth import write_product_truth
+from dagster_project.demo_exports.taste_truth import write_taste_truth
 from dagster_project.demo_exports.truth_readme import TRUTH_README
 from dagster_project.demo_exports.world import World
 
@@ -147,6 +148,8 @@ def people_truth(world: World, records: pl.DataFrame) -> pl.DataFrame:
         "email_engagement", "apple_mail_privacy", "support_rate_per_year", "support_bad_prob",
         "preferred_channel", "lead_source",
         pl.col("interest_mask").map_elements(interests_text, return_dtype=pl.String).alias("interests"),
+        pl.col("stated_interest_mask").map_elements(interests_text, return_dtype=pl.String).alias("stated_interests"),
+        pl.Series("taste", world.taste.person.astype(np.float32)),
         *(pl.Series(name, values) for name, values in columns.items()),
     ).join(
         counts.rename({"len": "source_record_count"}), on="person_id", how="left", maintain_order="left"
@@ -168,5 +171,6 @@ def write_truth(world: World, written: Written, out: Path) -> int:
         pl.from_epoch("received_at", time_unit="s").dt.replace_time_zone("UTC").alias("received_at"),
     ).write_parquet(folder / "erasure_requests.parquet")
     products = write_product_truth(world.catalog, world.product_history, world.timeline, folder)
+    products += write_taste_truth(world, folder)
     (folder / "README.md").write_text(TRUTH_README, encoding="utf-8")
     return 4 + products

@@ -23,7 +23,10 @@ All tables are Parquet. Times are UTC.
   Gamma-Gamma: an order is Gamma(shape 6, rate `spend_rate_nu`), `spend_mean_usd` = 6 / nu
   (nu ~ Gamma(shape 4, rate 37.5)). `email_engagement` (human open probability, higher for heavy buyers,
   x0.15 once churned), `apple_mail_privacy` (machine opens), `support_rate_per_year`, `support_bad_prob`.
-- Preferences: `preferred_channel`, `lead_source`, `interests` (the categories they mostly buy).
+- Preferences: `preferred_channel`, `lead_source`, `interests` (the categories they mostly buy),
+  `stated_interests` (what they tell the CRM, exported as `Interests` by those who state any: about
+  one in five names a category they do not favour, one in ten of those with several leaves one out),
+  `taste` (a unit vector; a product suits them by the cosine with its own, in product_taste.parquet).
 - State at the last extract date: `is_alive_at_end`, `dropout_date`, `email_opt_out_at_end`,
   `personalization_opt_out_at_end`, `email_unsubscribed_at_end` (any of their addresses unsubscribed,
   group-unsubscribed or spam-reported in SendGrid), `erasure_requested`.
@@ -55,6 +58,21 @@ first and last name). Rates: `RecordCorruption` in `record_corruption.py`, scale
 
 `request_id`, `person_id`, `email` (as sent in the request), `received_at`. Nothing about the person
 newer than the request was exported.
+
+## product_taste.parquet — one row per product (handle)
+
+`kind` (`Tent`), `series` (its product line, `Juniper`: products of one line share part of their
+taste vector), `taste`, `rebuy_days` (a consumable's cycle; 0 otherwise), `complement_handles` (the
+products its buyers come back for). Each order line is drawn among popular products of a category
+the buyer favours (three lines in four), by taste and by nearness to the price they mean to pay;
+then, order by order, a consumable due (0.8 to 3 cycles after it was bought) is re-bought on the
+first line with probability 0.7, and an order within 120 days of the previous one brings a
+complement of one of its products on its last line with probability 0.35 (`repeat_purchases.py`).
+
+## future_purchases.parquet — one row per line item bought after the last export
+
+`person_id`, `sku`, `handle`, `purchased_date`, `days_after_window` (1 = the day after the last
+extract date), `quantity`, `is_cancelled`. Never exported: what recommendations are judged against.
 
 ## products.parquet — one row per variant of the catalog
 

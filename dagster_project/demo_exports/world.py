@@ -24,6 +24,7 @@ from dagster_project.demo_exports.orders import Orders, build_orders
 from dagster_project.demo_exports.population import draw_population
 from dagster_project.demo_exports.product_history import ProductHistory, simulate_product_history
 from dagster_project.demo_exports.record_corruption import RecordCorruption, add_compound_surnames
+from dagster_project.demo_exports.shopper_taste import Taste, draw_taste, stated_interest_masks
 from dagster_project.demo_exports.support_tickets import build_tickets
 from dagster_project.demo_exports.timeline import Timeline
 from dagster_project.demo_exports.zendesk_requesters import assign_requesters
@@ -39,6 +40,7 @@ class World:
     life: Lifecycles
     catalog: Catalog
     product_history: ProductHistory
+    taste: Taste
     fx: FxRates
     published_fx: FxRates
     orders: Orders
@@ -61,8 +63,9 @@ def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
                    corruption: RecordCorruption = RecordCorruption(), catalog_skus: int = DEFAULT_CATALOG_SKUS) -> World:
     """Draw people, live their lives, and derive every source system's records, in a fixed order.
 
-    The slips of `corruption` and the product catalog (its products, their changes, the products
-    each order line buys) come from streams of their own, so their rates and size change no other draw."""
+    The slips of `corruption` and the product catalog (its products, their changes, people's taste
+    for them, the products each order line buys) come from streams of their own, so their rates and
+    size change no other draw."""
     slip_rng, product_rng = rng.spawn(2)
     schedule = plan_deliveries(timeline.days, rng, product_rng)
     skip_former_catalog_draws(rng)
@@ -77,7 +80,12 @@ def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
     life = simulate_lifecycles(people, timeline, rng)
     fx = simulate_fx_rates(timeline, rng)
     published_fx = as_known_to_the_platform(fx, timeline, schedule)
-    priced = build_orders(people, life, catalog, product_history, published_fx, timeline, rng, product_rng)
+    # Stated interests have a stream of their own: the catalog's size changes no CRM record.
+    taste_rng, interest_rng = product_rng.spawn(2)
+    taste = draw_taste(catalog, customers, taste_rng)
+    people = people.with_columns(pl.Series("stated_interest_mask",
+                                           stated_interest_masks(people["interest_mask"].to_numpy(), interest_rng)))
+    priced = build_orders(people, life, catalog, product_history, published_fx, timeline, rng, product_rng, taste)
     orders = Orders(attach_buyers(priced.orders, people, rng, corruption, slip_rng), priced.lines)
     order_versions = plan_order_versions(orders.orders, rng)
     contacts = build_contacts(people, timeline, rng, corruption, slip_rng)
@@ -88,5 +96,5 @@ def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
     email = simulate_email_events(recipients, campaigns, orders.orders, people, life.death_day, timeline, rng)
     tickets, ticket_updates = build_tickets(life, timeline, erased_at, rng)
     tickets, requesters = assign_requesters(tickets, people, rng)
-    return World(timeline, schedule, people, life, catalog, product_history, fx, published_fx, orders, order_versions, contacts, erasures,
+    return World(timeline, schedule, people, life, catalog, product_history, taste, fx, published_fx, orders, order_versions, contacts, erasures,
                  erased_at, recipients, campaigns, email, tickets, ticket_updates, requesters)

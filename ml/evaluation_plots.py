@@ -195,3 +195,19 @@ def _short(label: object) -> str:
 
 
 __all__ = ["calibration_png", "feature_importance_png", "lift_png", "png_markdown", "roc_curves_png"]
+
+
+def method_comparison_png(values: Mapping[str, float], title: str, xlabel: str) -> bytes:
+    """Horizontal bars of one metric per method (recommenders side by side), in the given order."""
+    if not values:
+        raise ValueError("method_comparison_png needs at least one method")
+    names = list(values)
+    figure = Figure(figsize=FIGSIZE, dpi=DPI)
+    axes = figure.add_subplot()
+    axes.barh(range(len(names)), [float(values[n]) for n in names], color="#4c72b0")
+    axes.set_yticks(range(len(names)), [n[:LABEL_CHARACTERS] for n in names])
+    axes.invert_yaxis()
+    axes.set_xlabel(xlabel)
+    axes.set_title(title)
+    figure.tight_layout()
+    return _png(figure)

@@ -35,7 +35,7 @@ class Decision:
 
 
 # What a model that has learnt nothing scores: a challenger must do better even with nothing to compare.
-CHANCE = {"roc_auc": 0.5, "pr_auc": 0.0, "spearman": 0.0}
+CHANCE = {"roc_auc": 0.5, "pr_auc": 0.0, "spearman": 0.0, "ndcg_at_k": 0.0}
 
 
 def decide_promotion(metric: str, min_improvement: float, challenger: float, champion: float | None,

@@ -1,0 +1,1 @@
+"""Product recommendations: candidates, ranking, rules and evaluation, without Dagster."""

@@ -1,0 +1,91 @@
+"""Every method's candidates for a set of customers, side by side: one row per customer and SKU
+with each method's score and rank (null where it did not propose it), the input of the hybrid."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ml.recommendations.buy_again import buy_again_candidates
+from ml.recommendations.co_purchase import co_purchase_candidates, item_similarities
+from ml.recommendations.collaborative_filtering import CollaborativeFiltering, CollaborativeSettings
+from ml.recommendations.content_based import content_candidates
+from ml.recommendations.inputs import CANDIDATE_SCHEMA, RecommendationInputs, empty_candidates
+from ml.recommendations.popularity import popularity_candidates
+
+METHODS = ("collaborative", "co_purchase", "content", "buy_again", "popularity")
+REASON_PRIORITY = ("buy_again", "co_purchase", "content", "collaborative", "popularity")
+"""Whose reason a customer reads when several methods proposed an item: the most specific first."""
+REASON_RANK = 20
+"""A method speaks for an item it ranks this high or higher; past it, only the best-ranking method does."""
+INTERACTION_HALF_LIFE_DAYS = 180
+COLLABORATIVE_REASON = "customers who buy what you buy chose it"
+
+
+@dataclass
+class FittedMethods:
+    """What the methods learned from one set of inputs, kept for serving (similar products)."""
+
+    collaborative: CollaborativeFiltering | None = None
+    similarities: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+
+def purchase_weights(inputs: RecommendationInputs) -> pl.DataFrame:
+    """customer_id, sku, weight: kept purchases, each halving in weight every INTERACTION_HALF_LIFE_DAYS."""
+    age_days = (pl.lit(inputs.as_of) - pl.col("ordered_at")).dt.total_seconds() / 86_400
+    return inputs.kept_purchases().group_by("customer_id", "sku").agg(
+        (0.5 ** (age_days / INTERACTION_HALF_LIFE_DAYS)).sum().alias("weight"))
+
+
+def collaborative_candidates(model: CollaborativeFiltering | None, customer_ids: Sequence[str] | pl.Series,
+                             n: int) -> pl.DataFrame:
+    """ALS's top n for customers it knows (new customers are the content method's job)."""
+    if model is None:
+        return empty_candidates()
+    return model.recommend(customer_ids, n).select(
+        "customer_id", "sku", "score", pl.lit(COLLABORATIVE_REASON).alias("reason"))
+
+
+def fit_methods(inputs: RecommendationInputs, settings: CollaborativeSettings = CollaborativeSettings()) -> FittedMethods:
+    """Fit the methods that learn from all purchases at once (ALS, co-purchase similarity)."""
+    weights = purchase_weights(inputs)
+    model = CollaborativeFiltering.fit(weights, settings) if weights.height else None
+    return FittedMethods(collaborative=model, similarities=item_similarities(inputs))
+
+
+def method_candidates(inputs: RecommendationInputs, fitted: FittedMethods, customer_ids: pl.Series,
+                      n: int) -> dict[str, pl.DataFrame]:
+    """Each method's top n per customer (CANDIDATE_SCHEMA)."""
+    runs: dict[str, Callable[[], pl.DataFrame]] = {
+        "collaborative": lambda: collaborative_candidates(fitted.collaborative, customer_ids, n),
+        "co_purchase": lambda: co_purchase_candidates(inputs, customer_ids, n, similarities=fitted.similarities),
+        "content": lambda: content_candidates(inputs, customer_ids, n),
+        "buy_again": lambda: buy_again_candidates(inputs, customer_ids, n),
+        "popularity": lambda: popularity_candidates(inputs, customer_ids, n),
+    }
+    return {name: runs[name]().select(pl.col(c).cast(t) for c, t in CANDIDATE_SCHEMA.items()) for name in METHODS}
+
+
+def pooled(candidates: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """customer_id, sku, <method>_score, <method>_rank per method, and `reason`: the most specific
+    reason among the methods that rank the SKU within REASON_RANK for the customer, else the reason
+    of the method ranking it best."""
+    ranked = [frame.with_columns(
+        (pl.col("score").rank("ordinal", descending=True).over("customer_id")).cast(pl.Int64).alias("rank"),
+        pl.lit(position).alias("priority"),
+        pl.lit(REASON_PRIORITY.index(name) if name in REASON_PRIORITY else len(REASON_PRIORITY)).alias("specificity"))
+        for position, (name, frame) in enumerate(candidates.items())]
+    long = pl.concat(ranked)
+    reasons = long.sort(pl.col("rank") > REASON_RANK, "specificity", "rank").unique(
+        ["customer_id", "sku"], keep="first").select("customer_id", "sku", "reason")
+    wide = long.drop("specificity").pivot(on="priority", index=["customer_id", "sku"], values=["score", "rank"], aggregate_function="first")
+    names = dict(enumerate(candidates))
+    wide = wide.rename({column: f"{names[int(column.split('_')[-1])]}_{column.split('_')[0]}"
+                        for column in wide.columns if column not in ("customer_id", "sku")})
+    for name in candidates:
+        for part, dtype in (("score", pl.Float64), ("rank", pl.Int64)):
+            if f"{name}_{part}" not in wide.columns:
+                wide = wide.with_columns(pl.lit(None, dtype=dtype).alias(f"{name}_{part}"))
+    return wide.join(reasons, on=["customer_id", "sku"], how="left")

@@ -1,0 +1,109 @@
+"""The hybrid: xgboost learning-to-rank over every method's candidates. It learns, from the last
+`label_days` before the cutoff, which method to trust for whom (a due consumable over a popular
+item, a complement after a recent purchase, content for a customer ALS barely knows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import xgboost as xgb
+
+from ml.recommendations.buy_again import repurchase_cycles
+from ml.recommendations.candidate_pool import METHODS, FittedMethods, fit_methods, method_candidates, pooled
+from ml.recommendations.collaborative_filtering import CollaborativeSettings
+from ml.recommendations.inputs import RecommendationInputs
+from ml.recommendations.ranking_features import add_ranking_features, feature_columns
+
+
+@dataclass(frozen=True)
+class HybridSettings:
+    """How the hybrid is trained: candidates per method, the label window, how many of the
+    window's buyers it learns from, and the boosted trees."""
+
+    candidates_per_method: int = 50
+    label_days: int = 30
+    training_customers: int = 20_000
+    training_windows: int = 3
+    trees: int = 150
+    max_depth: int = 5
+    learning_rate: float = 0.1
+    seed: int = 7
+    collaborative: CollaborativeSettings = CollaborativeSettings()
+
+
+def candidate_features(inputs: RecommendationInputs, customer_ids: pl.Series, settings: HybridSettings,
+                       methods: tuple[str, ...] = METHODS, fitted: FittedMethods | None = None
+                       ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """The pooled, featured candidates of `customer_ids`, and each method's own candidates
+    (`fitted`: the methods already fitted on these inputs, if at hand)."""
+    fitted = fitted or fit_methods(inputs, settings.collaborative)
+    candidates = method_candidates(inputs, fitted, customer_ids, settings.candidates_per_method)
+    pool = pooled({name: candidates[name] for name in methods})
+    return add_ranking_features(pool, inputs, repurchase_cycles(inputs)), candidates
+
+
+def _labelled_pool(inputs: RecommendationInputs, window: int, settings: HybridSettings) -> pl.DataFrame:
+    """The featured candidates of one label window's buyers, `label` 1 for what they bought in it;
+    only customers with a bought item among their candidates (the others teach no ranking)."""
+    end = inputs.as_of - timedelta(days=settings.label_days * window)
+    cutoff = end - timedelta(days=settings.label_days)
+    bought = inputs.kept_purchases().filter(pl.col("ordered_at").is_between(cutoff, end, closed="left")).select(
+        "customer_id", "sku").unique().with_columns(pl.lit(1).alias("label"))
+    buyers = bought["customer_id"].unique().sort()
+    if buyers.is_empty():
+        return pl.DataFrame()
+    if buyers.len() > settings.training_customers:
+        buyers = buyers.sample(settings.training_customers, seed=settings.seed + window).sort()
+    pool, _ = candidate_features(inputs.before(cutoff), buyers, settings)
+    pool = pool.join(bought, on=["customer_id", "sku"], how="left").with_columns(pl.col("label").fill_null(0))
+    return pool.filter(pl.col("label").max().over("customer_id") == 1).with_columns(
+        (pl.col("customer_id") + f"@{window}").alias("query")).sort("query", "sku")
+
+
+class HybridRanker:
+    """A trained ranker: scores pooled candidates, higher first."""
+
+    def __init__(self, booster: xgb.Booster, features: list[str]) -> None:
+        self.booster, self.features = booster, features
+
+    @classmethod
+    def train(cls, inputs: RecommendationInputs, settings: HybridSettings = HybridSettings()) -> HybridRanker | None:
+        """Fit on candidates generated `label_days` before the cutoff (and before each of the
+        `training_windows` - 1 windows before that), labelled by what each customer bought in the
+        window's days; None when the windows have too few buyers to learn from."""
+        groups = [_labelled_pool(inputs, window, settings) for window in range(settings.training_windows)]
+        pool = pl.concat([group for group in groups if group.height], how="diagonal_relaxed").sort("query", "sku") if any(
+            group.height for group in groups) else pl.DataFrame()
+        if pool.is_empty() or pool["query"].n_unique() < 20:
+            return None
+        features = feature_columns(METHODS)
+        ranker = xgb.XGBRanker(objective="rank:ndcg", n_estimators=settings.trees, max_depth=settings.max_depth,
+                               learning_rate=settings.learning_rate, random_state=settings.seed, n_jobs=2,
+                               tree_method="hist", lambdarank_pair_method="topk", lambdarank_num_pair_per_sample=10)
+        ranker.fit(pool.select(features).to_numpy().astype(np.float32), pool["label"].to_numpy(),
+                   qid=pool["query"].rank("dense").to_numpy())
+        booster = ranker.get_booster()
+        booster.feature_names = features
+        return cls(booster, features)
+
+    def score(self, pool: pl.DataFrame) -> pl.DataFrame:
+        """`pool` with `score`: the ranker's score of each candidate for its customer."""
+        if pool.height == 0:
+            return pool.with_columns(pl.lit(None, dtype=pl.Float64).alias("score"))
+        matrix = xgb.DMatrix(pool.select(self.features).to_numpy().astype(np.float32), feature_names=self.features)
+        return pool.with_columns(pl.Series("score", self.booster.predict(matrix).astype(np.float64)))
+
+    def save(self, path: Path) -> None:
+        """The booster as xgboost's JSON (no pickle)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(path)
+
+    @classmethod
+    def load(cls, path: Path) -> HybridRanker:
+        booster = xgb.Booster()
+        booster.load_model(path)
+        return cls(booster, list(booster.feature_names or []))

@@ -1,0 +1,121 @@
+"""The nightly recommendation stage: a challenger hybrid trained and judged out of time against
+every single method and the champion, the champion decided, then every customer's list and every
+SKU's similar products written for the feature store.
+
+A version folder holds the ranker (xgboost JSON), the evaluation and the model card: no customer
+id or purchase, so an erasure has nothing to remove there (the lists are in the feature files)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from ml.model_registry import Decision, ModelRegistry, decide_promotion
+from ml.recommendations.business_rules import RuleSettings, final_lists
+from ml.recommendations.buy_again import repurchase_cycles
+from ml.recommendations.candidate_pool import fit_methods
+from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings, candidate_features
+from ml.recommendations.inputs import RecommendationInputs
+from ml.recommendations.popularity import popular_skus
+from ml.recommendations.recommendation_evaluation import CHAMPION, HYBRID, RecommenderEvaluation, evaluate_recommenders
+from ml.recommendations.recommendation_files import scoring_timestamp
+from ml.recommendations.recommender_card import recommender_card
+from ml.recommendations.similar_products import similar_products
+
+MODEL = "recommender"
+RANKER_FILE = "ranker.json"
+METRIC = "ndcg_at_k"
+BASELINE = "popularity"
+
+
+@dataclass(frozen=True)
+class NightlyRecommendations:
+    """What a night produced: the lists, similar products, the version trained and the decision."""
+
+    lists: pl.DataFrame
+    similar: pl.DataFrame
+    version: str | None
+    decision: Decision | None
+    scorer: str
+    evaluation: RecommenderEvaluation | None
+
+
+def _register(registry: ModelRegistry, inputs: RecommendationInputs, ranker: HybridRanker,
+              evaluation: RecommenderEvaluation, trained_at: datetime) -> tuple[str, Decision]:
+    digest = hashlib.sha256(f"{inputs.as_of.isoformat()}|{inputs.purchases.height}|{trained_at}".encode()).hexdigest()
+    version, folder = registry.new_version_dir(MODEL, trained_at, digest)
+    ranker.save(folder / RANKER_FILE)
+    metrics = evaluation.metrics
+    champion_metric = metrics.get(CHAMPION, {}).get(METRIC)
+    record = {"model": MODEL, "version": version, "trained_at": trained_at.isoformat(), "as_of": inputs.as_of.isoformat(),
+              "metric": METRIC, "metrics": metrics, "evaluation_cutoff": evaluation.cutoff,
+              "judge_days": evaluation.judge_days, "customers_judged": evaluation.customers,
+              "champion_at_training": registry.champion(MODEL), "features": ranker.features}
+    registry.write_version(MODEL, version, record)
+    decision = decide_promotion(METRIC, 0.0, metrics[HYBRID][METRIC], champion_metric, metrics[BASELINE][METRIC])
+    registry.record_decision(MODEL, version, decision)
+    registry.write_card(MODEL, version, recommender_card({**record, "decision": asdict(decision)}))
+    return version, decision
+
+
+def _current_ranker(registry: ModelRegistry) -> tuple[HybridRanker | None, str]:
+    champion = registry.champion(MODEL)
+    if champion is None:
+        return None, BASELINE
+    return HybridRanker.load(registry.version_dir(MODEL, champion) / RANKER_FILE), champion
+
+
+def recommend_nightly(inputs: RecommendationInputs, registry: ModelRegistry, scored_on: date,
+                      hybrid: HybridSettings = HybridSettings(), rules: RuleSettings = RuleSettings(),
+                      trained_at: datetime | None = None) -> NightlyRecommendations:
+    """Train, judge and decide; then list for every customer with the champion (popularity while
+    there is none) and find every SKU's similar products. The version registered is the hybrid
+    trained for the out-of-time judgement (labels a month old): tomorrow it is judged as champion
+    on days it never saw, and ranking weights change slowly enough for it to rank today's candidates."""
+    trained_at = trained_at or datetime.now(timezone.utc)
+    registry.remove_incomplete_versions(MODEL)
+    champion, _ = _current_ranker(registry)
+    evaluation = evaluate_recommenders(inputs, hybrid=hybrid, rules=rules, champion=champion)
+    ranker = evaluation.ranker
+    version, decision = _register(registry, inputs, ranker, evaluation, trained_at) if ranker else (None, None)
+    scorer_model, scorer = _current_ranker(registry)
+    fitted = fit_methods(inputs, hybrid.collaborative)
+    pool, candidates = candidate_features(inputs, inputs.customers["customer_id"], hybrid, fitted=fitted)
+    ranked = scorer_model.score(pool) if scorer_model is not None else candidates[BASELINE]
+    popular = popular_skus(inputs)
+    lists = final_lists(ranked.select("customer_id", "sku", "score", "reason"), inputs, repurchase_cycles(inputs),
+                        popular, rules)
+    similar = similar_products(inputs, fitted, popular, rules.top_k)
+    return NightlyRecommendations(_as_rows(lists, inputs, scored_on, scorer), _similar_rows(similar, inputs, scored_on, scorer),
+                                  version, decision, scorer, evaluation)
+
+
+def _titles(inputs: RecommendationInputs, column: str) -> pl.DataFrame:
+    return inputs.products.select(pl.col("sku").alias(column), pl.col("title").alias(f"{column}_title"))
+
+
+def _as_rows(lists: pl.DataFrame, inputs: RecommendationInputs, scored_on: date, scorer: str) -> pl.DataFrame:
+    """One row per customer: parallel lists of SKUs, titles and reasons in rank order."""
+    named = lists.join(_titles(inputs, "sku"), on="sku", how="left").sort("customer_id", "rank")
+    return named.group_by("customer_id", maintain_order=True).agg(
+        pl.col("sku").alias("recommended_skus"), pl.col("sku_title").alias("recommended_titles"),
+        pl.col("reason").alias("recommendation_reasons"),
+        pl.col("is_personalized").first().alias("recommendations_personalized"),
+    ).with_columns(pl.lit(scoring_timestamp(scored_on)).alias("event_timestamp"), pl.lit(scorer).alias("recommender_version"))
+
+
+def _similar_rows(similar: pl.DataFrame, inputs: RecommendationInputs, scored_on: date, scorer: str) -> pl.DataFrame:
+    named = similar.join(_titles(inputs, "similar_sku"), on="similar_sku", how="left").sort("sku", "rank")
+    return named.group_by("sku", maintain_order=True).agg(
+        pl.col("similar_sku").alias("similar_skus"), pl.col("similar_sku_title").alias("similar_titles"),
+        pl.col("reason").alias("similar_reasons"),
+    ).with_columns(pl.lit(scoring_timestamp(scored_on)).alias("event_timestamp"), pl.lit(scorer).alias("recommender_version"))
+
+
+def ranker_path(registry: ModelRegistry, version: str) -> Path:
+    """Where a version's ranker is stored."""
+    return registry.version_dir(MODEL, version) / RANKER_FILE

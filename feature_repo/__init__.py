@@ -1,6 +1,7 @@
-"""The Feast repository: the customer entity, feature views over the dbt feature marts, on-demand
-features, and one feature service per consumer. `definitions.feature_store_objects` lists them
-for `FeatureStore.apply`; the feature_store*.yaml files configure the stores."""
+"""The Feast repository: the customer and product entities, feature views over the dbt feature
+marts, the models' scores and the recommendations, on-demand features, and one feature service per
+consumer. `definitions.feature_store_objects` lists them for `FeatureStore.apply`; the
+feature_store*.yaml files configure the stores."""
 
 import logging
 

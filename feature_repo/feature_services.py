@@ -13,7 +13,8 @@ _BACKDATED_PROFILE_FIELDS = {"sources", "source_count", "preferred_channel", "in
 _CONSENT_FIELDS = {"email_marketing_consent", "is_email_marketable", "is_personalization_opted_out"}
 
 
-def build_feature_services(views: dict[str, FeatureView], derived: list[OnDemandFeatureView], scores: FeatureView) -> list[FeatureService]:
+def build_feature_services(views: dict[str, FeatureView], derived: list[OnDemandFeatureView], scores: FeatureView,
+                           recommendations: FeatureView, similar_products: FeatureView) -> list[FeatureService]:
     purchase, email, support, profile = (views[name] for name in
                                          ("customer_purchase", "customer_email", "customer_support", "customer_profile"))
     derived_by_name = {view.name: view for view in derived}
@@ -30,7 +31,8 @@ def build_feature_services(views: dict[str, FeatureView], derived: list[OnDemand
         service("clv_model", "Inputs of the 365-day customer-lifetime-value model.",
                 [purchase, email, model_profile, derived_by_name["customer_purchase_derived"], derived_by_name["customer_tenure"]],
                 "data-science@cxp.example"),
-        service("personalization_app", "What apps read online: recency, value, preferences, consent, and the models' scores with their reasons.", [
+        service("personalization_app", "What apps read online: recency, value, preferences, consent, the models' scores with their "
+                "reasons, and the customer's recommended products.", [
             purchase[["orders_90d", "orders_lifetime", "net_revenue_usd_365d", "last_order_at", "favorite_category",
                       "favorite_category_spend_share"]],
             email[["clicks_30d", "last_click_at"]],
@@ -39,5 +41,10 @@ def build_feature_services(views: dict[str, FeatureView], derived: list[OnDemand
             derived_by_name["customer_purchase_derived"][["days_since_last_order", "average_order_value_usd"]],
             derived_by_name["customer_email_derived"][["days_since_last_click"]],
             scores,
+            recommendations,
         ], "apps@cxp.example"),
+        service("recommendations", "A customer's recommended products with their titles and reasons, best first.", [recommendations],
+                "apps@cxp.example"),
+        service("similar_products", "A product's similar products with their titles and reasons, by SKU.", [similar_products],
+                "apps@cxp.example"),
     ]

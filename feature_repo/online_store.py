@@ -1,16 +1,17 @@
 """Keeping the online store in step: what changed since it last caught up, everything into an
-empty store, no stale values for ids a merge retired, and a night published whole."""
+empty store, the night's scores and recommendations, no stale values for ids a merge retired, and a
+night published whole."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from time import sleep
 
-from feast import FeatureStore
+from feast import FeatureStore, FeatureView
 
 from dagster_project.settings import Settings
 from feature_repo.feast_internals import customer_keys, redis_hash_key, sqlite_table
@@ -50,10 +51,11 @@ class OnlinePublication:
 
 
 def publish_online(store: FeatureStore, settings: Settings, retired_customer_ids: Sequence[str] = (),
-                   scored_on: date | None = None) -> OnlinePublication:
+                   scored_on: date | None = None, recommended_on: Mapping[str, date] | None = None) -> OnlinePublication:
     """Publish one night online as one change: each feature view's customers' latest rows among
     the snapshot dates exported since the store last caught up (every date into an empty store),
-    the scores of `scored_on`, and the removal of ids a merge retired.
+    the scores of `scored_on`, the recommendation views' lists of their dates in `recommended_on`
+    (view -> date, see `latest_recommendation_dates`), and the removal of ids a merge retired.
 
     Readers are served the previous night until the whole night commits; a publication that fails
     or is killed leaves the previous night served and its snapshot dates pending for the next run.
@@ -77,7 +79,9 @@ def publish_online(store: FeatureStore, settings: Settings, retired_customer_ids
             writes += [OnlineWrite(spec.feature_view, start, end) for spec in specs]
         if scored_on is not None:
             writes.append(materialize_scores_online(store, scored_on))
-        removed = engine.remove_entities(store.list_feature_views(), customer_keys(store, list(retired_customer_ids)))
+        for view, day in (recommended_on or {}).items():
+            writes.append(materialize_night_online(store, view, day))
+        removed = engine.remove_entities(customer_views(store), customer_keys(store, list(retired_customer_ids)))
     for specs in windows.values():
         for spec in specs:
             clear_online_pending(settings.feature_files_dir, spec.table)
@@ -99,15 +103,34 @@ def materialize_online(store: FeatureStore, settings: Settings) -> tuple[str, li
     return published.mode, published.writes
 
 
+def latest_recommendation_dates(settings: Settings) -> dict[str, date]:
+    """The newest scoring date of each recommendation view whose files a night wrote (view -> date)."""
+    from ml.recommendations.recommendation_files import RECOMMENDATIONS_TABLE, SIMILAR_PRODUCTS_TABLE, latest_scoring_date
+
+    dates = {table: latest_scoring_date(settings.feature_files_dir, table) for table in (RECOMMENDATIONS_TABLE, SIMILAR_PRODUCTS_TABLE)}
+    return {table: day for table, day in dates.items() if day is not None}
+
+
 def materialize_scores_online(store: FeatureStore, scored_on: date) -> OnlineWrite:
     """Write one scoring date's scores to the online store (only the cells that changed)."""
     from ml.score_files import SCORES_TABLE
 
-    # Only this date's file: the engine compares each row with the customer's previous one in the
-    # files, which must be the scores online now (yesterday's), not an older day's.
+    return materialize_night_online(store, SCORES_TABLE, scored_on)
+
+
+def materialize_night_online(store: FeatureStore, feature_view: str, scored_on: date) -> OnlineWrite:
+    """Write one scoring date's rows of a nightly view (scores, recommendations) to the online
+    store (only the cells that changed)."""
+    # Only this date's file: the engine compares each row with the entity's previous one in the
+    # files, which must be the row online now (yesterday's), not an older day's.
     moment = _event_time(scored_on)
-    store.materialize(start_date=moment, end_date=moment, feature_views=[SCORES_TABLE])
-    return OnlineWrite(SCORES_TABLE, moment, moment)
+    store.materialize(start_date=moment, end_date=moment, feature_views=[feature_view])
+    return OnlineWrite(feature_view, moment, moment)
+
+
+def customer_views(store: FeatureStore) -> list[FeatureView]:
+    """The feature views keyed by customer: where a customer's rows are (not the products' views)."""
+    return [view for view in store.list_feature_views() if [column.name for column in view.entity_columns] == ["customer_id"]]
 
 
 def _event_time(snapshot_date: date) -> datetime:
@@ -127,7 +150,7 @@ def delete_customers_online(store: FeatureStore, settings: Settings, customer_id
         try:
             # Freed pages are zeroed, so the deleted values leave no bytes behind in the file.
             connection.execute("PRAGMA secure_delete = ON")
-            for view in store.list_feature_views():
+            for view in customer_views(store):
                 table = sqlite_table(store.config, view)
                 if connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).fetchone()[0]:
                     removed += connection.executemany(f'DELETE FROM "{table}" WHERE entity_key = ?', [(key,) for key in keys]).rowcount

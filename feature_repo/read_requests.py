@@ -4,7 +4,8 @@ Feast's app answers a request naming an unknown feature, two features of one nam
 entity key or no entity at all with HTTP 500. Here each such read is refused with a message naming
 what is wrong and what is accepted: 400 for a body that is not a read (not JSON, not an object,
 fields missing or of the wrong type, empty or uneven entity lists), 422 for a well-formed read
-naming an entity key, feature service, view or feature that does not exist, or one name twice, and
+naming an entity key, feature service, view or feature that does not exist, one name twice, or
+entity keys other than those of the views it reads (a product's `sku` for a customer's view), and
 413 beyond the entity-row limit.
 """
 
@@ -31,6 +32,7 @@ def check_read(body: bytes, store: FeatureStore, max_entities: int) -> Requested
         raise RequestRefused(400, 'The body must be a JSON object: {"feature_service": ..., "entities": {...}}.')
     _check_entities(request.get("entities"), store, max_entities)
     service = _checked_service(request.get("feature_service"), request.get("features"), store)
+    _check_keys_fit(request["entities"], service, request.get("features"), store)
     requested = requested_features(request, store, service)
     twice = sorted(name for name, count in Counter(requested.names).items() if count > 1)
     if twice:
@@ -86,3 +88,22 @@ def _checked_service(service: Any, features: Any, store: FeatureStore) -> Featur
         if feature not in names[view]:
             raise RequestRefused(422, f"No feature {feature!r} in {view!r}; it has: {', '.join(sorted(names[view]))}.")
     return None
+
+
+def _check_keys_fit(entities: dict[str, Any], service: FeatureService | None, features: list[str] | None, store: FeatureStore) -> None:
+    """The entity keys sent must be those of the views read: Feast answers a missing key with 500,
+    and echoes an extra one back unread, as if it had keyed the answer."""
+    join_keys = {view.name: [column.name for column in view.entity_columns] for view in store.list_feature_views(allow_cache=True)}
+    for derived in store.list_on_demand_feature_views(allow_cache=True):
+        join_keys[derived.name] = [key for source in derived.source_feature_view_projections.values() for key in join_keys.get(source.name, [])]
+    if service is not None:
+        needed = {projection.join_key_map.get(key, key) for projection in service.feature_view_projections
+                  for key in join_keys.get(projection.name, [])}
+        asked = f"Feature service {service.name!r} is"
+    else:
+        needed = {key for reference in features or [] for key in join_keys.get(reference.partition(":")[0], [])}
+        asked = "The features asked for are"
+    if needed and set(entities) != needed:
+        example = ", ".join(f'"{key}": [...]' for key in sorted(needed))
+        raise RequestRefused(422, f"{asked} keyed by {' and '.join(sorted(needed))}, not {' and '.join(sorted(entities))}: "
+                                  f'send "entities": {{{example}}}.')

@@ -101,3 +101,37 @@ def evaluate_models(truth: Path | None) -> None:
     for name in MODELS:
         horizon_days = settings.model_settings.labels.horizon_days(name)
         click.echo(render_model_report(build_model_report(registry, name, horizon_days, persons, people)))
+
+
+@evaluate.command(name="recommendations")
+@click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Truth folder [default: CXP_LANDING/_truth, when it exists].")
+def evaluate_recommendations(truth: Path | None) -> None:
+    """Every recommender, the hybrid and the champion: precision, recall, NDCG, MAP, hit rate at 10,
+    coverage and novelty, out of time and (on generated data) against what people bought next."""
+    import duckdb
+    import polars as pl
+
+    from ml.labels import cutoff_timestamp, read_data_span
+    from ml.model_registry import ModelRegistry
+    from ml.recommendations.recommendation_report import future_relevant, render_report
+    from ml.recommendations.warehouse_inputs import read_inputs
+
+    settings = load_settings()
+    if not settings.warehouse_path.exists():
+        raise click.ClickException(f"No warehouse at {settings.warehouse_path}: run `cxp run` first.")
+    truth = truth or settings.landing / "_truth"
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        inputs = read_inputs(connection, cutoff_timestamp(read_data_span(connection).last_date))
+        relevant = None
+        if (truth / "future_purchases.parquet").exists():
+            from dagster_project.identity.evaluation import read_resolved_customers, read_truth
+            from ml.oracle import customer_persons
+
+            persons = customer_persons(read_resolved_customers(connection), read_truth(truth))
+            relevant = future_relevant(pl.read_parquet(truth / "future_purchases.parquet"), persons)
+        else:
+            click.echo(f"No ground truth in {truth}: judged out of time only.\n")
+    if inputs.purchases.is_empty():
+        raise click.ClickException("No purchases in the warehouse: nothing to recommend from.")
+    click.echo(render_report(inputs, ModelRegistry(settings.models_dir), relevant))

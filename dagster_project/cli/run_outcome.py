@@ -66,7 +66,7 @@ class PipelineOutcome:
 
 
 def model_notes_from(events) -> list[str]:
-    """`churn: ...` lines from the challenger and champion assets' metadata."""
+    """`churn: ...` lines from the challenger and champion assets' metadata, and the recommender's."""
     metadata = {event.asset_key.path[-1]: {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
                 for event in events if event.asset_key.path[0] == "ml"}
     notes = []
@@ -79,6 +79,13 @@ def model_notes_from(events) -> list[str]:
             continue
         scores = ", ".join(f"{key.removesuffix('_challenger')} {value:.3f}" for key, value in challenger.items() if key.endswith("_challenger"))
         notes.append(f"{name}: version {challenger['version']} ({scores}); {champion.get('decision', '?')}: {champion.get('reason', '')}")
+    recommendations = metadata.get("product_recommendations")
+    if recommendations is not None:
+        judged = ", ".join(f"{key.removeprefix('ndcg_at_10_')} {value:.3f}" for key, value in recommendations.items()
+                           if key.startswith("ndcg_at_10_") and key.removeprefix("ndcg_at_10_") in ("hybrid", "champion", "popularity"))
+        notes.append(f"recommender: version {recommendations['version']} (NDCG@10 {judged or 'not judged'}); "
+                     f"{recommendations['decision']}; lists by {recommendations['scorer']} for {recommendations['customers']:,} "
+                     f"customers ({recommendations['not_personalized']:,} not personalized)")
     return notes
 
 

@@ -48,9 +48,18 @@ def collaborative_candidates(model: CollaborativeFiltering | None, customer_ids:
         "customer_id", "sku", "score", pl.lit(COLLABORATIVE_REASON).alias("reason"))
 
 
-def fit_methods(inputs: RecommendationInputs, settings: CollaborativeSettings = CollaborativeSettings()) -> FittedMethods:
-    """Fit the methods that learn from all purchases at once (ALS, co-purchase similarity)."""
+def fit_methods(inputs: RecommendationInputs, settings: CollaborativeSettings = CollaborativeSettings(),
+                for_customers: pl.Series | None = None, max_customers: int | None = None) -> FittedMethods:
+    """Fit the methods that learn from all purchases at once (ALS, co-purchase similarity). Given
+    `for_customers` (the only ones to be scored) and `max_customers`, ALS learns from them plus a
+    sample of the others up to that many: enough customers to place every product, at a fraction
+    of the cost on a large base (training and judging score a few thousand customers only)."""
     weights = purchase_weights(inputs)
+    if for_customers is not None and max_customers is not None and weights["customer_id"].n_unique() > max_customers:
+        others = weights.select("customer_id").unique().join(for_customers.to_frame("customer_id"), on="customer_id", how="anti")
+        room = max(max_customers - for_customers.len(), 0)
+        kept = pl.concat([for_customers.to_frame("customer_id"), others.sort("customer_id").sample(min(room, others.height), seed=7)])
+        weights = weights.join(kept, on="customer_id", how="semi")
     model = CollaborativeFiltering.fit(weights, settings) if weights.height else None
     return FittedMethods(collaborative=model, similarities=item_similarities(inputs))
 

@@ -24,10 +24,12 @@ class HybridSettings:
     """How the hybrid is trained: candidates per method, the label window, how many of the
     window's buyers it learns from, and the boosted trees."""
 
-    candidates_per_method: int = 50
+    candidates_per_method: int = 30
     label_days: int = 30
-    training_customers: int = 20_000
+    training_customers: int = 8_000
     training_windows: int = 3
+    fit_customers: int = 200_000
+    """ALS learns from at most this many customers when only a sample is scored (training, judging)."""
     trees: int = 150
     max_depth: int = 5
     learning_rate: float = 0.1
@@ -40,7 +42,7 @@ def candidate_features(inputs: RecommendationInputs, customer_ids: pl.Series, se
                        ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
     """The pooled, featured candidates of `customer_ids`, and each method's own candidates
     (`fitted`: the methods already fitted on these inputs, if at hand)."""
-    fitted = fitted or fit_methods(inputs, settings.collaborative)
+    fitted = fitted or fit_methods(inputs, settings.collaborative, customer_ids, settings.fit_customers)
     candidates = method_candidates(inputs, fitted, customer_ids, settings.candidates_per_method)
     pool = pooled({name: candidates[name] for name in methods})
     return add_ranking_features(pool, inputs, repurchase_cycles(inputs)), candidates

@@ -8,16 +8,17 @@ id or purchase, so an erasure has nothing to remove there (the lists are in the 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
 from ml.model_registry import Decision, ModelRegistry, decide_promotion
-from ml.recommendations.business_rules import RuleSettings, final_lists
+from ml.recommendations.business_rules import LIST_SCHEMA, RuleSettings, final_lists
 from ml.recommendations.buy_again import repurchase_cycles
-from ml.recommendations.candidate_pool import fit_methods
+from ml.recommendations.candidate_pool import FittedMethods, fit_methods
 from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings, candidate_features
 from ml.recommendations.inputs import RecommendationInputs
 from ml.recommendations.popularity import popular_skus
@@ -29,6 +30,8 @@ from ml.recommendations.similar_products import similar_products
 MODEL = "recommender"
 RANKER_FILE = "ranker.json"
 METRIC = "ndcg_at_k"
+SCORING_BATCH = 100_000
+"""Customers listed at a time: a batch's candidates and features are about 100 rows per customer."""
 BASELINE = "popularity"
 
 
@@ -42,6 +45,8 @@ class NightlyRecommendations:
     decision: Decision | None
     scorer: str
     evaluation: RecommenderEvaluation | None
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of each phase: judge (train and evaluate), fit, lists, similar products."""
 
 
 def _register(registry: ModelRegistry, inputs: RecommendationInputs, ranker: HybridRanker,
@@ -77,21 +82,44 @@ def recommend_nightly(inputs: RecommendationInputs, registry: ModelRegistry, sco
     trained for the out-of-time judgement (labels a month old): tomorrow it is judged as champion
     on days it never saw, and ranking weights change slowly enough for it to rank today's candidates."""
     trained_at = trained_at or datetime.now(timezone.utc)
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        seconds[phase] = round(time.perf_counter() - clock, 1)
+        clock = time.perf_counter()
+
     registry.remove_incomplete_versions(MODEL)
     champion, _ = _current_ranker(registry)
     evaluation = evaluate_recommenders(inputs, hybrid=hybrid, rules=rules, champion=champion)
+    lap("judge")
     ranker = evaluation.ranker
     version, decision = _register(registry, inputs, ranker, evaluation, trained_at) if ranker else (None, None)
     scorer_model, scorer = _current_ranker(registry)
     fitted = fit_methods(inputs, hybrid.collaborative)
-    pool, candidates = candidate_features(inputs, inputs.customers["customer_id"], hybrid, fitted=fitted)
-    ranked = scorer_model.score(pool) if scorer_model is not None else candidates[BASELINE]
     popular = popular_skus(inputs)
-    lists = final_lists(ranked.select("customer_id", "sku", "score", "reason"), inputs, repurchase_cycles(inputs),
-                        popular, rules)
+    cycles = repurchase_cycles(inputs)
+    lap("fit")
+    lists = pl.concat([pl.DataFrame(schema=LIST_SCHEMA), *(
+        _batch_lists(inputs, batch, fitted, scorer_model, popular, cycles, hybrid, rules)
+        for batch in inputs.customers.select("customer_id").sort("customer_id").iter_slices(SCORING_BATCH))])
+    lap("lists")
     similar = similar_products(inputs, fitted, popular, rules.top_k)
-    return NightlyRecommendations(_as_rows(lists, inputs, scored_on, scorer), _similar_rows(similar, inputs, scored_on, scorer),
-                                  version, decision, scorer, evaluation)
+    rows, similar_rows = _as_rows(lists, inputs, scored_on, scorer), _similar_rows(similar, inputs, scored_on, scorer)
+    lap("similar products")
+    return NightlyRecommendations(rows, similar_rows, version, decision, scorer, evaluation, seconds)
+
+
+def _batch_lists(inputs: RecommendationInputs, batch: pl.DataFrame, fitted: FittedMethods, ranker: HybridRanker | None,
+                 popular: pl.DataFrame, cycles: pl.DataFrame, hybrid: HybridSettings, rules: RuleSettings) -> pl.DataFrame:
+    """Final lists of one batch of customers: candidates, the ranker (popularity's order without
+    one), then the rules; memory stays bounded by the batch, not the customer base."""
+    pool, candidates = candidate_features(inputs, batch["customer_id"], hybrid, fitted=fitted)
+    ranked = ranker.score(pool) if ranker is not None else candidates[BASELINE]
+    own = replace(inputs, purchases=inputs.purchases.join(batch, on="customer_id", how="semi"),
+                  customers=inputs.customers.join(batch, on="customer_id", how="semi"))
+    return final_lists(ranked.select("customer_id", "sku", "score", "reason"), own, cycles, popular, rules)
 
 
 def _titles(inputs: RecommendationInputs, column: str) -> pl.DataFrame:

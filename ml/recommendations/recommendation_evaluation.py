@@ -56,7 +56,7 @@ def judged_lists(inputs: RecommendationInputs, customers: pl.Series, hybrid: Hyb
 
 
 def evaluate_recommenders(inputs: RecommendationInputs, *, judge_days: int = 30, k: int = 10,
-                          max_customers: int = 50_000, hybrid: HybridSettings = HybridSettings(),
+                          max_customers: int = 20_000, hybrid: HybridSettings = HybridSettings(),
                           rules: RuleSettings = RuleSettings(), seed: int = 7,
                           champion: HybridRanker | None = None) -> RecommenderEvaluation:
     """Judge each method, a new hybrid and the `champion` ranker on the last `judge_days` of

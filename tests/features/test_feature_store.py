@@ -78,7 +78,8 @@ def test_the_nightly_run_builds_features_and_publishes_them_online(platform):
     assert nightly.success, nightly.failed_steps
     for key in ("features/customer_purchase_features", "feature_store/offline_files", "feature_store/registry", "feature_store/online_store"):
         assert key in nightly.materialized
-    assert {service.name for service in store.list_feature_services()} == {"churn_model", "propensity_model", "clv_model", "personalization_app"}
+    assert {service.name for service in store.list_feature_services()} == {"churn_model", "propensity_model", "clv_model", "personalization_app",
+                                                                          "recommendations", "similar_products"}
     # Feature descriptions and owners come from the dbt YAML.
     recency = next(f for f in store.get_feature_view("customer_purchase").features if f.name == "last_order_at")
     assert "recency is derived" in recency.description and recency.tags["owner"] == "growth-analytics@cxp.example"

@@ -23,4 +23,4 @@ def test_no_feature_view_or_service_carries_personal_data(cxp_home):
     personal = {entry for entry in fields if PERSONAL.search(entry[2]) and entry[2] not in NOT_PERSONAL}
     assert not personal
     entity_keys = {item.join_key for item in objects if type(item).__name__ == "Entity"}
-    assert entity_keys == {"customer_id"}
+    assert entity_keys == {"customer_id", "sku"}

@@ -77,7 +77,7 @@ def test_the_nightly_run_trains_evaluates_and_scores_every_model(platform):
         assert (registry.version_dir(name, version) / "MODEL_CARD.md").exists()
         assert registry.decisions(name)[-1]["version"] == version
     # cxp run's summary: each model's version, its scores, and the champion decision.
-    assert [note.split(":")[0] for note in outcome.model_notes] == list(MODELS)
+    assert [note.split(":")[0] for note in outcome.model_notes] == [*MODELS, "recommender"]
     assert all(registry.versions(note.split(":")[0])[0] in note for note in outcome.model_notes)
     scores = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
@@ -268,3 +268,36 @@ def test_saved_training_sets_hold_no_personal_data(platform):
         texts = {value for name, dtype in rows.schema.items() if dtype == pl.String for value in rows[name].drop_nulls().unique().to_list()}
         assert not texts & personal and not any("@" in text for text in texts), path
         assert "birthdate" not in rows.columns and "country" not in rows.columns
+
+
+def test_the_nightly_run_lists_products_for_every_customer_and_similar_products_per_sku(platform):
+    home, outcome, registry, _ = platform
+    assert "ml/product_recommendations" in outcome.materialized
+    lists = pl.read_parquet(next((home / "features" / "customer_recommendations").glob("2*/data_0.parquet")))
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        customers = connection.sql("SELECT customer_id, is_personalization_opted_out FROM marts.dim_customers").pl()
+        sellable = set(connection.sql("SELECT sku FROM marts.dim_products WHERE NOT is_archived AND is_published "
+                                      "AND coalesce(is_in_stock, true)").pl()["sku"])
+    assert set(lists["customer_id"]) == set(customers["customer_id"])
+    opted_out = set(customers.filter(pl.col("is_personalization_opted_out"))["customer_id"])
+    assert set(lists.filter(~pl.col("recommendations_personalized"))["customer_id"]) >= opted_out
+    assert set(lists["recommended_skus"].explode().drop_nulls()) <= sellable
+    assert (lists["recommended_skus"].list.len() == lists["recommendation_reasons"].list.len()).all()
+    similar = pl.read_parquet(next((home / "features" / "similar_products").glob("2*/data_0.parquet")))
+    assert similar.height > 0 and not similar.filter(pl.col("similar_skus").list.contains(pl.col("sku"))).height
+    (version,) = registry.versions("recommender")
+    assert (registry.version_dir("recommender", version) / "MODEL_CARD.md").exists()
+    with dg.DagsterInstance.get() as instance:
+        metadata = instance.get_latest_materialization_event(
+            dg.AssetKey(["ml", "product_recommendations"])).asset_materialization.metadata
+    assert "| hybrid |" in metadata["evaluation"].value
+    assert metadata["ndcg_plot"].value.startswith("![") and metadata["customers"].value == lists.height
+
+
+def test_eval_recommendations_compares_every_method_out_of_time_and_against_truth(platform):
+    result = CliRunner().invoke(main, ["eval", "recommendations"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    for method in ("collaborative", "co_purchase", "content", "buy_again", "popularity", "hybrid"):
+        assert f"| {method} |" in result.output
+    assert "out of time" in result.output and "Against truth" in result.output
+    assert re.search(r"hybrid: NDCG@10 [0-9.]+ = [0-9.]+x popularity", result.output)

@@ -191,6 +191,7 @@ def test_the_search_finds_the_person_before_the_erasure(nights):
                   "identity.customer_id_assignments", "features.customer_purchase_features"):
         assert any(place in line for line in found), (place, found)
     assert any(line.startswith("features/customer_scores/") for line in found)
+    assert any(line.startswith("features/customer_recommendations/") for line in found)
     assert any(line.startswith("models/") and "training_set.parquet" in line for line in found)
     assert any(line.startswith("feature_store/online_store.db") for line in found)
 
@@ -199,6 +200,8 @@ def test_an_erased_person_leaves_no_trace_in_any_store(nights):
     assert nights["night_1"].success, nights["night_1"].failed_steps
     assert nights["traces_night_1"] == []
     served = nights["served_night_1"]
+    # Read over HTTP from personalization_app, which serves their recommended products too.
+    assert {"recommended_skus", "recommendation_reasons", "recommendations_personalized"} <= set(served)
     subject_rows = range(1, len(nights["subject_customers"]) + 1)
     assert all(served[name][row] is None for name in served if name != "customer_id" for row in subject_rows)
 

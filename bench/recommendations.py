@@ -26,6 +26,7 @@ from ml.model_registry import ModelRegistry
 from ml.recommendations.inputs import RecommendationInputs
 from ml.recommendations.nightly_recommendations import recommend_nightly
 from ml.recommendations.recommendation_files import write_recommendations, write_similar_products
+from ml.recommendations.recommendation_report import served_coverage
 from ml.recommendations.simulated_inputs import inputs_from_world
 
 END_DATE = dt.date(2026, 11, 30)
@@ -71,7 +72,8 @@ def main() -> None:
     evaluation = night.evaluation
     print(f"nightly stage (judge, train, decide, score, similar products): {nightly:.1f} s; "
           + ", ".join(f"{phase} {value:.0f} s" for phase, value in night.seconds.items()))
-    print(f"files written: {written:.1f} s; lists {night.lists.height:,}, similar products {night.similar.height:,}")
+    print(f"files written: {written:.1f} s; lists {night.lists.height:,}, similar products {night.similar.height:,}; "
+          f"catalog coverage of the served lists {served_coverage(night.lists, inputs.products):.1%}")
     if evaluation is not None:
         for name, values in evaluation.metrics.items():
             print(f"  {name:14} NDCG@10 {values['ndcg_at_k']:.4f}  hit rate {values['hit_rate_at_k']:.4f}  "

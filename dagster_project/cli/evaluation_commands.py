@@ -134,4 +134,9 @@ def evaluate_recommendations(truth: Path | None) -> None:
             click.echo(f"No ground truth in {truth}: judged out of time only.\n")
     if inputs.purchases.is_empty():
         raise click.ClickException("No purchases in the warehouse: nothing to recommend from.")
-    click.echo(render_report(inputs, ModelRegistry(settings.models_dir), relevant))
+    from ml.recommendations.recommendation_files import RECOMMENDATIONS_TABLE, latest_scoring_date
+
+    served_on = latest_scoring_date(settings.feature_files_dir, RECOMMENDATIONS_TABLE)
+    served = (pl.read_parquet(settings.feature_files_dir / RECOMMENDATIONS_TABLE / served_on.isoformat() / "data_0.parquet")
+              if served_on else None)
+    click.echo(render_report(inputs, ModelRegistry(settings.models_dir), relevant, served))

@@ -25,10 +25,22 @@ class RuleSettings:
     recent_purchase_days: int = 180
 
 
+UNCATEGORIZED = "Uncategorized"
+"""What dim_products files a product under when nothing in the export names a known category."""
+
+
 def sellable_skus(products: pl.DataFrame) -> pl.DataFrame:
-    """SKUs a customer can buy now: active, published, and in stock (or with untracked inventory)."""
+    """SKUs a customer can buy now: active, published, and in stock (or with untracked inventory),
+    with the group the diversity rule counts them in (`category`)."""
     return products.filter(~pl.col("is_archived") & pl.col("is_published") & pl.col("is_in_stock").fill_null(True)
-                           ).select("sku", "category")
+                           ).select("sku", diversity_group().alias("category"))
+
+
+def diversity_group() -> pl.Expr:
+    """The category, or where the catalog names none the shop's own product type, or else the SKU
+    itself: a shop whose products are all "Uncategorized" would otherwise get three-item lists."""
+    known = pl.when(pl.col("category").is_null() | (pl.col("category") == UNCATEGORIZED)).then(None).otherwise(pl.col("category"))
+    return pl.coalesce(known, pl.col("product_type").replace("", None), pl.col("sku"))
 
 
 def _blocked(inputs: RecommendationInputs, cycles: pl.DataFrame, settings: RuleSettings) -> pl.DataFrame:

@@ -54,7 +54,9 @@ def add_ranking_features(pool: pl.DataFrame, inputs: RecommendationInputs, cycle
         on=["customer_id", "sku"], how="left").join(recent, on="sku", how="left")
     return featured.with_columns(
         pl.col("category_share").fill_null(0.0), pl.col("interest_match").fill_null(0.0),
-        (pl.col("item_price") / pl.col("typical_price")).log().abs().alias("price_misfit"),
+        # A free item (a coupon rung up at 0.00) has no price fit: unknown, not infinite.
+        pl.when((pl.col("item_price") > 0) & (pl.col("typical_price") > 0))
+        .then((pl.col("item_price") / pl.col("typical_price")).log().abs()).alias("price_misfit"),
         (pl.col("days_since_bought_it") / pl.col("cycle_days")).alias("cycles_since_bought_it"),
         pl.col("purchases").fill_null(0).cast(pl.Float64),
     )

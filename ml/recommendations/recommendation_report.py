@@ -57,8 +57,17 @@ def verdict(metrics: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines) or "no hybrid could be trained: too few buyers in the label window"
 
 
-def render_report(inputs: RecommendationInputs, registry: ModelRegistry, relevant: pl.DataFrame | None) -> str:
-    """The report's text: out of time on the warehouse, then against truth when given."""
+def served_coverage(served: pl.DataFrame, products: pl.DataFrame) -> float:
+    """The share of the sellable catalog in anyone's served list (`recommended_skus` per customer)."""
+    listed = served.select(pl.col("recommended_skus").explode().alias("sku")).drop_nulls().unique()
+    sellable = sellable_skus(products)
+    return listed.join(sellable, on="sku", how="semi").height / max(sellable.height, 1)
+
+
+def render_report(inputs: RecommendationInputs, registry: ModelRegistry, relevant: pl.DataFrame | None,
+                  served: pl.DataFrame | None = None) -> str:
+    """The report's text: out of time on the warehouse, then against truth when given, then the
+    catalog coverage of the lists served last night (every customer's, not only the judged ones)."""
     version, champion = champion_ranker(registry)
     evaluation = evaluate_recommenders(inputs, champion=champion)
     parts = [f"Recommendations, out of time: trained as of {evaluation.cutoff}, judged on the next {evaluation.judge_days} days' "
@@ -71,4 +80,7 @@ def render_report(inputs: RecommendationInputs, registry: ModelRegistry, relevan
         parts += ["", f"Against truth: lists as of {end:%Y-%m-%d}, judged on what {relevant['customer_id'].n_unique():,} "
                       f"customers bought in the {TRUTH_DAYS} days after the last export.", "", metrics_table(truth), "",
                   verdict(truth)]
+    if served is not None and served.height:
+        parts += ["", f"Served lists ({served.height:,} customers, version {served['recommender_version'][0]}): "
+                      f"catalog coverage {served_coverage(served, inputs.products):.1%} of the sellable SKUs."]
     return "\n".join(parts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ml.recommendations.business_rules import sellable_skus
+from ml.recommendations.business_rules import diversity_group, sellable_skus
 from ml.recommendations.candidate_pool import FittedMethods
 from ml.recommendations.inputs import RecommendationInputs
 
@@ -29,7 +29,7 @@ def similar_products(inputs: RecommendationInputs, fitted: FittedMethods, popula
             pl.lit(LIKED_BY_SAME_CUSTOMERS).alias("reason")))
     best_sellers = popular.join(sellable, on="sku", how="inner").sort("score", descending=True).group_by(
         "category", maintain_order=True).head(n + 1)
-    same_category = inputs.products.select("sku", "category").join(
+    same_category = inputs.products.select("sku", diversity_group().alias("category")).join(
         best_sellers.select("category", pl.col("sku").alias("similar_sku"), pl.col("score").alias("strength")),
         on="category", how="inner").select("sku", "similar_sku", "strength", pl.lit(2).alias("tier"),
                                            pl.lit(SAME_CATEGORY).alias("reason"))

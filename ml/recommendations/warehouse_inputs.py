@@ -18,13 +18,29 @@ inner join marts.fct_orders as orders using (order_id)
 where lines.customer_id is not null and lines.sku is not null and lines.order_created_at < ?
 """
 PRODUCTS_SQL = """
-select sku,
-       -- The variant as customers know it: "Trail Runner - Navy", the title alone for a single variant.
-       case when option_name is null or option_name = 'Title' or option_value is null then title
-            else title || ' - ' || option_value end as title,
-       category, vendor, product_type, coalesce(tags, []) as tags, cast(price as double) as price,
-       is_archived, is_published, is_in_stock, cast(first_seen_date as date) as first_seen_date
-from marts.dim_products
+with catalog as (
+    select sku,
+           -- The variant as customers know it: "Trail Runner - Navy", the title alone for a single variant.
+           case when option_name is null or option_name = 'Title' or option_value is null then title
+                else title || ' - ' || option_value end as title,
+           category, vendor, product_type, coalesce(tags, []) as tags, cast(price as double) as price,
+           is_archived, is_published, is_in_stock, cast(first_seen_date as date) as first_seen_date
+    from marts.dim_products
+),
+-- SKUs sold but absent from the products export (no export at all, or a channel it does not
+-- cover): known by their order lines only, counted on sale while sold in the last 90 days.
+sold_only as (
+    select sku, arg_max(product_name, order_created_at) as title, null as category, null as vendor,
+           null as product_type, []::varchar[] as tags, cast(median(unit_price) as double) as price,
+           max(order_created_at) < cast(? as timestamp) - interval 90 days as is_archived, true as is_published,
+           null::boolean as is_in_stock, cast(min(order_created_at) as date) as first_seen_date
+    from marts.fct_order_lines
+    where sku is not null and sku not in (select sku from catalog) and order_created_at < ?
+    group by sku
+)
+select * from catalog
+union all by name
+select * from sold_only
 """
 CUSTOMERS_SQL = """
 select customer_id, coalesce(interests, []) as interests, country_code,
@@ -37,4 +53,5 @@ def read_inputs(connection: duckdb.DuckDBPyConnection, as_of: datetime) -> Recom
     """Purchases before `as_of` (naive UTC), the catalog and every customer."""
     naive = as_of.replace(tzinfo=None)
     purchases = connection.sql(PURCHASES_SQL, params=[naive]).pl()
-    return RecommendationInputs.of(purchases, connection.sql(PRODUCTS_SQL).pl(), connection.sql(CUSTOMERS_SQL).pl(), naive)
+    products = connection.sql(PRODUCTS_SQL, params=[naive, naive]).pl()
+    return RecommendationInputs.of(purchases, products, connection.sql(CUSTOMERS_SQL).pl(), naive)

@@ -22,6 +22,7 @@ def product_recommendations(context: dg.AssetExecutionContext, warehouse: DuckDB
     from ml.labels import cutoff_timestamp, read_data_span
     from ml.recommendations.nightly_recommendations import recommend_nightly
     from ml.recommendations.recommendation_files import write_recommendations, write_similar_products
+    from ml.recommendations.recommendation_report import served_coverage
     from ml.recommendations.recommender_card import metrics_table
     from ml.recommendations.warehouse_inputs import read_inputs
 
@@ -45,6 +46,7 @@ def product_recommendations(context: dg.AssetExecutionContext, warehouse: DuckDB
         "scorer": night.scorer, "version": night.version or "none trained",
         "decision": night.decision.reason if night.decision else "none", "path": dg.MetadataValue.path(str(lists_path)),
         "seconds": dg.MetadataValue.json(night.seconds),
+        "served_catalog_coverage": served_coverage(night.lists, inputs.products),
     }
     if evaluation is not None and evaluation.customers:
         metrics = evaluation.metrics

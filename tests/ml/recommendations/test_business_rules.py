@@ -99,3 +99,11 @@ def test_a_customer_who_opted_out_gets_the_shops_list_flagged_not_personalized()
     assert lists.filter(pl.col("customer_id") == "ann")["is_personalized"].all()
     # A customer no method covered still gets a list, honestly flagged.
     assert not lists.filter(pl.col("customer_id") == "new")["is_personalized"].any()
+
+
+def test_a_catalog_without_known_categories_is_diversified_by_product_type_not_cut_to_three():
+    products = [_product(f"m{k}", "Uncategorized", product_type="MEAT") for k in range(5)] + [
+        _product(f"d{k}", "Uncategorized", product_type="DAIRY") for k in range(5)] + [_product("x", None, product_type="")]
+    inputs = _inputs([("ann", "x", 400, False)], products)
+    listed = _listed(inputs, [f"m{k}" for k in range(5)] + [f"d{k}" for k in range(5)] + ["x"])
+    assert listed == ["m0", "m1", "m2", "d0", "d1", "d2", "x"]

@@ -64,7 +64,7 @@ def read_cdnow(path: Path | None = None) -> pl.DataFrame:
     })
 
 
-def _buyers(customer_ids: list[str], seed: int) -> pl.DataFrame:
+def named_buyers(customer_ids: list[str], seed: int) -> pl.DataFrame:
     """A name and an email per CDNOW customer, drawn from the US name pool."""
     rng = np.random.default_rng(seed)
     pool = build_pools({"US": len(customer_ids)}, rng)["US"]
@@ -86,7 +86,7 @@ def write_cdnow_landing(landing: Path, customers: int | None = None, seed: int =
     if customers is not None:
         kept = purchases["customer_id"].unique(maintain_order=True).head(customers).implode()
         purchases = purchases.filter(pl.col("customer_id").is_in(kept))
-    buyers = _buyers(purchases["customer_id"].unique(maintain_order=True).to_list(), seed)
+    buyers = named_buyers(purchases["customer_id"].unique(maintain_order=True).to_list(), seed)
     orders = purchases.with_row_index("order_number", offset=1001).join(buyers, on="customer_id", how="left", maintain_order="left")
     for (day,), rows in orders.group_by("purchased_on", maintain_order=True):
         created = f"{day.isoformat()} {ORDER_TIME}"

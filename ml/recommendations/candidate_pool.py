@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from ml.recommendations.buy_again import buy_again_candidates
+from ml.recommendations.buy_again import buy_again_candidates, repurchase_cycles
 from ml.recommendations.co_purchase import co_purchase_candidates, item_similarities
 from ml.recommendations.collaborative_filtering import CollaborativeFiltering, CollaborativeSettings
 from ml.recommendations.content_based import content_candidates
@@ -30,6 +30,9 @@ class FittedMethods:
 
     collaborative: CollaborativeFiltering | None = None
     similarities: pl.DataFrame = field(default_factory=pl.DataFrame)
+    cycles: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """The re-purchase cycles (buy_again.repurchase_cycles): the buy-again candidates, the rank
+    features and the rules all need them, and they cost a pass over every purchase."""
 
 
 def purchase_weights(inputs: RecommendationInputs) -> pl.DataFrame:
@@ -61,7 +64,7 @@ def fit_methods(inputs: RecommendationInputs, settings: CollaborativeSettings = 
         kept = pl.concat([for_customers.to_frame("customer_id"), others.sort("customer_id").sample(min(room, others.height), seed=7)])
         weights = weights.join(kept, on="customer_id", how="semi")
     model = CollaborativeFiltering.fit(weights, settings) if weights.height else None
-    return FittedMethods(collaborative=model, similarities=item_similarities(inputs))
+    return FittedMethods(collaborative=model, similarities=item_similarities(inputs), cycles=repurchase_cycles(inputs))
 
 
 def method_candidates(inputs: RecommendationInputs, fitted: FittedMethods, customer_ids: pl.Series,
@@ -71,7 +74,7 @@ def method_candidates(inputs: RecommendationInputs, fitted: FittedMethods, custo
         "collaborative": lambda: collaborative_candidates(fitted.collaborative, customer_ids, n),
         "co_purchase": lambda: co_purchase_candidates(inputs, customer_ids, n, similarities=fitted.similarities),
         "content": lambda: content_candidates(inputs, customer_ids, n),
-        "buy_again": lambda: buy_again_candidates(inputs, customer_ids, n),
+        "buy_again": lambda: buy_again_candidates(inputs, customer_ids, n, fitted.cycles),
         "popularity": lambda: popularity_candidates(inputs, customer_ids, n),
     }
     return {name: runs[name]().select(pl.col(c).cast(t) for c, t in CANDIDATE_SCHEMA.items()) for name in METHODS}

@@ -12,7 +12,6 @@ import numpy as np
 import polars as pl
 import xgboost as xgb
 
-from ml.recommendations.buy_again import repurchase_cycles
 from ml.recommendations.candidate_pool import METHODS, FittedMethods, fit_methods, method_candidates, pooled
 from ml.recommendations.collaborative_filtering import CollaborativeSettings
 from ml.recommendations.inputs import RecommendationInputs
@@ -45,7 +44,7 @@ def candidate_features(inputs: RecommendationInputs, customer_ids: pl.Series, se
     fitted = fitted or fit_methods(inputs, settings.collaborative, customer_ids, settings.fit_customers)
     candidates = method_candidates(inputs, fitted, customer_ids, settings.candidates_per_method)
     pool = pooled({name: candidates[name] for name in methods})
-    return add_ranking_features(pool, inputs, repurchase_cycles(inputs)), candidates
+    return add_ranking_features(pool, inputs, fitted.cycles), candidates
 
 
 def _labelled_pool(inputs: RecommendationInputs, window: int, settings: HybridSettings) -> pl.DataFrame:

@@ -17,7 +17,6 @@ import polars as pl
 
 from ml.model_registry import Decision, ModelRegistry, decide_promotion
 from ml.recommendations.business_rules import LIST_SCHEMA, RuleSettings, final_lists
-from ml.recommendations.buy_again import repurchase_cycles
 from ml.recommendations.candidate_pool import FittedMethods, fit_methods
 from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings, candidate_features
 from ml.recommendations.inputs import RecommendationInputs
@@ -99,7 +98,7 @@ def recommend_nightly(inputs: RecommendationInputs, registry: ModelRegistry, sco
     scorer_model, scorer = _current_ranker(registry)
     fitted = fit_methods(inputs, hybrid.collaborative)
     popular = popular_skus(inputs)
-    cycles = repurchase_cycles(inputs)
+    cycles = fitted.cycles
     lap("fit")
     lists = pl.concat([pl.DataFrame(schema=LIST_SCHEMA), *(
         _batch_lists(inputs, batch, fitted, scorer_model, popular, cycles, hybrid, rules)

@@ -10,8 +10,7 @@ from datetime import timedelta
 import polars as pl
 
 from ml.recommendations.business_rules import RuleSettings, apply_rules, sellable_skus
-from ml.recommendations.buy_again import repurchase_cycles
-from ml.recommendations.candidate_pool import METHODS
+from ml.recommendations.candidate_pool import METHODS, fit_methods
 from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings, candidate_features
 from ml.recommendations.inputs import RecommendationInputs
 from ml.recommendations.ranking_metrics import ranking_metrics
@@ -46,8 +45,9 @@ def judged_lists(inputs: RecommendationInputs, customers: pl.Series, hybrid: Hyb
     """Each method's, the newly trained hybrid's and the `champion` ranker's final lists for
     `customers`, as of `inputs.as_of`: the rankers score the same candidates."""
     ranker = HybridRanker.train(inputs, hybrid)
-    pool, candidates = candidate_features(inputs, customers, hybrid)
-    cycles = repurchase_cycles(inputs)
+    fitted = fit_methods(inputs, hybrid.collaborative, customers, hybrid.fit_customers)
+    pool, candidates = candidate_features(inputs, customers, hybrid, fitted=fitted)
+    cycles = fitted.cycles
     lists = {name: apply_rules(candidates[name], inputs, cycles, rules) for name in METHODS}
     for name, model in ((HYBRID, ranker), (CHAMPION, champion)):
         if model is not None:

@@ -1,4 +1,4 @@
-"""The feature store at scale: materialization, online reads, point-in-time retrieval.
+"""The feature store at scale: materialization, recommendations, online reads, point-in-time retrieval.
 
 For each size, a fresh CXP_HOME gets synthetic feature snapshot tables with the dbt models' exact
 columns and types, as change points: every customer on the first day, then each day the share of
@@ -10,11 +10,20 @@ pipeline run does: Parquet export, `feast apply`, online materialization. Measur
 - full materialization into an empty SQLite store, and the nightly one (one new day), each beside
   stock Feast (`LocalComputeEngine`) materializing the same day into a copy of the same store;
 - online reads of the `personalization_app` service, 1 and 100 customers, by the SDK and over HTTP
-  (`cxp serve`, one keep-alive connection), p50/p99;
+  (`cxp serve`, one keep-alive connection), p50/p99, before the recommendations are published and
+  again with them;
+- the online write of the nightly recommendations (every customer's 10 products of a 2,000-SKU demo
+  catalog with titles and reasons, each SKU's 10 similar products), written by the recommender's
+  own file writers and published as a run publishes them: into the empty views, then a night on
+  which 30% of the lists changed; then reads of the `recommendations` (1 customer) and
+  `similar_products` (1 SKU) services, SDK p50/p99;
 - point-in-time retrieval of 1M entity rows (every stored feature of the four views) by Feast, and
   the same join written by hand as DuckDB ASOF JOINs over the same Parquet files.
 
     uv run python bench/feature_store.py --customers 100000 1000000
+
+`--only-online` leaves out stock Feast's nightly runs and the point-in-time retrieval: the tables,
+the full and nightly materializations that fill the store, the recommendations and the reads remain.
 """
 
 from __future__ import annotations
@@ -49,6 +58,8 @@ _VALUE = {
     "boolean": "random() < 0.3",
     "varchar[]": "['Books', 'Home', 'Outdoor'][1:cast(floor(random() * 4) as int)]",
 }
+RECOMMENDED_SKUS = 2_000  # the demo catalog's SKUs, each with its similar products
+CHANGED_LISTS = 0.3  # the share of lists the second night of recommendations changes
 
 
 def peak_gib() -> float:
@@ -165,9 +176,10 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {p50 * 1000:6.2f} ms   p99 {p99 * 1000:6.2f} ms"
 
 
-def online_latency(customers: int, port: int) -> None:
+def online_latency(customers: int, port: int, recommendations: bool) -> None:
     """Reads of the personalization_app service, from a process of their own (an app's, not this
-    benchmark's heap of millions of rows): the SDK in-process, then HTTP against `cxp serve`."""
+    benchmark's heap of millions of rows): the SDK in-process, then HTTP against `cxp serve`; with
+    `recommendations`, then those of the recommendation services (SDK)."""
     import random
 
     import requests
@@ -179,6 +191,8 @@ def online_latency(customers: int, port: int) -> None:
     service = store.get_feature_service("personalization_app")
     ids = [f"cus_{n:09d}" for n in range(customers)]
     rng = random.Random(7)
+    if recommendations:
+        check_recommendations_online(store, ids)
     for batch, repeats in ((1, 2000), (100, 300)):
         samples = []
         for _ in range(repeats):
@@ -211,6 +225,76 @@ def online_latency(customers: int, port: int) -> None:
     finally:
         server.terminate()
         server.wait(30)
+    if recommendations:
+        recommendation_latency(store, ids, rng)
+
+
+def check_recommendations_online(store, ids: list[str]) -> None:
+    """personalization_app, recommendations and similar_products answer with full lists."""
+    from synthetic_recommendations import LIST_LENGTH, demo_catalog
+
+    skus = demo_catalog(RECOMMENDED_SKUS)["sku"].to_list()
+    for service, key, keys, column in (("personalization_app", "customer_id", ids, "recommended_skus"),
+                                       ("recommendations", "customer_id", ids, "recommended_skus"),
+                                       ("similar_products", "sku", skus, "similar_skus")):
+        answer = store.get_online_features(features=store.get_feature_service(service), entity_rows=[{key: keys[-1]}]).to_dict()
+        if len(answer[column][0] or []) != LIST_LENGTH:
+            raise RuntimeError(f"{service} answered {answer} for {keys[-1]}: the recommendations are not online")
+
+
+def recommendation_latency(store, ids: list[str], rng) -> None:
+    """SDK reads of the `recommendations` service (1 customer) and `similar_products` (1 SKU)."""
+    from synthetic_recommendations import demo_catalog
+
+    skus = demo_catalog(RECOMMENDED_SKUS)["sku"].to_list()
+    for service, key, keys in (("recommendations", "customer_id", ids), ("similar_products", "sku", skus)):
+        features = store.get_feature_service(service)
+        samples = []
+        for _ in range(2000):
+            row = [{key: rng.choice(keys)}]
+            with Timer() as timer:
+                store.get_online_features(features=features, entity_rows=row).to_dict()
+            samples.append(timer.seconds)
+        print(f"  online read of {service}, SDK, 1 {key}: {percentiles(samples[200:])}", flush=True)
+
+
+def publish_recommendations(store, settings, customers: int, first_night: date) -> None:
+    """Two nights of recommendations, written by the recommender's file writers and published as a
+    run publishes them: into the empty views, then a night on which CHANGED_LISTS of the lists changed."""
+    import numpy as np
+    import synthetic_recommendations as synthetic  # bench/ is the script's directory, hence on sys.path
+
+    from feature_repo.online_store import latest_recommendation_dates, publish_online
+    from ml.recommendations.recommendation_files import write_recommendations, write_similar_products
+
+    rng = np.random.default_rng(11)
+    products = synthetic.demo_catalog(RECOMMENDED_SKUS)
+    lists, similar = synthetic.first_night(customers, products, rng), synthetic.first_night(products.height, products, rng, similar=True)
+    engine = store._get_provider().batch_engine
+    keep_days = settings.model_settings.scoring.keep_days
+    for night in range(2):
+        scored_on = first_night + timedelta(days=night)
+        if night:
+            (lists, changed), (similar, changed_skus) = (synthetic.next_night(lists, products, CHANGED_LISTS, rng),
+                                                         synthetic.next_night(similar, products, CHANGED_LISTS, rng, similar=True))
+            label = f"nightly, {changed:,} customers' and {changed_skus:,} SKUs' lists changed"
+        else:
+            label = f"into the empty views, {customers:,} customers × 10 and {products.height:,} SKUs × 10"
+        customer_frame = synthetic.customer_lists(lists, products, scored_on)
+        similar_frame = synthetic.similar_lists(similar, products, scored_on)
+        with Timer() as files:
+            path = write_recommendations(customer_frame, scored_on, settings.feature_files_dir, keep_days)
+            write_similar_products(similar_frame, scored_on, settings.feature_files_dir, keep_days)
+        del customer_frame
+        written_before = engine.cells_written
+        with Timer() as online:
+            published = publish_online(store, settings, recommended_on=latest_recommendation_dates(settings))
+        views = sorted(write.feature_view for write in published.writes)
+        if views != ["customer_recommendations", "similar_products"]:
+            raise RuntimeError(f"the recommendations' publication wrote {views}, not the recommendation views alone")
+        print(f"  recommendations {scored_on}, {label}: Parquet {files.seconds:4.1f} s ({path.stat().st_size / 2**20:,.0f} MiB); "
+              f"online write {online.seconds:6.1f} s ({engine.cells_written - written_before:,} values written)   "
+              f"peak rss {peak_gib():.1f} GiB", flush=True)
 
 
 def point_in_time(store, settings, customers: int, first_day: date, days: int, entity_rows: int) -> None:
@@ -260,7 +344,7 @@ def point_in_time(store, settings, customers: int, first_day: date, days: int, e
     print(f"  point-in-time, churn_model service (with its on-demand features): {service_timer.seconds:6.1f} s", flush=True)
 
 
-def bench(customers: int, days: int, workdir: Path, port: int, entity_rows: int, nights: int) -> None:
+def bench(customers: int, days: int, workdir: Path, port: int, entity_rows: int, nights: int, only_online: bool) -> None:
     home = workdir / f"feature-store-{customers}"
     shutil.rmtree(home, ignore_errors=True)
     for name in [name for name in os.environ if name.startswith("CXP_")]:
@@ -291,30 +375,39 @@ def bench(customers: int, days: int, workdir: Path, port: int, entity_rows: int,
     print(f"  full materialization, {customers:,} customers × {features} features: {timer.seconds:7.1f} s "
           f"({customers / timer.seconds:,.0f} customers/s)   peak rss {peak_gib():.1f} GiB", flush=True)
 
-    # Three nightly days, each written by our engine and, into a copy of the store as it was, by stock Feast.
+    # Nightly days, each written by our engine and (unless only online) into a copy of the store as it was by stock Feast.
     ratios = []
     for night in range(nights):
         nightly = first_day + timedelta(days=days + night)
         added = append_day(settings.warehouse_path, customers, nightly)
         with Timer() as timer:
             export(settings)
-        stock = stock_store(settings, workdir / f"stock-{customers}")
+        stock = None if only_online else stock_store(settings, workdir / f"stock-{customers}")
         engine = store._get_provider().batch_engine
         written_before = engine.cells_written
         with Timer() as ours:
             materialize_online(store, settings)
-        start = datetime.combine(nightly + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
-        with Timer() as theirs:
-            stock.materialize(start_date=start, end_date=start)
-        ratios.append(theirs.seconds / ours.seconds)
-        print(f"  nightly {nightly}: {added:,} changed rows, Parquet export {timer.seconds:4.1f} s; materialization: cxp engine "
-              f"{ours.seconds:5.1f} s ({engine.cells_written - written_before:,} changed values written), "
-              f"stock Feast engine {theirs.seconds:5.1f} s = {ratios[-1]:.1f}x", flush=True)
-        shutil.rmtree(workdir / f"stock-{customers}", ignore_errors=True)
-    print(f"  nightly materialization: cxp engine {statistics.median(ratios):.1f}x faster than stock Feast (median of {nights})", flush=True)
+        line = (f"  nightly {nightly}: {added:,} changed rows, Parquet export {timer.seconds:4.1f} s; materialization: cxp engine "
+                f"{ours.seconds:5.1f} s ({engine.cells_written - written_before:,} changed values written)")
+        if stock is not None:
+            start = datetime.combine(nightly + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+            with Timer() as theirs:
+                stock.materialize(start_date=start, end_date=start)
+            ratios.append(theirs.seconds / ours.seconds)
+            line += f", stock Feast engine {theirs.seconds:5.1f} s = {ratios[-1]:.1f}x"
+            shutil.rmtree(workdir / f"stock-{customers}", ignore_errors=True)
+        print(line, flush=True)
+    if ratios:
+        print(f"  nightly materialization: cxp engine {statistics.median(ratios):.1f}x faster than stock Feast (median of {nights})", flush=True)
 
-    subprocess.run([sys.executable, __file__, "--latency-only", "--customers", str(customers), "--port", str(port)], check=True)
-    point_in_time(store, settings, customers, first_day, days, entity_rows)
+    latency = [sys.executable, __file__, "--latency-only", "--customers", str(customers), "--port", str(port)]
+    print("  before the recommendations are published:", flush=True)
+    subprocess.run(latency, check=True)
+    publish_recommendations(store, settings, customers, first_day + timedelta(days=days))
+    print("  with the recommendations:", flush=True)
+    subprocess.run([*latency, "--with-recommendations"], check=True)
+    if not only_online:
+        point_in_time(store, settings, customers, first_day, days, entity_rows)
     print(f"  peak rss of the benchmark process: {peak_gib():.1f} GiB", flush=True)
 
 
@@ -326,15 +419,18 @@ def main() -> None:
     parser.add_argument("--nights", type=int, default=3, help="Nightly days materialized (each beside stock Feast).")
     parser.add_argument("--port", type=int, default=6590)
     parser.add_argument("--workdir", type=Path, help="Where the homes go [default: the system temp dir].")
+    parser.add_argument("--only-online", action="store_true",
+                        help="Leave out stock Feast's nightly runs and the point-in-time retrieval.")
     parser.add_argument("--latency-only", action="store_true", help=argparse.SUPPRESS)  # the child process of online reads
+    parser.add_argument("--with-recommendations", action="store_true", help=argparse.SUPPRESS)  # ... once they are published
     args = parser.parse_args()
     if args.latency_only:
-        online_latency(args.customers[0], args.port)
+        online_latency(args.customers[0], args.port, args.with_recommendations)
         return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cxp-feature-bench-"))
     print(f"cpus={os.cpu_count()} memory={psutil.virtual_memory().total / 2**30:.0f} GiB python={sys.version.split()[0]}", flush=True)
     for customers in args.customers:
-        bench(customers, args.days, workdir, args.port, args.entity_rows, args.nights)
+        bench(customers, args.days, workdir, args.port, args.entity_rows, args.nights, args.only_online)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.defs.features.assets import PRODUCT_RECOMMENDATIONS
+from dagster_project.defs.features.assets import OFFLINE_FILES, PRODUCT_RECOMMENDATIONS, REGISTRY
 from dagster_project.defs.features.resources import FeatureStoreParam
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.defs.ml.resources import ModelRegistryParam
 
-_SOURCES = [dg.AssetKey(["marts", name]) for name in ("fct_order_lines", "fct_orders", "dim_products", "dim_customers")]
+# After the feature gates, like the models: a blocking gate upstream keeps last night's lists served.
+_SOURCES = [OFFLINE_FILES, REGISTRY,
+            *(dg.AssetKey(["marts", name]) for name in ("fct_order_lines", "fct_orders", "dim_products", "dim_customers"))]
 
 
 @dg.asset(key=PRODUCT_RECOMMENDATIONS, group_name="ml", kinds={"xgboost", "parquet"}, pool=WAREHOUSE_POOL, deps=_SOURCES,

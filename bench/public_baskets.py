@@ -24,10 +24,7 @@ who listed its departments in the seed would get.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -38,6 +35,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
+from cxp_subprocess import run_cxp  # bench/ is the script's directory, hence on sys.path
 from threadpoolctl import threadpool_limits
 
 from dagster_project.demo_exports.public_baskets import CATALOG_PRODUCTS, write_complete_journey_landing
@@ -78,19 +76,10 @@ def peak_gb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024 / 1024
 
 
-def run_cxp(landing: Path, home: Path, first_day: str) -> tuple[float, str | None]:
+def run_pipeline(landing: Path, home: Path, first_day: str) -> tuple[float, str | None]:
     """`cxp run` on the landing folder in its own CXP_HOME; the seconds it took, and its error line
     when a step failed (the marts it built are judged all the same)."""
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "models.yml").write_text(MODEL_SETTINGS)
-    (home / "thresholds.yml").write_text(QUALITY_THRESHOLDS)
-    environment = {**os.environ, "CXP_HOME": str(home), "CXP_PARTITION_START": first_day,
-                   "CXP_MODEL_SETTINGS": str(home / "models.yml"), "CXP_QUALITY_THRESHOLDS": str(home / "thresholds.yml")}
-    started = time.perf_counter()
-    result = subprocess.run([str(Path(sys.executable).with_name("cxp")), "run", "--landing", str(landing)],
-                            env=environment, capture_output=True, text=True)
-    (home / "cxp_run.log").write_text(result.stdout + result.stderr)
-    seconds = time.perf_counter() - started
+    seconds, result = run_cxp(landing, home, first_day, MODEL_SETTINGS, QUALITY_THRESHOLDS)
     if result.returncode == 0:
         return seconds, None
     errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error:")]
@@ -174,7 +163,7 @@ def main() -> None:
     print(f"  lines kept {written.kept_line_share:.1%} of {written.source_lines:,}: {written.lines_without_goods:,} of no goods "
           f"(quantity 0, coupons) dropped, {written.lines_outside_catalog:,} outside the catalog; {written.baskets_emptied:,} baskets left empty", flush=True)
 
-    timings["cxp run"], failure = run_cxp(landing, home, written.first_day.isoformat())
+    timings["cxp run"], failure = run_pipeline(landing, home, written.first_day.isoformat())
     print(f"cxp run: {timings['cxp run']:.0f} s, {failure or 'succeeded'} (log: {home / 'cxp_run.log'})", flush=True)
 
     started = time.perf_counter()

@@ -14,15 +14,12 @@ Gamma-Gamma, used plainly, on the very rows and purchase histories each model wa
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from cxp_subprocess import run_cxp  # bench/ is the script's directory, hence on sys.path
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from dagster_project.demo_exports.public_shop_history import write_cdnow_landing
@@ -50,20 +47,12 @@ raw:
 """
 
 
-def run_cxp(landing: Path, home: Path, first_day: str) -> float:
+def run_pipeline(landing: Path, home: Path, first_day: str) -> float:
     """`cxp run` on the landing folder in its own CXP_HOME; returns the seconds it took."""
-    (home / "models.yml").parent.mkdir(parents=True, exist_ok=True)
-    (home / "models.yml").write_text(MODEL_SETTINGS)
-    (home / "thresholds.yml").write_text(QUALITY_THRESHOLDS)
-    environment = {**os.environ, "CXP_HOME": str(home), "CXP_PARTITION_START": first_day,
-                   "CXP_MODEL_SETTINGS": str(home / "models.yml"), "CXP_QUALITY_THRESHOLDS": str(home / "thresholds.yml")}
-    started = time.perf_counter()
-    result = subprocess.run([str(Path(sys.executable).with_name("cxp")), "run", "--landing", str(landing)],
-                            env=environment, capture_output=True, text=True)
-    (home / "cxp_run.log").write_text(result.stdout + result.stderr)
+    seconds, result = run_cxp(landing, home, first_day, MODEL_SETTINGS, QUALITY_THRESHOLDS)
     if result.returncode != 0:
         raise SystemExit(f"cxp run failed (log: {home / 'cxp_run.log'}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return time.perf_counter() - started
+    return seconds
 
 
 def evaluated_rows(registry: ModelRegistry, model: str) -> tuple[dict, pl.DataFrame]:
@@ -123,7 +112,7 @@ def main() -> None:
     written = write_cdnow_landing(landing, args.customers)
     print(f"CDNOW as Shopify orders: {written.orders:,} orders of {written.customers:,} customers, "
           f"{written.first_day} .. {written.last_day}, {written.revenue_usd:,.0f} USD; no billing address or phone")
-    seconds = run_cxp(landing, home, written.first_day.isoformat())
+    seconds = run_pipeline(landing, home, written.first_day.isoformat())
     print(f"cxp run: {seconds:.0f} s (log: {home / 'cxp_run.log'})")
     registry = ModelRegistry(home / "models")
 

@@ -23,13 +23,14 @@ def repurchase_cycles(inputs: RecommendationInputs) -> pl.DataFrame:
     """sku, cycle_days (median gap between one buyer's purchases of it), repeats, repeat_share: the
     SKUs that behave as consumables."""
     kept = inputs.kept_purchases().select("customer_id", "sku", pl.col("ordered_at").dt.date().alias("day")).unique()
-    gaps = kept.sort("day").with_columns(pl.col("day").diff().over("customer_id", "sku").dt.total_days().alias("gap"))
+    buyers = kept.group_by("sku").agg(pl.col("customer_id").n_unique().alias("buyers"))
+    # Only a customer's second and later days with a SKU make a gap: sorting just those is a fraction of the work.
+    again = kept.filter(pl.len().over("customer_id", "sku") > 1).sort("day")
+    gaps = again.with_columns(pl.col("day").diff().over("customer_id", "sku").dt.total_days().alias("gap")).drop_nulls("gap")
     per_sku = gaps.group_by("sku").agg(
-        pl.col("gap").drop_nulls().median().alias("cycle_days"),
-        pl.col("gap").drop_nulls().len().alias("repeats"),
-        pl.col("customer_id").filter(pl.col("gap").is_not_null()).n_unique().alias("repeat_buyers"),
-        pl.col("customer_id").n_unique().alias("buyers"),
-    )
+        pl.col("gap").median().alias("cycle_days"), pl.len().alias("repeats"),
+        pl.col("customer_id").n_unique().alias("repeat_buyers"),
+    ).join(buyers, on="sku")
     return per_sku.with_columns((pl.col("repeat_buyers") / pl.col("buyers")).alias("repeat_share")).filter(
         (pl.col("repeats") >= MIN_REPEATS) & (pl.col("repeat_share") >= MIN_REPEAT_SHARE) & (pl.col("cycle_days") > 0)
     ).select("sku", pl.col("cycle_days").cast(pl.Float64), "repeats", "repeat_share").sort("sku")
@@ -48,7 +49,7 @@ def buy_again_candidates(inputs: RecommendationInputs, customer_ids: Sequence[st
     lately they bought it ("you bought this before"), below any due consumable."""
     cycles = repurchase_cycles(inputs) if cycles is None else cycles
     wanted = pl.DataFrame({"customer_id": pl.Series(customer_ids, dtype=pl.String)}).unique()
-    history = last_purchases(inputs).join(wanted, on="customer_id", how="semi").join(
+    history = last_purchases(inputs.for_customers(wanted["customer_id"])).join(
         cycles.select("sku", "cycle_days"), on="sku", how="left")
     due = pl.col("days_since") / pl.col("cycle_days")
     consumable = pl.col("cycle_days").is_not_null()

@@ -55,8 +55,13 @@ class CollaborativeFiltering:
         self._sku_columns = pl.DataFrame({"sku": skus, "column": np.arange(len(skus))})
 
     @classmethod
-    def fit(cls, interactions: pl.DataFrame, settings: CollaborativeSettings = CollaborativeSettings()) -> CollaborativeFiltering:
-        """Factorise customer_id x sku weights (> 0; duplicated pairs summed) into customer and SKU factors."""
+    def fit(cls, interactions: pl.DataFrame, settings: CollaborativeSettings = CollaborativeSettings(),
+            learn_from: pl.Series | None = None) -> CollaborativeFiltering:
+        """Factorise customer_id x sku weights (> 0; duplicated pairs summed) into customer and SKU factors.
+
+        Given `learn_from`, the SKU factors are learnt from those customers' rows only, and every other
+        customer's factors are then solved against them ("fold-in": one exact ALS customer step). A few
+        hundred thousand customers place 2,000 SKUs as well as a million do, at a fraction of the cost."""
         if interactions["weight"].null_count() or (interactions["weight"] <= 0).any():
             raise ValueError("interaction weights must be positive")
         pairs = interactions.group_by("customer_id", "sku").agg(pl.col("weight").sum())
@@ -65,9 +70,17 @@ class CollaborativeFiltering:
                          (("customer_id", customers), ("sku", skus)))
         confidence = 1.0 + settings.alpha * pairs["weight"].cast(pl.Float32).to_numpy()
         user_items = sp.csr_matrix((confidence, (rows, columns)), shape=(len(customers), len(skus)), dtype=np.float32)
+        learners = np.arange(len(customers)) if learn_from is None else np.flatnonzero(customers.is_in(learn_from.implode()).to_numpy())
         model = _als(settings)
         with _one_blas_thread():
-            model.fit(user_items, show_progress=False)
+            model.fit(user_items[learners], show_progress=False)
+            if len(learners) < len(customers):
+                # Fold-in leaves a learner's factors as the fit left them; a SKU only non-learners bought has zero factors.
+                others = np.setdiff1d(np.arange(len(customers)), learners)
+                factors = np.zeros((len(customers), settings.factors), dtype=model.user_factors.dtype)
+                factors[learners] = model.user_factors
+                factors[others] = model.recalculate_user(others, user_items[others])
+                model.user_factors = factors
         return cls(model, settings, customers.to_list(), skus.to_list(), user_items)
 
     def recommend(self, customer_ids: Sequence[str] | pl.Series, n: int, *, exclude_seen: bool = False,

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
 from ml.model_registry import Decision, ModelRegistry, decide_promotion
-from ml.recommendations.business_rules import LIST_SCHEMA, RuleSettings, final_lists
-from ml.recommendations.candidate_pool import FittedMethods, fit_methods
-from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings, candidate_features
+from ml.recommendations.business_rules import LIST_SCHEMA, RuleSettings, admissible, final_lists
+from ml.recommendations.candidate_pool import FittedMethods, fit_methods, method_candidates, pooled
+from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings
 from ml.recommendations.inputs import RecommendationInputs
-from ml.recommendations.popularity import popular_skus
+from ml.recommendations.popularity import popular_skus, popularity_candidates
+from ml.recommendations.ranking_features import add_ranking_features
 from ml.recommendations.recommendation_evaluation import CHAMPION, HYBRID, RecommenderEvaluation, evaluate_recommenders
 from ml.recommendations.recommendation_files import scoring_timestamp
 from ml.recommendations.recommender_card import recommender_card
@@ -96,7 +97,7 @@ def recommend_nightly(inputs: RecommendationInputs, registry: ModelRegistry, sco
     ranker = evaluation.ranker
     version, decision = _register(registry, inputs, ranker, evaluation, trained_at) if ranker else (None, None)
     scorer_model, scorer = _current_ranker(registry)
-    fitted = fit_methods(inputs, hybrid.collaborative)
+    fitted = fit_methods(inputs, hybrid.collaborative, max_customers=hybrid.fit_customers)
     popular = popular_skus(inputs)
     cycles = fitted.cycles
     lap("fit")
@@ -114,10 +115,14 @@ def _batch_lists(inputs: RecommendationInputs, batch: pl.DataFrame, fitted: Fitt
                  popular: pl.DataFrame, cycles: pl.DataFrame, hybrid: HybridSettings, rules: RuleSettings) -> pl.DataFrame:
     """Final lists of one batch of customers: candidates, the ranker (popularity's order without
     one), then the rules; memory stays bounded by the batch, not the customer base."""
-    pool, candidates = candidate_features(inputs, batch["customer_id"], hybrid, fitted=fitted)
-    ranked = ranker.score(pool) if ranker is not None else candidates[BASELINE]
-    own = replace(inputs, purchases=inputs.purchases.join(batch, on="customer_id", how="semi"),
-                  customers=inputs.customers.join(batch, on="customer_id", how="semi"))
+    own = inputs.for_customers(batch["customer_id"])
+    if ranker is None:
+        ranked = popularity_candidates(inputs, batch["customer_id"], hybrid.candidates_per_method, lists=fitted.popular)
+    else:
+        candidates = method_candidates(inputs, fitted, batch["customer_id"], hybrid.candidates_per_method)
+        # The rules' filters first: the rows they would drop are never featured nor scored.
+        pool = admissible(pooled(candidates), own, cycles, rules)
+        ranked = ranker.score(add_ranking_features(pool, inputs, cycles))
     return final_lists(ranked.select("customer_id", "sku", "score", "reason"), own, cycles, popular, rules)
 
 

@@ -41,16 +41,18 @@ def add_ranking_features(pool: pl.DataFrame, inputs: RecommendationInputs, cycle
     ).join(popular, on="sku", how="left").join(cycles.select("sku", "cycle_days"), on="sku", how="left").join(
         first_sold, on="sku", how="left").with_columns(
         ((pl.lit(inputs.as_of) - pl.col("first_sold_at")).dt.total_seconds() / _DAY).alias("item_days_on_sale"))
-    interests = inputs.customers.select("customer_id", "interests").explode("interests").drop_nulls().rename(
+    # Customer-level features read only the pool's customers' rows (a scoring batch of a large base).
+    own = inputs.for_customers(pool["customer_id"])
+    interests = own.customers.select("customer_id", "interests").explode("interests").drop_nulls().rename(
         {"interests": "category"}).unique().with_columns(pl.lit(1.0).alias("interest_match"))
     recent_start = inputs.as_of - timedelta(days=30)
     recent = inputs.kept_purchases().filter(pl.col("ordered_at") >= recent_start).group_by("sku").agg(
         pl.col("customer_id").n_unique().cast(pl.Float64).log1p().alias("item_recent_buyers"))
     featured = pool.join(items.drop("first_sold_at"), on="sku", how="left").join(
-        _customer_categories(inputs, products), on=["customer_id", "category"], how="left").join(
+        _customer_categories(own, products), on=["customer_id", "category"], how="left").join(
         interests, on=["customer_id", "category"], how="left").join(
-        _customer_profile(inputs, products), on="customer_id", how="left").join(
-        last_purchases(inputs).rename({"days_since": "days_since_bought_it", "times": "times_bought_it"}),
+        _customer_profile(own, products), on="customer_id", how="left").join(
+        last_purchases(own).rename({"days_since": "days_since_bought_it", "times": "times_bought_it"}),
         on=["customer_id", "sku"], how="left").join(recent, on="sku", how="left")
     return featured.with_columns(
         pl.col("category_share").fill_null(0.0), pl.col("interest_match").fill_null(0.0),

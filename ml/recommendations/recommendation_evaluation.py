@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from ml.recommendations.business_rules import RuleSettings, apply_rules, sellable_skus
+from ml.recommendations.business_rules import RuleSettings, admissible, apply_rules, sellable_skus
 from ml.recommendations.candidate_pool import METHODS, fit_methods
 from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings, candidate_features
 from ml.recommendations.inputs import RecommendationInputs
@@ -49,9 +49,10 @@ def judged_lists(inputs: RecommendationInputs, customers: pl.Series, hybrid: Hyb
     pool, candidates = candidate_features(inputs, customers, hybrid, fitted=fitted)
     cycles = fitted.cycles
     lists = {name: apply_rules(candidates[name], inputs, cycles, rules) for name in METHODS}
+    shown = admissible(pool, inputs, cycles, rules)
     for name, model in ((HYBRID, ranker), (CHAMPION, champion)):
         if model is not None:
-            lists[name] = apply_rules(model.score(pool).select("customer_id", "sku", "score", "reason"), inputs, cycles, rules)
+            lists[name] = apply_rules(model.score(shown).select("customer_id", "sku", "score", "reason"), inputs, cycles, rules)
     return lists, ranker
 
 

@@ -130,6 +130,7 @@ def test_adapter_implicit_keeps_the_api_this_module_relies_on(purchases: pl.Data
     assert {"userid", "user_items", "N", "filter_already_liked_items", "items"} <= set(recommend)
     assert {"itemid", "N"} <= set(inspect.signature(AlternatingLeastSquares.similar_items).parameters)
     assert {"user_items", "show_progress"} <= set(inspect.signature(AlternatingLeastSquares.fit).parameters)
+    assert ["self", "userid", "user_items"] == list(inspect.signature(AlternatingLeastSquares.recalculate_user).parameters)
     model = CollaborativeFiltering.fit(purchases, SETTINGS)
     # implicit swapped users and items in fit() once (0.5): factors must follow our users x items matrix.
     assert model.user_factors.shape == (200, SETTINGS.factors)
@@ -137,3 +138,14 @@ def test_adapter_implicit_keeps_the_api_this_module_relies_on(purchases: pl.Data
     # A filtered slot is marked by the lowest float32 score, which _recommend_batch drops.
     ids, scores = model._model.recommend(np.array([0]), model._seen[[0]], N=ITEMS, filter_already_liked_items=True)
     assert ids.shape == (1, ITEMS) and (scores == np.finfo(np.float32).min).sum() == 6
+
+
+def test_customers_folded_in_get_recommendations_from_their_own_group(purchases: pl.DataFrame) -> None:
+    """Learning from a quarter of each group, then solving the others' factors against the SKUs'."""
+    learners = pl.Series([f"c{k}" for k in (*range(25), *range(100, 125))])
+    model = CollaborativeFiltering.fit(purchases, SETTINGS, learn_from=learners)
+    folded = [c for c in model.customer_ids if c not in set(learners)]
+    assert len(model.customer_ids) == 200 and model.user_factors.shape == (200, SETTINGS.factors)
+    recommended = model.recommend(folded, 5, exclude_seen=True)
+    assert recommended.height == len(folded) * 5
+    assert np.mean([_group(customer) == _group(sku) for customer, sku in recommended.select("customer_id", "sku").iter_rows()]) >= 0.95

@@ -1,0 +1,1 @@
+"""Measured impact: arm assignment, holdouts and lift statistics for experiments, without Dagster."""

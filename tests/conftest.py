@@ -34,6 +34,21 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files with whole-pipeline runs (marked slow; `slow(minutes=N)` for the longest) first, longest
+    first, each file's tests in their own order.
+
+    xdist hands files to the two workers in this order (--no-loadscope-reorder), so the files that
+    take minutes start at once and the quick ones fill in at the end; ordered by test count, as xdist
+    does by default, a six-minute file with ten tests started last and ran alone for minutes."""
+    minutes: dict[object, float] = {}
+    for item in items:
+        marker = item.get_closest_marker("slow")
+        if marker is not None:
+            minutes[item.path] = float(marker.kwargs.get("minutes", 1))
+    items.sort(key=lambda item: -minutes.get(item.path, 0.0))
+
+
 _exit_status = 0
 
 

@@ -11,7 +11,7 @@ from dagster_project.cli import main
 from tests.cli.cxp_process import claimed_warehouse_slots, cxp_run, start_cxp_run_until_a_raw_step, unfinished_cxp_runs
 from tests.conftest import FIXTURES, query
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=4)
 
 LANDING = FIXTURES / "hand_written_landing"
 

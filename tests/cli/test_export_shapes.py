@@ -16,7 +16,7 @@ from dagster_project.demo_exports import generate_demo_exports
 from tests.cli.landing_shapes import blank_columns, empty_last_day, keep_days, keep_sources, no_emails, run_shape, ten_records
 from tests.conftest import query
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=4)
 
 SHAPES: dict[str, Callable[[Path], None]] = {
     "crm_only": lambda landing: keep_sources(landing, "crm"),

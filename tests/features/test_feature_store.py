@@ -29,7 +29,7 @@ from tests.features.online_tables import decoded_online_tables
 from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
 from tests.redis_server import running_redis
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=3)
 
 CXP = str(Path(sys.executable).with_name("cxp"))
 LAST_DAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)

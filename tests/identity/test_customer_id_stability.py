@@ -12,7 +12,7 @@ from dagster_project.settings import load_settings
 from tests.conftest import query
 from tests.ingest.test_readers import CONTACT_HEADER
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=3)
 
 ORDER_HEADER = (
     "Id,Name,Email,Financial Status,Paid at,Created at,Cancelled at,Fulfillment Status,Accepts Marketing,Currency,"

@@ -29,7 +29,7 @@ from tests.privacy.traces import Person, find_traces
 from tests.quality.test_quality_gates import point_platform_at
 from tests.redis_server import redis_if_installed
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=6)
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 LAST_DAY, NIGHT_1, NIGHT_2 = TODAY - dt.timedelta(days=2), TODAY - dt.timedelta(days=1), TODAY

@@ -21,7 +21,7 @@ from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import load_settings
 from tests.conftest import query
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(minutes=6)
 
 # Small data is noisier than a business's: judge volume and shares from fewer rows than the defaults.
 # Tickets (about 20 a day here) are judged as a quiet source is: by the chance of a day's count.

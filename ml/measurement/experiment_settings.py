@@ -1,0 +1,81 @@
+"""What is measured: the global personalization holdout and the experiments cxp assigns, defaults in
+`experiment_settings.yml`, overridable per environment (CXP_EXPERIMENT_SETTINGS), as the model settings are."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import NonNegativeInt, PositiveInt, field_validator, model_validator
+
+from dagster_project.yaml_overrides import Share, StrictSettings, load_layered
+from ml.measurement.assignment import validate_shares
+
+DEFAULTS_FILE = Path(__file__).with_name("experiment_settings.yml")
+Metric = Literal["conversion", "repeat_purchase_rate", "retention", "revenue_per_customer", "average_order_value", "clv"]
+
+
+class HoldoutSettings(StrictSettings):
+    share: Share
+    """Customers kept out of every personalization (scores, recommendations, actions)."""
+    salt: str
+    """The holdout's hash namespace; a new salt reshuffles who is held out."""
+
+
+class Eligibility(StrictSettings):
+    """Who may enter an experiment: everyone, unless narrowed here."""
+
+    countries: list[str] | None = None
+    """ISO country codes; none: every country."""
+    min_orders: NonNegativeInt = 0
+    email_marketable_only: bool = False
+    """Only customers who may be emailed (an email campaign cannot reach the others)."""
+
+
+class ExperimentSettings(StrictSettings):
+    """One experiment: its arms and their shares (the control arm among them), when it starts, how long
+    its outcomes are watched, and the metric it is judged on."""
+
+    name: str
+    arms: dict[str, Share]
+    control: str = "control"
+    start: date
+    horizon_days: PositiveInt
+    primary_metric: Metric
+    eligibility: Eligibility = Eligibility()
+
+    @field_validator("arms")
+    @classmethod
+    def _shares_sum_to_one(cls, arms: dict[str, float]) -> dict[str, float]:
+        if len(arms) < 2:
+            raise ValueError(f"an experiment needs a control and at least one other arm, got {sorted(arms)}")
+        return validate_shares(arms)
+
+    @model_validator(mode="after")
+    def _control_is_an_arm(self) -> ExperimentSettings:
+        if self.control not in self.arms:
+            raise ValueError(f"control arm {self.control!r} is not among the arms {sorted(self.arms)}")
+        return self
+
+    def ends(self) -> date:
+        """The last day whose outcomes count."""
+        return self.start + timedelta(days=self.horizon_days - 1)
+
+
+class MeasurementSettings(StrictSettings):
+    holdout: HoldoutSettings
+    experiments: dict[str, ExperimentSettings]
+    """By experiment id: the id salts the assignment, so it must stay the same once the experiment starts."""
+
+    @model_validator(mode="after")
+    def _holdout_salt_is_not_an_experiment(self) -> MeasurementSettings:
+        # The holdout hashes in its own namespace anyway; one name for two things is a typo waiting to happen.
+        if self.holdout.salt in self.experiments:
+            raise ValueError(f"the holdout's salt {self.holdout.salt!r} is also an experiment id")
+        return self
+
+
+def load_measurement_settings(override_file: Path | None = None) -> MeasurementSettings:
+    """The defaults, with the keys of `override_file` (if any) replacing theirs (see `load_layered`)."""
+    return load_layered(MeasurementSettings, DEFAULTS_FILE, override_file)

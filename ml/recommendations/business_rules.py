@@ -66,10 +66,8 @@ def apply_rules(ranked: pl.DataFrame, inputs: RecommendationInputs, cycles: pl.D
                 settings: RuleSettings = RuleSettings()) -> pl.DataFrame:
     """Each customer's final list (LIST_SCHEMA) from `ranked` (customer_id, sku, score, reason;
     higher scores first): the rules above, then the first `top_k` that remain."""
-    own = inputs.for_customers(ranked["customer_id"])
-    candidates = ranked.unique(["customer_id", "sku"], keep="first").join(
-        sellable_skus(inputs.products), on="sku", how="inner").join(
-        _blocked(own, cycles, settings), on=["customer_id", "sku"], how="anti")
+    candidates = admissible(ranked.unique(["customer_id", "sku"], keep="first"), inputs, cycles, settings).join(
+        sellable_skus(inputs.products), on="sku", how="inner")
     ordered = candidates.sort(["customer_id", "score", "sku"], descending=[False, True, False])
     diverse = ordered.filter(pl.int_range(pl.len()).over("customer_id", "category") < settings.max_per_category)
     return _numbered(diverse.group_by("customer_id", maintain_order=True).head(settings.top_k), True)

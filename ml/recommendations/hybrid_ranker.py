@@ -4,6 +4,7 @@ item, a complement after a recent purchase, content for a customer ALS barely kn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -49,14 +50,17 @@ class HybridSettings:
 
 
 def candidate_features(inputs: RecommendationInputs, customer_ids: pl.Series, settings: HybridSettings,
-                       methods: tuple[str, ...] = METHODS, fitted: FittedMethods | None = None
+                       methods: tuple[str, ...] = METHODS, fitted: FittedMethods | None = None,
+                       keep: Callable[[pl.DataFrame], pl.DataFrame] | None = None
                        ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
     """The pooled, featured candidates of `customer_ids`, and each method's own candidates
-    (`fitted`: the methods already fitted on these inputs, if at hand)."""
+    (`fitted`: the methods already fitted on these inputs, if at hand; `keep`: a filter of the pool
+    applied before the features, such as the business rules' `admissible`, so the rows it drops
+    are never featured)."""
     fitted = fitted or fit_methods(inputs, settings.collaborative, customer_ids, settings.fit_customers)
     candidates = method_candidates(inputs, fitted, customer_ids, settings.candidates_per_method)
     pool = pooled({name: candidates[name] for name in methods})
-    return add_ranking_features(pool, inputs, fitted.cycles), candidates
+    return add_ranking_features(pool if keep is None else keep(pool), inputs, fitted.cycles), candidates
 
 
 def _labelled_pool(inputs: RecommendationInputs, window: int, settings: HybridSettings) -> tuple[pl.DataFrame, int]:

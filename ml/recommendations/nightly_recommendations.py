@@ -17,11 +17,10 @@ import polars as pl
 
 from ml.model_registry import Decision, ModelRegistry, decide_promotion
 from ml.recommendations.business_rules import LIST_SCHEMA, RuleSettings, admissible, final_lists
-from ml.recommendations.candidate_pool import FittedMethods, fit_methods, method_candidates, pooled
-from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings
+from ml.recommendations.candidate_pool import FittedMethods, fit_methods
+from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings, candidate_features
 from ml.recommendations.inputs import RecommendationInputs
 from ml.recommendations.popularity import popular_skus, popularity_candidates
-from ml.recommendations.ranking_features import add_ranking_features
 from ml.recommendations.recommendation_evaluation import CHAMPION, HYBRID, RecommenderEvaluation, evaluate_recommenders
 from ml.recommendations.recommendation_files import scoring_timestamp
 from ml.recommendations.recommender_card import recommender_card
@@ -119,10 +118,10 @@ def _batch_lists(inputs: RecommendationInputs, batch: pl.DataFrame, fitted: Fitt
     if ranker is None:
         ranked = popularity_candidates(inputs, batch["customer_id"], hybrid.candidates_per_method, lists=fitted.popular)
     else:
-        candidates = method_candidates(inputs, fitted, batch["customer_id"], hybrid.candidates_per_method)
         # The rules' filters first: the rows they would drop are never featured nor scored.
-        pool = admissible(pooled(candidates), own, cycles, rules)
-        ranked = ranker.score(add_ranking_features(pool, inputs, cycles))
+        pool, _ = candidate_features(inputs, batch["customer_id"], hybrid, fitted=fitted,
+                                     keep=lambda pool: admissible(pool, own, cycles, rules))
+        ranked = ranker.score(pool)
     return final_lists(ranked.select("customer_id", "sku", "score", "reason"), own, cycles, popular, rules)
 
 

@@ -46,10 +46,11 @@ def judged_lists(inputs: RecommendationInputs, customers: pl.Series, hybrid: Hyb
     `customers`, as of `inputs.as_of`: the rankers score the same candidates."""
     ranker = HybridRanker.train(inputs, hybrid)
     fitted = fit_methods(inputs, hybrid.collaborative, customers, hybrid.fit_customers)
-    pool, candidates = candidate_features(inputs, customers, hybrid, fitted=fitted)
     cycles = fitted.cycles
+    # The rankers score only what the rules let a list show (filtering first changes no list).
+    shown, candidates = candidate_features(inputs, customers, hybrid, fitted=fitted,
+                                           keep=lambda pool: admissible(pool, inputs, cycles, rules))
     lists = {name: apply_rules(candidates[name], inputs, cycles, rules) for name in METHODS}
-    shown = admissible(pool, inputs, cycles, rules)
     for name, model in ((HYBRID, ranker), (CHAMPION, champion)):
         if model is not None:
             lists[name] = apply_rules(model.score(shown).select("customer_id", "sku", "score", "reason"), inputs, cycles, rules)

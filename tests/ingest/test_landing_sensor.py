@@ -1,6 +1,7 @@
 """The landing sensor starts one run for new and re-delivered files, and none when nothing changed."""
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -83,7 +84,8 @@ def test_files_already_loaded_by_a_run_start_nothing_but_a_later_redelivery_does
 
 
 def test_a_warehouse_locked_by_a_running_job_is_reported_busy_not_read_as_empty(platform):
-    import multiprocessing
+    import subprocess
+    import sys
 
     import duckdb
 
@@ -91,22 +93,25 @@ def test_a_warehouse_locked_by_a_running_job_is_reported_busy_not_read_as_empty(
     assert platform.ingest("2024-03-04", selection="raw/crm_contacts").success  # creates the warehouse
     writer = duckdb.connect(str(platform.warehouse))  # stands in for a run in another process
     try:
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            # A bounded wait: a spawned worker that never starts fails the test instead of hanging CI.
-            busy = pool.apply_async(_tick_in_other_process, (str(platform.landing), str(platform.warehouse))).get(timeout=180)
+        # DuckDB locks per process: only another process sees the writer's lock. A child process of
+        # our own (not a multiprocessing pool, whose workers could hang the test at shutdown) with a
+        # bounded wait, leaving without interpreter finalization once it has answered.
+        tick = subprocess.run([sys.executable, "-c", _TICK_IN_OTHER_PROCESS, str(platform.landing), str(platform.warehouse)],
+                              capture_output=True, text=True, timeout=180, cwd=Path(__file__).resolve().parents[2])
     finally:
         writer.close()
-    assert busy == "skipped: busy"
+    assert tick.stdout.strip() == "skipped: busy", tick.stderr[-2000:]
 
 
-def _tick_in_other_process(landing: str, warehouse: str) -> str:
-    """DuckDB locks per process: only another process sees the writer's lock."""
-    from pathlib import Path
-
-    from dagster_project.defs.ingest.sensors import WarehouseBusy, already_loaded, landed_files
-
-    try:
-        already_loaded(Path(warehouse), landed_files(LandingZone(path=landing)))
-    except WarehouseBusy:
-        return "skipped: busy"
-    return "read the ledger"
+_TICK_IN_OTHER_PROCESS = """
+import os, sys
+from pathlib import Path
+from dagster_project.defs.ingest.resources import LandingZone
+from dagster_project.defs.ingest.sensors import WarehouseBusy, already_loaded, landed_files
+try:
+    already_loaded(Path(sys.argv[2]), landed_files(LandingZone(path=sys.argv[1])))
+    print("read the ledger", flush=True)
+except WarehouseBusy:
+    print("skipped: busy", flush=True)
+os._exit(0)
+"""

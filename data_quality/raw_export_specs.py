@@ -153,4 +153,11 @@ RAW_EXPORT_SPECS: dict[str, RawExportSpec] = {spec.source: spec for spec in (
         ids={"request_id": _text("request_id"), "email": _text("email")},
         timestamps={"received_at": _utc_iso(_text("received_at"))},
     ),
+    RawExportSpec(
+        # The arms are each experiment's own; whether they are the configured ones is the lift report's
+        # question (it states what it left out), not a gate that would stop the night's pipeline.
+        source="experiment_assignments",
+        ids={"user_id": _text("user_id"), "experiment_id": _text("experiment_id"), "variation_id": _text("variation_id")},
+        timestamps={"assigned_at": _utc_iso(_text("timestamp"))},
+    ),
 )}

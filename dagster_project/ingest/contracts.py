@@ -204,6 +204,19 @@ PRIVACY_ERASURE_REQUESTS = SourceContract(
     shareable=("received_at",),
 )
 
+EXPERIMENT_ASSIGNMENTS = SourceContract(
+    name="experiment_assignments",
+    folder="experiments",
+    file_stem="assignments",
+    file_format="csv",
+    description="Experiment assignment log of an experimentation or email tool: who was put in which arm of "
+                "which experiment, received on the extract day; the same person may be logged again.",
+    columns=("timestamp", "user_id", "experiment_id", "variation_id", "experiment_name"),
+    required=("timestamp", "user_id", "experiment_id", "variation_id"),
+    formats={"timestamp": FieldFormat.ISO_UTC_TIMESTAMP},
+    shareable=("timestamp", "experiment_id", "variation_id", "experiment_name"),
+)
+
 SOURCE_CONTRACTS: tuple[SourceContract, ...] = (
     CRM_CONTACTS,
     ECOMMERCE_ORDERS,
@@ -212,4 +225,5 @@ SOURCE_CONTRACTS: tuple[SourceContract, ...] = (
     EMAIL_EVENTS,
     SUPPORT_TICKETS,
     PRIVACY_ERASURE_REQUESTS,
+    EXPERIMENT_ASSIGNMENTS,
 )

@@ -44,6 +44,8 @@ IDENTIFIER_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "email_events": [(EMAIL, normalized_email_sql("json_extract_string(payload, '$.email')"))],
     "support_tickets": [(ZENDESK_REQUESTER, _trimmed("json_extract_string(payload, '$.requester.id')")),
                         (EMAIL, normalized_email_sql("json_extract_string(payload, '$.requester.email')"))],
+    # The tool's id is an email or a CRM Contact ID; each is hashed as both (the other kind matches nothing).
+    "experiment_assignments": [(EMAIL, normalized_email_sql('"user_id"')), (CRM_CONTACT, _trimmed('"user_id"'))],
 }
 # Erasure requests are not filtered: a request is kept until it is carried out, then deleted by
 # request id (dagster_project.privacy.erasure), re-delivered copies included. FX rates and products

@@ -1,5 +1,6 @@
 """`cxp run --landing DIR` on hand-written exports: real Dagster, real DuckDB, real dbt."""
 
+import json
 import re
 
 import dagster as dg
@@ -192,3 +193,23 @@ def test_a_run_that_runs_out_of_room_ends_with_one_message(tmp_path):
             return False
 
     assert [p.cmdline() for p in psutil.process_iter() if holds_the_warehouse(p)] == []
+
+
+def test_an_assignment_log_is_matched_to_customers_and_what_it_cannot_use_is_counted_and_said(first_and_second_run):
+    home, outputs, snapshots = first_and_second_run
+    warehouse = home / "warehouse.duckdb"
+    # A row without a timestamp and one with a timestamp off the contract's format: quarantined with the reason.
+    reasons = [reason for (reason,) in query(warehouse, "select reason from raw.quarantine where source = 'experiment_assignments'")]
+    assert len(reasons) == 2 and all("'timestamp'" in reason for reason in reasons)
+    # Ann was logged in control by two spellings of her email and by the Contact ID of Anne, whom identity
+    # resolution joins to her (same phone and address); Anne's email was logged in discount_10. One
+    # customer in two arms: a defect of the tool, kept with its reason and left out of the analysis.
+    assert query(warehouse, "select variation_id, arms, exposures, is_analyzable, exclusion_reason from marts.fct_experiment_assignments") == [
+        ("control", ["control", "discount_10"], 4, False, "in 2 arms")]
+    assert query(warehouse, "select logged_rows, unknown_id_rows, customers, analyzable_customers, customers_in_several_arms "
+                            "from marts.experiment_log_summary") == [(5, 1, 1, 0, 1)]
+    # José asked to be erased in the same delivery: his assignment went with the rest of him.
+    assert query(warehouse, "select count(*) from raw.experiment_assignments where lower(user_id) like '%jose%'") == [(0,)]
+    report = json.loads((home / "measurement" / "spring-offer-2024" / "report.json").read_text())
+    assert report["skipped"] == "no customer left to analyze (1 rows with an id no record carries; 1 customers logged in more than one arm)"
+    assert snapshots[1]["raw.experiment_assignments"] == snapshots[0]["raw.experiment_assignments"]

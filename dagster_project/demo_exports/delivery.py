@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-SOURCES = ("crm", "orders", "fx_rates", "email", "support", "privacy", "products")
+SOURCES = ("crm", "orders", "fx_rates", "email", "support", "privacy", "products", "experiments")
 # An erasure request lost with a failed export would make the demo itself break the law,
 # so the privacy feed never misses a day.
-SOURCES_WITH_GAPS = ("crm", "orders", "fx_rates", "email", "support", "products")
+SOURCES_WITH_GAPS = ("crm", "orders", "fx_rates", "email", "support", "products", "experiments")
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,18 @@ class DeliverySchedule:
         return result
 
 
-def plan_deliveries(days: int, rng: np.random.Generator, catalog_rng: np.random.Generator) -> DeliverySchedule:
-    """Pick one to three failed export days per source, never the first or last day; the products
-    export's from `catalog_rng`, the catalog's own stream, so that the other sources' stay as they were."""
+def plan_deliveries(days: int, rng: np.random.Generator,
+                    own_streams: Mapping[str, np.random.Generator] | None = None) -> DeliverySchedule:
+    """Pick one to three failed export days per source, never the first or last day. A source in
+    `own_streams` (the products export: the catalog's stream; the experiment log: the experiment's)
+    draws its days from that stream, so that adding it left the other sources' days as they were."""
+    own_streams = own_streams or {}
     missing: dict[str, tuple[int, ...]] = {}
     for source in SOURCES:
         if source not in SOURCES_WITH_GAPS or days < 5:
             missing[source] = ()
             continue
-        stream = catalog_rng if source == "products" else rng
+        stream = own_streams.get(source, rng)
         count = int(stream.integers(1, 4))
         picked = stream.choice(np.arange(1, days - 1), size=count, replace=False)
         missing[source] = tuple(int(day) for day in np.sort(picked))

@@ -1,4 +1,4 @@
-"""Writing the seven daily exports of a simulated world, and noting which records went out."""
+"""Writing the eight daily exports of a simulated world, and noting which records went out."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from dagster_project.demo_exports import crm_export, shopify_export, shopify_products
+from dagster_project.demo_exports.experiment_log import ASSIGNMENT_COLUMNS
 from dagster_project.demo_exports.formats import iso_utc
 from dagster_project.demo_exports.fx_rates import FX_COLUMNS, fx_rate_rows
 from dagster_project.demo_exports.order_buyers import SHOP_DOMAIN
@@ -106,6 +107,11 @@ def _write_privacy(world: World, out: Path, log: WriteLog) -> None:
                     lambda day: ERASURE_COLUMNS)
 
 
+def _write_experiments(world: World, out: Path, log: WriteLog) -> None:
+    write_daily_csv(out, "experiments/assignments", world.assignment_log.rows, world.timeline, world.schedule,
+                    "experiments", log, lambda day: ASSIGNMENT_COLUMNS)
+
+
 def write_exports(world: World, out: Path, rng: np.random.Generator) -> tuple[WriteLog, Written]:
     """Write every export file of the window under `out`."""
     log = WriteLog()
@@ -115,4 +121,5 @@ def write_exports(world: World, out: Path, rng: np.random.Generator) -> tuple[Wr
     recipients = _write_email(world, out, log, rng)
     tickets = _write_support(world, out, log, rng)
     _write_privacy(world, out, log)
+    _write_experiments(world, out, log)
     return log, Written(contacts, orders, recipients, tickets)

@@ -19,12 +19,16 @@ _STAFF = (("Dana", "Whitfield"), ("Marco", "Lindqvist"), ("Priya", "Natarajan"))
 SHOP_DOMAIN = "cxp-demo-shop.com"
 
 
-def _emails(people: pl.DataFrame, person: np.ndarray, source: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    n = len(person)
+def shop_emails(people: pl.DataFrame) -> np.ndarray:
+    """Per person, the address they give at checkout."""
     # A fifth of people shop under their other address, consistently.
     uses_alternative = (people["person_index"].to_numpy() * 7919 + 13) % 5 == 0
-    shop_email = np.where(uses_alternative, people["alternative_email"].to_numpy(), people["email"].to_numpy())
-    email = shop_email[np.maximum(person, 0)]
+    return np.where(uses_alternative, people["alternative_email"].to_numpy(), people["email"].to_numpy())
+
+
+def _emails(people: pl.DataFrame, person: np.ndarray, source: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    n = len(person)
+    email = shop_emails(people)[np.maximum(person, 0)]
     guest = np.where(source == "pos", rng.random(n) < 0.55, rng.random(n) < 0.04)
     return np.where(guest, "", email)
 

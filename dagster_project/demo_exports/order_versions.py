@@ -77,3 +77,16 @@ def plan_order_versions(orders: pl.DataFrame, rng: np.random.Generator) -> pl.Da
         .with_columns(pl.col(fill).forward_fill().over("order_index"))
         .drop("event_no")
     )
+
+
+def order_net_revenue(orders: pl.DataFrame, versions: pl.DataFrame) -> pl.DataFrame:
+    """Per non-test order: order_index, person_index, created_at, sim_day and `revenue_usd`, its net
+    revenue after cancellations and refunds (Total minus Refunded Amount, 0 for a cancelled or voided
+    order) at the published rate of its creation date."""
+    final = versions.group_by("order_index", maintain_order=True).last()
+    joined = orders.join(final, on="order_index", how="left", maintain_order="left")
+    cancelled = (pl.col("cancelled_at") >= 0) | (pl.col("financial_status") == "voided")
+    net_cents = pl.when(cancelled).then(0).otherwise(pl.col("total_cents") - pl.col("refunded_cents"))
+    return joined.filter(~pl.col("is_test")).select(
+        "order_index", "person_index", "created_at", "sim_day",
+        (net_cents * pl.col("usd_per_unit") / 100).round(2).alias("revenue_usd"))

@@ -42,15 +42,18 @@ def _interest_choices(mask: np.ndarray, pick: np.ndarray) -> np.ndarray:
 
 def _order_calendar(life: Lifecycles, timeline: Timeline,
                     rng: np.random.Generator) -> pl.DataFrame:
-    """Purchases from the window start on plus staff test orders, in creation order."""
+    """Purchases from the window start on plus staff test orders, in creation order; `purchase_index`
+    is the order's purchase in `life` (-1 for a test order)."""
     keep = life.purchase_day >= timeline.first_window_day
     person, day = life.purchase_person[keep], life.purchase_day[keep]
     in_window = int((day <= timeline.last_window_day).sum())
     tests = max(1, int(rng.binomial(in_window, TEST_ORDER_SHARE))) if in_window else 0
     person = np.concatenate([person, np.full(tests, -1)])
+    purchase = np.concatenate([np.flatnonzero(keep), np.full(tests, -1)])
     day = np.concatenate([day, rng.integers(timeline.first_window_day, timeline.last_window_day + 1, size=tests)])
     created_at = timeline.day_start_epoch(day) + day_seconds(rng, len(day), peak_hour=18.0)
-    calendar = pl.DataFrame({"person_index": person, "created_at": created_at}).with_row_index("draw")
+    calendar = pl.DataFrame({"person_index": person, "purchase_index": purchase.astype(np.int64),
+                             "created_at": created_at}).with_row_index("draw")
     calendar = calendar.sort(["created_at", "draw"]).drop("draw").with_row_index("order_index")
     # Order names continue the numbering of the orders placed before the window.
     earlier_orders = int((~keep).sum())

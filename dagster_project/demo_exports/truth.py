@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from dagster_project.demo_exports.experiment_truth import write_experiment_truth
 from dagster_project.demo_exports.export_files import Written
 from dagster_project.demo_exports.identities import ADDRESS_FIELDS
+from dagster_project.demo_exports.order_versions import order_net_revenue
 from dagster_project.demo_exports.population import interests_text
 from dagster_project.demo_exports.product_truth import write_product_truth
 from dagster_project.demo_exports.taste_truth import write_taste_truth
@@ -20,12 +22,7 @@ HORIZONS_DAYS = (30, 90, 365)
 
 def _order_outcomes(world: World) -> pl.DataFrame:
     """Per order: buyer, simulation day, and net revenue in USD after cancellations and refunds."""
-    final = world.order_versions.group_by("order_index", maintain_order=True).last()
-    orders = world.orders.orders.join(final, on="order_index", how="left", maintain_order="left")
-    cancelled = (pl.col("cancelled_at") >= 0) | (pl.col("financial_status") == "voided")
-    net_cents = pl.when(cancelled).then(0).otherwise(pl.col("total_cents") - pl.col("refunded_cents"))
-    return orders.filter(~pl.col("is_test")).select(
-        "person_index", "sim_day", (net_cents * pl.col("usd_per_unit") / 100).round(2).alias("revenue_usd"))
+    return order_net_revenue(world.orders.orders, world.order_versions).select("person_index", "sim_day", "revenue_usd")
 
 
 def _per_person(n: int, person: np.ndarray, mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -172,5 +169,6 @@ def write_truth(world: World, written: Written, out: Path) -> int:
     ).write_parquet(folder / "erasure_requests.parquet")
     products = write_product_truth(world.catalog, world.product_history, world.timeline, folder)
     products += write_taste_truth(world, folder)
+    products += write_experiment_truth(world, folder)
     (folder / "README.md").write_text(TRUTH_README, encoding="utf-8")
     return 4 + products

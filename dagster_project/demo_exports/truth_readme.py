@@ -32,6 +32,8 @@ All tables are Parquet. Times are UTC.
   group-unsubscribed or spam-reported in SendGrid), `erasure_requested`.
 - History: `purchases_before_window`, `purchases_in_window`, `revenue_usd_in_window`,
   `tickets_in_window`, `bad_tickets_in_window`.
+- Purchases and revenue are those of the world that happened: for the experiment's audience, the arm
+  they were assigned (experiment_assignments.parquet).
 - Future (simulated, never exported): `purchases_next_{30,90,365}d` (orders placed, cancelled ones
   included) and `revenue_usd_next_{30,90,365}d` (Total minus Refunded Amount, 0 for cancelled or voided
   orders, converted at the published rate of the order's creation date; test orders excluded).
@@ -58,6 +60,50 @@ first and last name). Rates: `RecordCorruption` in `record_corruption.py`, scale
 
 `request_id`, `person_id`, `email` (as sent in the request), `received_at`. Nothing about the person
 newer than the request was exported.
+
+## experiment_assignments.parquet — one row per person the experiment assigned
+
+The email tool ran one randomized experiment, "Reactivation offer" (`experiment_id`
+`reactivation-offer-<year of its start>`), logged in `experiments/assignments_*.csv`. It starts 75 days
+before the last extract date (a third into windows shorter than 120 days). Its audience: people acquired
+before the start with a purchase before it, an email address no one else uses, not opted out of email
+and not erased by then. Each was put in `control` or `discount_15` at random (half each) and first
+exposed (`assigned_at`) over the first week as the send ramped up. A person's window is
+[`assigned_at`, `assigned_at` + 60 days).
+
+- `person_id`, `person_index`, `arm`, `assigned_at`, `user_id` (the id the tool keys them by: a CRM
+  person's email address, a shopper's checkout address, or for about 15% of CRM people their primary
+  `Contact ID`; log rows may show an address in other case or with stray spaces). Some addresses
+  appear in no other export of the window: shoppers outside the CRM whose last orders predate it.
+- The true effect: `is_responder` (latent, about half), `rate_multiplier`: a responder's daily purchase
+  rate is multiplied by 1 + `rate_multiplier` on the 59 whole days of their window after the assignment
+  day while alive: +2.0 for `lambda_per_year` below 2, +0.4 up to 10, -0.4 above 10 (these frequent
+  buyers wait for the next discount); 0 for everyone else. `alive_effect_days`, and
+  `expected_incremental_orders` = multiplier x lambda_per_year / 365 x alive_effect_days, the expected
+  change in orders if treated (the target of an uplift model).
+- Potential outcomes, both exact: `orders_if_control`, `orders_if_treated` (orders placed in the window,
+  cancelled ones included), `revenue_if_control_usd`, `revenue_if_treated_usd` (net revenue in the window,
+  computed as `revenue_usd_next_*d` in people.parquet), `clv_realized_if_*_usd` (net revenue from
+  `assigned_at` to the end of the last extract date). Orders of both worlds were priced, cancelled and
+  refunded alike; only the assigned arm's orders were exported, and people.parquet counts only those.
+  `orders_365d_before`: purchases in the 365 days before the assignment day (the same in both worlds,
+  including orders placed before the export window).
+- `in_two_arms`: the tool also logged the person once in the other arm (a defect, in the window and
+  before any erasure); `erased`: their erasure request arrived by the last extract date (assignment
+  rows after it were not exported); `is_analyzable`: neither. People whose request arrived before the
+  start are not in the audience.
+
+## experiment_effects.parquet — one row per experiment and metric
+
+`metric` is `conversion` (share with an order in the window), `repeat_purchase_rate` (two or more),
+`retention` (among people with a purchase in the 365 days before their assignment, the share with an
+order in the window), `revenue_per_customer`, `average_order_value` (revenue over orders, summed over
+people) or `clv_realized`. `control_value` and `treated_value` are the metric over all analyzable people
+in the control world and in the treated world, `effect` their difference: the true sample average
+effect an unbiased estimate from the log and the orders is judged against. Counts: `audience`
+(assigned people), `analyzable`, `analyzable_control`, `analyzable_treated`, `in_two_arms`,
+`unknown_id_rows` (exported rows whose `user_id` belongs to nobody) and `duplicate_exposure_rows`
+(exported repeat exposures in the person's own arm).
 
 ## product_taste.parquet — one row per product (handle)
 
@@ -102,5 +148,9 @@ next delivered file (fx rates of that day are simply absent). The first products
 load of every product created before the window, archived ones included; later files carry the
 products that changed that day (drafts, launches, price changes and sales, stock-outs and restocks,
 archiving). Some products have no description, no taxonomy path, no `Type` or no category tag,
-untracked inventory (empty quantity), or an oversold (negative) quantity while out of stock.
+untracked inventory (empty quantity), or an oversold (negative) quantity while out of stock. The
+experiment log holds every exposure the tool recorded: about 30% of people come back 1 to 3 times in
+their arm (the first row stands), about 0.3% also once in the other arm, a handful of rows (0.3% of
+the audience) carry made-up addresses that belong to nobody, and `experiment_name` is empty on about
+8% of rows.
 """

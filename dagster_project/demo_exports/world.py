@@ -14,6 +14,9 @@ from dagster_project.demo_exports.delivery import DeliverySchedule, plan_deliver
 from dagster_project.demo_exports.email_events import EmailOutcome, simulate_email_events
 from dagster_project.demo_exports.email_recipients import Recipients, build_recipients
 from dagster_project.demo_exports.erasure import choose_erasures, erasure_times
+from dagster_project.demo_exports.experiment_log import AssignmentLog, log_assignments
+from dagster_project.demo_exports.experiment_outcomes import potential_outcomes, realize_world
+from dagster_project.demo_exports.experiments import Experiment, add_potential_purchases, plan_experiment
 from dagster_project.demo_exports.fx_rates import FxRates, as_known_to_the_platform, simulate_fx_rates
 from dagster_project.demo_exports.identities import assign_identities
 from dagster_project.demo_exports.lifecycle import Lifecycles, simulate_lifecycles
@@ -54,6 +57,9 @@ class World:
     tickets: pl.DataFrame
     ticket_updates: pl.DataFrame
     requesters: pl.DataFrame
+    experiment: Experiment
+    experiment_outcomes: pl.DataFrame  # per audience member: both potential outcomes
+    assignment_log: AssignmentLog
 
 
 COMPOUND_SURNAME_SHARE = 0.03
@@ -65,9 +71,12 @@ def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
 
     The slips of `corruption` and the product catalog (its products, their changes, people's taste
     for them, the products each order line buys) come from streams of their own, so their rates and
-    size change no other draw."""
+    size change no other draw. The experiment has a stream of its own too; the purchases it adds or
+    removes change the orders and what is drawn after them."""
     slip_rng, product_rng = rng.spawn(2)
-    schedule = plan_deliveries(timeline.days, rng, product_rng)
+    # A third child, spawned apart: spawning leaves the draws of rng and of the first two as they were.
+    (experiment_rng,) = rng.spawn(1)
+    schedule = plan_deliveries(timeline.days, rng, {"products": product_rng, "experiments": experiment_rng})
     skip_former_catalog_draws(rng)
     catalog = build_catalog(catalog_skus, timeline, product_rng)
     product_history = simulate_product_history(catalog, timeline, product_rng)
@@ -85,9 +94,17 @@ def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
     taste = draw_taste(catalog, customers, taste_rng)
     people = people.with_columns(pl.Series("stated_interest_mask",
                                            stated_interest_masks(people["interest_mask"].to_numpy(), interest_rng)))
-    priced = build_orders(people, life, catalog, product_history, published_fx, timeline, rng, product_rng, taste)
-    orders = Orders(attach_buyers(priced.orders, people, rng, corruption, slip_rng), priced.lines)
-    order_versions = plan_order_versions(orders.orders, rng)
+    # Orders are built for both arms' worlds, the outcomes read off, and only the realized world
+    # kept before anything else reads the orders.
+    experiment = plan_experiment(people, life, timeline, experiment_rng)
+    potential_life, purchase_world = add_potential_purchases(life, experiment, people, timeline, experiment_rng)
+    priced = build_orders(people, potential_life, catalog, product_history, published_fx, timeline, rng, product_rng,
+                          taste)
+    potential_versions = plan_order_versions(priced.orders, rng)
+    outcomes = potential_outcomes(experiment, priced, potential_versions, purchase_world, potential_life, timeline)
+    realized, order_versions, life = realize_world(experiment, priced, potential_versions, purchase_world,
+                                                   potential_life)
+    orders = Orders(attach_buyers(realized.orders, people, rng, corruption, slip_rng), realized.lines)
     contacts = build_contacts(people, timeline, rng, corruption, slip_rng)
     erasures = choose_erasures(people, life, orders.orders, timeline, rng)
     erased_at = erasure_times(erasures, customers)
@@ -96,5 +113,7 @@ def simulate_world(customers: int, timeline: Timeline, rng: np.random.Generator,
     email = simulate_email_events(recipients, campaigns, orders.orders, people, life.death_day, timeline, rng)
     tickets, ticket_updates = build_tickets(life, timeline, erased_at, rng)
     tickets, requesters = assign_requesters(tickets, people, rng)
+    assignment_log = log_assignments(experiment, people, contacts, erased_at, timeline, schedule, experiment_rng)
     return World(timeline, schedule, people, life, catalog, product_history, taste, fx, published_fx, orders, order_versions, contacts, erasures,
-                 erased_at, recipients, campaigns, email, tickets, ticket_updates, requesters)
+                 erased_at, recipients, campaigns, email, tickets, ticket_updates, requesters, experiment, outcomes,
+                 assignment_log)

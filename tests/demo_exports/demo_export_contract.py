@@ -24,6 +24,7 @@ ORDER_COLUMNS = [
 ]
 FX_COLUMNS = ["date", "currency", "usd_per_unit"]
 ERASURE_COLUMNS = ["request_id", "email", "received_at"]
+ASSIGNMENT_COLUMNS = ["timestamp", "user_id", "experiment_id", "variation_id", "experiment_name"]
 EMAIL_EVENTS = {"processed", "delivered", "deferred", "bounce", "dropped", "open", "click", "spamreport",
                 "unsubscribe", "group_unsubscribe", "group_resubscribe"}
 FILE_PATTERNS = {
@@ -32,6 +33,7 @@ FILE_PATTERNS = {
     "email": re.compile(r"^events_(\d{4}-\d{2}-\d{2})\.jsonl$"),
     "support": re.compile(r"^tickets_(\d{4}-\d{2}-\d{2})\.jsonl$"),
     "privacy": re.compile(r"^erasure_requests_(\d{4}-\d{2}-\d{2})\.csv$"),
+    "experiments": re.compile(r"^assignments_(\d{4}-\d{2}-\d{2})\.csv$"),
 }
 SALESFORCE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

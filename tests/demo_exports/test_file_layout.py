@@ -7,7 +7,7 @@ import datetime as dt
 from tests.demo_exports.demo_export_contract import FILE_PATTERNS, daily_files
 
 EXPORTS = [("crm", "contacts"), ("ecommerce", "orders"), ("ecommerce", "fx_rates"), ("ecommerce", "products"),
-           ("email", "events"), ("support", "tickets"), ("privacy", "erasure_requests")]
+           ("email", "events"), ("support", "tickets"), ("privacy", "erasure_requests"), ("experiments", "assignments")]
 
 
 def test_every_file_is_named_after_its_export_and_an_extract_date_in_the_window(demo_dir, window):
@@ -19,7 +19,8 @@ def test_every_file_is_named_after_its_export_and_an_extract_date_in_the_window(
 
 
 def test_only_the_contract_folders_and_truth_are_written(demo_dir):
-    assert sorted(p.name for p in demo_dir.iterdir()) == ["_truth", "crm", "ecommerce", "email", "privacy", "support"]
+    assert sorted(p.name for p in demo_dir.iterdir()) == ["_truth", "crm", "ecommerce", "email", "experiments", "privacy",
+                                                          "support"]
 
 
 def test_each_export_misses_at_most_three_days_and_never_the_first_or_last(demo_dir, window):

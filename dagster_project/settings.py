@@ -20,6 +20,7 @@ from pydantic import Field, NonNegativeInt, PositiveInt, ValidationError, field_
 from dagster_project.docs_site.server import DEFAULT_DOCS_PORT
 from dagster_project.yaml_overrides import SettingsError, StrictSettings
 from data_quality.thresholds import QualityThresholds, load_quality_thresholds
+from ml.measurement.experiment_settings import MeasurementSettings, load_measurement_settings
 from ml.model_settings import ModelSettings, load_model_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,9 @@ class Settings(StrictSettings):
     model_settings_file: Path | None = None
     """This environment's overrides of the model settings (CXP_MODEL_SETTINGS), a YAML file shaped
     like `ml/model_settings.yml`; unset, the defaults apply."""
+    experiment_settings_file: Path | None = None
+    """This environment's overrides of the measurement settings (CXP_EXPERIMENT_SETTINGS): the
+    global holdout and the experiments, a YAML file shaped like `ml/measurement/experiment_settings.yml`."""
     snapshots_kept: NonNegativeInt = 1
     """Warehouse snapshots `cxp run` keeps, taken before each run writes (CXP_SNAPSHOTS_KEPT); 0
     takes none. `cxp restore` puts the newest back."""
@@ -72,9 +76,11 @@ class Settings(StrictSettings):
     """The quality-gate thresholds of this environment: the defaults with its overrides, read once."""
     model_settings: ModelSettings = Field(default_factory=load_model_settings, repr=False)
     """Label windows, training, promotion and scoring settings of this environment, read once."""
+    measurement_settings: MeasurementSettings = Field(default_factory=load_measurement_settings, repr=False)
+    """The holdout and the experiments of this environment, read once."""
 
     @field_validator("home", "landing", "dbt_project_dir", "feature_repo_dir", "quality_thresholds_file", "model_settings_file",
-                     "suppression_salt_file")
+                     "experiment_settings_file", "suppression_salt_file")
     @classmethod
     def _absolute(cls, path: Path | None) -> Path | None:
         return path.expanduser().resolve() if path is not None else None
@@ -141,6 +147,11 @@ class Settings(StrictSettings):
         return self.home / "models"
 
     @property
+    def measurement_dir(self) -> Path:
+        """Experiment lift reports (one folder per experiment) and audience files."""
+        return self.home / "measurement"
+
+    @property
     def privacy_dir(self) -> Path:
         """The erasure suppression list's salt, unless it is kept elsewhere."""
         return self.home / "privacy"
@@ -178,6 +189,7 @@ ENVIRONMENT = {
     "CXP_REDIS": "redis_connection_string", "CXP_FEATURE_SERVER_PORT": "feature_server_port",
     "CXP_FEATURE_SERVER_TOKEN": "feature_server_token", "CXP_FEATURE_SERVER_MAX_ENTITIES": "feature_server_max_entities",
     "CXP_FEATURE_SERVER_MAX_BODY_BYTES": "feature_server_max_body_bytes", "CXP_MODEL_SETTINGS": "model_settings_file",
+    "CXP_EXPERIMENT_SETTINGS": "experiment_settings_file",
     "CXP_SNAPSHOTS_KEPT": "snapshots_kept", "CXP_SUPPRESSION_SALT_FILE": "suppression_salt_file", "CXP_DOCS_PORT": "docs_port",
 }
 # Variables that are not settings: those `export_environment` publishes for dbt and Feast, and the
@@ -204,7 +216,8 @@ def load_settings(environment: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("\n".join(f"environment: {variables.get(str(problem['loc'][0]), problem['loc'][0])}: {problem['msg']} "
                                       f"(got {problem['input']!r})" for problem in error.errors())) from None
     return settings.model_copy(update={"quality_thresholds": load_quality_thresholds(settings.quality_thresholds_file),
-                                       "model_settings": load_model_settings(settings.model_settings_file)})
+                                       "model_settings": load_model_settings(settings.model_settings_file),
+                                       "measurement_settings": load_measurement_settings(settings.experiment_settings_file)})
 
 
 def _unknown_variable(name: str) -> str:

@@ -211,3 +211,21 @@ def method_comparison_png(values: Mapping[str, float], title: str, xlabel: str) 
     axes.set_title(title)
     figure.tight_layout()
     return _png(figure)
+
+
+def relative_lift_png(estimates: Mapping[str, tuple[float, float, float]], title: str) -> bytes:
+    """A forest plot: per row (e.g. `discount_15: conversion`), the relative lift over control and its
+    interval, as (estimate, low, high) fractions; a line marks no effect."""
+    if not estimates:
+        raise ValueError("relative_lift_png needs at least one estimate")
+    names = list(estimates)
+    figure, axes = _new_figure(title, (FIGSIZE[0], max(2.5, 0.45 * len(names) + 1.2)))
+    points = np.array([estimates[name] for name in names], dtype=np.float64) * 100
+    rows = np.arange(len(names))
+    axes.errorbar(points[:, 0], rows, xerr=[points[:, 0] - points[:, 1], points[:, 2] - points[:, 0]], fmt="o",
+                  color="#4c72b0", ecolor="#4c72b0", capsize=3)
+    axes.axvline(0.0, color="#555555", linewidth=1)
+    axes.set_yticks(rows, [_short(name) for name in names])
+    axes.invert_yaxis()
+    axes.set_xlabel("relative lift over control (%), 95% interval", fontsize=8)
+    return _png(figure)

@@ -140,3 +140,49 @@ def evaluate_recommendations(truth: Path | None) -> None:
     served = (pl.read_parquet(settings.feature_files_dir / RECOMMENDATIONS_TABLE / served_on.isoformat() / "data_0.parquet")
               if served_on else None)
     click.echo(render_report(inputs, ModelRegistry(settings.models_dir), relevant, served))
+
+
+@evaluate.command(name="lift")
+@click.option("--experiment", "experiment_ids", multiple=True, help="Only this experiment id (repeatable) [default: every experiment].")
+@click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Truth folder [default: CXP_LANDING/_truth, when it exists].")
+def evaluate_lift(experiment_ids: tuple[str, ...], truth: Path | None) -> None:
+    """Each experiment's lift per arm and metric, with 95% intervals, p-values, CUPED, the sample-ratio
+    check and an A/A split; on generated data, next to the true effect planted by `cxp generate`."""
+    import duckdb
+    import polars as pl
+
+    from ml.measurement.experiment_reports import build_lift_reports
+    from ml.measurement.lift_text import render_lift_report, render_truth_comparison
+    from ml.model_catalog import MODELS
+    from ml.recommendations.recommendation_files import latest_scoring_date
+    from ml.score_files import SCORES_TABLE
+
+    settings = load_settings()
+    if not settings.warehouse_path.exists():
+        raise click.ClickException(f"No warehouse at {settings.warehouse_path}: run `cxp run` first.")
+    from feature_repo.definitions import open_feature_store
+
+    settings.export_environment()
+    scored_on = latest_scoring_date(settings.feature_files_dir, SCORES_TABLE)
+    scores = settings.feature_files_dir / SCORES_TABLE / scored_on.isoformat() / "data_0.parquet" if scored_on else None
+    store = open_feature_store(settings) if (settings.feature_store_dir / "registry.db").exists() else None
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        reports = build_lift_reports(connection, settings.measurement_settings, store, scores, MODELS["clv"].score)
+    if experiment_ids:
+        unknown = sorted(set(experiment_ids) - {report.experiment_id for report in reports})
+        if unknown:
+            raise click.ClickException(f"No assignment log names experiment(s) {', '.join(unknown)}; logged: "
+                                       f"{', '.join(report.experiment_id for report in reports) or 'none'}")
+        reports = [report for report in reports if report.experiment_id in experiment_ids]
+    if not reports:
+        click.echo("No experiment assignment log is loaded (experiments/assignments_YYYY-MM-DD.csv): nothing to measure.")
+        return
+    if store is None:
+        click.echo(f"No feature store registry in {settings.feature_store_dir}: CUPED needs `cxp run` to have published features.\n")
+    truth = truth or settings.landing / "_truth"
+    effects = pl.read_parquet(truth / "experiment_effects.parquet") if (truth / "experiment_effects.parquet").exists() else None
+    for report in reports:
+        click.echo(render_lift_report(report))
+        if effects is not None:
+            click.echo(render_truth_comparison(report, effects))

@@ -9,6 +9,7 @@ from dagster_project.defs.features.definitions import feature_store_definitions
 from dagster_project.defs.ingest.definitions import ingest_definitions
 from dagster_project.defs.ingest.partitions import extract_date_partitions
 from dagster_project.defs.ingest.sensors import build_landing_sensor
+from dagster_project.defs.measurement.definitions import measurement_definitions
 from dagster_project.defs.ml.definitions import model_definitions
 from dagster_project.defs.pipeline.jobs import build_nightly_schedule, build_pipeline_job
 from dagster_project.defs.privacy.definitions import privacy_definitions
@@ -31,6 +32,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         quality_definitions(settings),
         feature_store_definitions(settings),
         model_definitions(settings),
+        measurement_definitions(),
         dg.Definitions(
             jobs=[pipeline],
             sensors=[build_landing_sensor(pipeline, partitions)],

@@ -63,8 +63,20 @@ class ExperimentSettings(StrictSettings):
         return self.start + timedelta(days=self.horizon_days - 1)
 
 
+class LoggedExperimentDefaults(StrictSettings):
+    """How an experiment known only from another tool's assignment log (experiments/assignments) is
+    measured when `experiments` does not configure its id."""
+
+    horizon_days: PositiveInt
+    primary_metric: Metric
+    control_arms: list[str]
+    """Arm names taken as control, in order of preference; an experiment with none of them is
+    reported with its arms listed and no comparison until it is configured."""
+
+
 class MeasurementSettings(StrictSettings):
     holdout: HoldoutSettings
+    logged_experiments: LoggedExperimentDefaults
     experiments: dict[str, ExperimentSettings]
     """By experiment id: the id salts the assignment, so it must stay the same once the experiment starts."""
 

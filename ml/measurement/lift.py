@@ -74,6 +74,55 @@ def compare_arms(control: npt.ArrayLike, treatment: npt.ArrayLike, *, confidence
                 relative, rel_low, rel_high, confidence, note)
 
 
+def compare_ratio_arms(control_numerator: npt.ArrayLike, control_denominator: npt.ArrayLike,
+                       treatment_numerator: npt.ArrayLike, treatment_denominator: npt.ArrayLike, *,
+                       confidence: float = 0.95) -> Lift:
+    """A ratio of sums per arm (average order value: an arm's revenue over its orders) compared
+    across arms, from per-customer numerators and denominators.
+
+    A customer's orders are not independent of each other, so the ratio's variance comes from the
+    delta method over customers (the unit that was randomized), not from treating orders as the
+    sample; intervals are large-sample normal. `control_mean`/`treatment_mean` are the ratios."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    arms = [(_outcomes(control_numerator, "control"), _outcomes(control_denominator, "control")),
+            (_outcomes(treatment_numerator, "treatment"), _outcomes(treatment_denominator, "treatment"))]
+    for numerator, denominator in arms:
+        if numerator.size != denominator.size:
+            raise ValueError(f"numerator and denominator differ in length ({numerator.size}, {denominator.size})")
+    (n_c, d_c), (n_t, d_t) = arms
+    ratio_c = float(n_c.sum() / d_c.sum()) if d_c.sum() > 0 else None
+    ratio_t = float(n_t.sum() / d_t.sum()) if d_t.sum() > 0 else None
+    difference = ratio_t - ratio_c if ratio_c is not None and ratio_t is not None else None
+    relative = difference / ratio_c if difference is not None and ratio_c else None
+    unestimable = Lift(ratio_c, ratio_t, n_c.size, n_t.size, difference, None, None, None, relative, None, None, confidence)
+    if difference is None:
+        return replace(unestimable, note="an arm has no denominator (no orders): no ratio to compare")
+    if min(n_c.size, n_t.size) < 2 or min(int((d_c > 0).sum()), int((d_t > 0).sum())) < 2:
+        return replace(unestimable, note="too few customers with a denominator for an interval (need 2 per arm)")
+    assert ratio_c is not None and ratio_t is not None
+    se2_c, se2_t = _ratio_variance(n_c, d_c, ratio_c), _ratio_variance(n_t, d_t, ratio_t)
+    se = math.sqrt(se2_c + se2_t)
+    if se == 0.0:
+        return replace(unestimable, note="every customer has the same ratio within each arm: no variance to test against")
+    z_crit = float(stats.norm.ppf(0.5 + confidence / 2))
+    p_value = float(2 * stats.norm.sf(abs(difference) / se))
+    rel_low = rel_high = None
+    if relative is not None:
+        se_rel = math.sqrt(se2_t / ratio_c**2 + ratio_t**2 * se2_c / ratio_c**4)
+        rel_low, rel_high = relative - z_crit * se_rel, relative + z_crit * se_rel
+    return Lift(ratio_c, ratio_t, n_c.size, n_t.size, difference, difference - z_crit * se, difference + z_crit * se, p_value,
+                relative, rel_low, rel_high, confidence, None)
+
+
+def _ratio_variance(numerator: np.ndarray, denominator: np.ndarray, ratio: float) -> float:
+    """Delta-method variance of sum(numerator) / sum(denominator) over n independent customers."""
+    n = numerator.size
+    mean_d = float(denominator.mean())
+    residual = numerator - ratio * denominator
+    return float(residual.var(ddof=1)) / (n * mean_d**2)
+
+
 def ci_width(lift: Lift) -> float | None:
     """Width of the interval of the difference, or None when there is none."""
     return None if lift.ci_low is None or lift.ci_high is None else lift.ci_high - lift.ci_low

@@ -302,3 +302,45 @@ def test_eval_recommendations_compares_every_method_out_of_time_and_against_trut
         assert f"| {method} |" in result.output
     assert "out of time" in result.output and "Against truth" in result.output
     assert re.search(r"hybrid: NDCG@10 [0-9.]+ = [0-9.]+x popularity", result.output)
+
+
+def test_the_lift_report_measures_each_customer_of_the_generated_experiment_as_the_truth_saw_them(platform):
+    from dagster_project.identity.evaluation import read_resolved_customers, read_truth
+    from ml.labels import cutoff_timestamp, read_data_span
+    from ml.measurement.experiment_reports import read_assignments, read_orders
+    from ml.measurement.lift_report import customer_outcomes
+    from ml.oracle import customer_persons
+
+    home, outcome, _, monkeypatch = platform
+    assert "measurement/experiment_lift" in outcome.materialized
+    truth = pl.read_parquet(home / "landing" / "_truth" / "experiment_assignments.parquet")
+    (experiment_id,) = truth["experiment_id"].unique().to_list()
+    report = json.loads((home / "measurement" / experiment_id / "report.json").read_text())
+    analyzable = truth.filter(pl.col("is_analyzable"))
+    # Nearly everyone the truth can analyse is analysed (a few ids no record carries, shared inboxes).
+    assert sum(report["customers_per_arm"].values()) >= 0.95 * analyzable.height
+    assert report["left_out"]["customers logged in more than one arm"] == truth["in_two_arms"].sum()
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        persons = customer_persons(read_resolved_customers(connection), read_truth(home / "landing" / "_truth"))
+        as_of = cutoff_timestamp(read_data_span(connection).last_date).replace(tzinfo=None)
+        outcomes = customer_outcomes(read_assignments(connection, experiment_id), read_orders(connection, experiment_id),
+                                     report["horizon_days"], as_of)
+    control = pl.col("arm") == "control"
+    realized = analyzable.select("person_id", pl.col("arm").alias("true_arm"),
+                                 pl.when(control).then("orders_if_control").otherwise("orders_if_treated").alias("true_orders"),
+                                 pl.when(control).then("revenue_if_control_usd").otherwise("revenue_if_treated_usd").alias("true_revenue"))
+    joined = outcomes.join(persons, on="customer_id").join(realized, on="person_id")
+    assert joined.height >= 0.95 * analyzable.height
+    # The arm, the orders and the net revenue of each customer's own 60 days, as the generator made them.
+    assert (joined["arm"] == joined["true_arm"]).mean() > 0.99
+    assert (joined["orders_in_horizon"] == joined["true_orders"]).mean() > 0.97
+    assert ((joined["revenue_in_horizon"] - joined["true_revenue"]).abs() < 0.02).mean() > 0.97
+    # cxp eval lift prints the report and, on generated data, the planted effect next to each estimate.
+    shown = CliRunner().invoke(main, ["eval", "lift"], catch_exceptions=False).output
+    assert f"Experiment {experiment_id}" in shown and "Against the planted effect" in shown
+    assert all(re.search(rf"discount_15 +{metric} ", shown) for metric in ("conversion", "revenue_per_customer", "clv_realized"))
+    # The asset's page in the Dagster UI: the table and the forest plot of the relative lifts.
+    with dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["measurement", "experiment_lift"]))
+        page = event.asset_materialization.metadata[f"experiment {experiment_id}"].value
+    assert "| discount_15 | conversion |" in page and "data:image/png;base64," in page

@@ -50,8 +50,11 @@ def score_fields(horizon_days: Mapping[str, int]) -> list[Field]:
     (`labels.<model>.horizon_days` of the model settings), while its name stays the same."""
     return [
         Field(name="personalization_allowed", dtype=Bool, tags={"owner": _OWNER},
-              description="False when the customer opted out of personalization: they are not scored, and every score, "
-                          "reason and version of theirs is null."),
+              description="False when the customer opted out of personalization or is in the measurement holdout: they "
+                          "are not scored, and every score, reason and version of theirs is null."),
+        Field(name="in_holdout", dtype=Bool, tags={"owner": _OWNER},
+              description="True for the global personalization holdout (CXP_EXPERIMENT_SETTINGS `holdout`): kept out of "
+                          "every personalization so its effect can be measured; apps show them the default experience."),
         *(field for model in MODELS for field in _model_fields(model, horizon_days[model])),
         Field(name="probability_alive", dtype=Float64, tags={"owner": _OWNER},
               description="MBG/NBD probability that the customer is still active (one-time buyers included); null for customers who never bought."),

@@ -22,6 +22,7 @@ from ml.btyd_baseline import fit_btyd_baseline
 from ml.feature_matrix import matrix_values
 from ml.gradient_boosting import GradientBoostingModel
 from ml.labels import current_customers_sql, cutoff_timestamp, read_data_span
+from ml.measurement.assignment_ledger import holdout_customers
 from ml.model_catalog import MODELS
 from ml.model_registry import ModelRegistry
 from ml.model_settings import ModelSettings
@@ -118,14 +119,18 @@ LAPSED_SCORER = "baseline:mbg_nbd (lapsed)"
 def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, settings: ModelSettings,
                     registry: ModelRegistry) -> tuple[date, pl.DataFrame, dict[str, str]]:
     """Every current customer's scores, reasons and the scorer of each model, as of the newest
-    extract date. A customer who opted out of personalization is not scored: their row says
-    `personalization_allowed = false` and holds no score, reason or version, so the online store
-    overwrites whatever it served before."""
+    extract date. A customer who opted out of personalization, or is in the measurement holdout, is
+    not scored: their row says `personalization_allowed = false` (and `in_holdout`) and holds no
+    score, reason or version, so the online store overwrites whatever it served before."""
     as_of, features = read_current_features(connection, store)
-    allowed = ~personalization_opted_out(connection, features["customer_id"])
+    opted_out = personalization_opted_out(connection, features["customer_id"])
+    # The measurement holdout is served no score either (apps would act on it), but it is data like
+    # any other for the baseline's fit: consent, not measurement, keeps a customer out of that.
+    in_holdout = features["customer_id"].is_in(list(holdout_customers(connection))).to_numpy()
+    allowed = ~opted_out & ~in_holdout
     btyd_value = probability_alive = quiet = np.full(features.height, np.nan)
     try:
-        btyd = fit_btyd_baseline(features.filter(pl.Series(allowed)))
+        btyd = fit_btyd_baseline(features.filter(pl.Series(~opted_out)))
         btyd_value, probability_alive = btyd.expected_value(features, settings.labels.clv.horizon_days), btyd.probability_alive(features)
         quiet = btyd.probability_no_purchase(features, settings.labels.churn.horizon_days)
     except ValueError:
@@ -136,7 +141,7 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
     active = (features["days_since_last_order"] <= settings.labels.churn.active_days).fill_null(False).to_numpy()
     columns: dict[str, object] = {"customer_id": features["customer_id"],
                                   "event_timestamp": pl.Series([cutoff_timestamp(as_of)] * features.height),
-                                  "personalization_allowed": pl.Series(allowed)}
+                                  "personalization_allowed": pl.Series(allowed), "in_holdout": pl.Series(in_holdout)}
     scorers = {}
     for name, spec in MODELS.items():
         rows = np.flatnonzero(allowed & active) if name == "churn" else np.flatnonzero(allowed)

@@ -50,6 +50,8 @@ class ScoreExplanation:
     personalization_allowed: bool
     models: list[ModelScore]
     probability_alive: float | None
+    in_holdout: bool = False
+    """In the measurement holdout (not opted out): served nothing personal, by design."""
 
 
 def newest_scores_file(feature_files_dir: Path) -> Path:
@@ -81,4 +83,4 @@ def explain_scores(feature_files_dir: Path, customer_id: str, labels: LabelWindo
                    for rank in range(1, REASONS_PER_MODEL + 1) if row[f"{name}_reason_{rank}"] is not None]
         models.append(ModelScore(spec, _value(row, spec.score), row[f"{name}_model_version"], reasons, labels.horizon_days(name)))
     return ScoreExplanation(customer_id, row["event_timestamp"], bool(row["personalization_allowed"]), models,
-                            _value(row, "probability_alive"))
+                            _value(row, "probability_alive"), bool(row.get("in_holdout") or False))

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 def render_scores(explanation: ScoreExplanation) -> str:
     lines = [f"Customer {explanation.customer_id}: scores as of {explanation.scored_at:%Y-%m-%d %H:%M} UTC"]
+    if explanation.in_holdout:
+        lines.append("In the personalization holdout (kept out to measure what personalization adds): not scored, "
+                     "and no score, reason or personal recommendation is served.")
+        return "\n".join(lines)
     if not explanation.personalization_allowed:
         lines.append("Opted out of personalization: not scored, and no score or reason is served.")
         return "\n".join(lines)

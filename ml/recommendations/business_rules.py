@@ -93,7 +93,7 @@ def final_lists(ranked: pl.DataFrame, inputs: RecommendationInputs, cycles: pl.D
                 settings: RuleSettings = RuleSettings()) -> pl.DataFrame:
     """Lists for every customer in `inputs.customers`: personalized ones from `ranked` for those who
     did not opt out; the non-personalized list for those who did (and for anyone `ranked` misses)."""
-    opted_out = inputs.customers.filter(pl.col("is_personalization_opted_out").fill_null(False))["customer_id"]
+    opted_out = inputs.customers.filter(pl.col("is_personalization_withheld").fill_null(False))["customer_id"]
     personal = apply_rules(ranked.join(opted_out.to_frame(), on="customer_id", how="anti"), inputs, cycles, settings)
     uncovered = inputs.customers.join(personal.select("customer_id").unique(), on="customer_id", how="anti")
     return pl.concat([personal, non_personalized_lists(uncovered["customer_id"], popular, inputs.products, settings)]

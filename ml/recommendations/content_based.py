@@ -156,7 +156,7 @@ def content_candidates(inputs: RecommendationInputs, customer_ids: Sequence[str]
     hoodie in another size says nothing. Customers unknown to purchases and customers, and those who opted
     out of personalization, get no rows; nor does a SKU nothing speaks for (score 0)."""
     known = pl.concat([inputs.purchases.select("customer_id"), inputs.customers.select("customer_id")])
-    opted_out = inputs.customers.filter(pl.col("is_personalization_opted_out")).select("customer_id")
+    opted_out = inputs.customers.filter(pl.col("is_personalization_withheld")).select("customer_id")
     wanted = pl.DataFrame({"customer_id": pl.Series(customer_ids, dtype=pl.String)}).unique(maintain_order=True).join(
         known, on="customer_id", how="semi").join(opted_out, on="customer_id", how="anti").with_row_index("row")
     if wanted.height == 0 or inputs.products.height == 0 or n <= 0:

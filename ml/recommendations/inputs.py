@@ -18,7 +18,7 @@ PRODUCT_SCHEMA = {"sku": pl.String, "title": pl.String, "category": pl.String, "
                   "is_archived": pl.Boolean, "is_published": pl.Boolean, "is_in_stock": pl.Boolean,
                   "first_seen_date": pl.Date}
 CUSTOMER_SCHEMA = {"customer_id": pl.String, "interests": pl.List(pl.String), "country_code": pl.String,
-                   "is_personalization_opted_out": pl.Boolean}
+                   "is_personalization_withheld": pl.Boolean}
 CANDIDATE_SCHEMA = {"customer_id": pl.String, "sku": pl.String, "score": pl.Float64, "reason": pl.String}
 """What each candidate method returns: up to n rows per customer, higher scores better, a reason
 a customer can read ("bought together with Trail Runner - Navy")."""

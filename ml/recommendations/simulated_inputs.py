@@ -43,6 +43,6 @@ def inputs_from_world(world: World) -> RecommendationInputs:
         "customer_id": person_id,
         "interests": [interests_text(int(m)).split(";") if stated else []
                       for m, stated in zip(people["stated_interest_mask"], people["states_interests"])],
-        "country_code": people["country"], "is_personalization_opted_out": False})
+        "country_code": people["country"], "is_personalization_withheld": False})
     as_of = dt.datetime.combine(timeline.sim_start, dt.time()) + dt.timedelta(days=last + 1)
     return RecommendationInputs.of(purchases, products, customers, as_of)

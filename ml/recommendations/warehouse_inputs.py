@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+import polars as pl
 
+from ml.measurement.assignment_ledger import holdout_customers
 from ml.recommendations.inputs import RecommendationInputs
 
 PURCHASES_SQL = """
@@ -44,14 +46,19 @@ select * from sold_only
 """
 CUSTOMERS_SQL = """
 select customer_id, coalesce(interests, []) as interests, country_code,
-       coalesce(is_personalization_opted_out, false) as is_personalization_opted_out
+       coalesce(is_personalization_opted_out, false) as is_personalization_withheld
 from marts.dim_customers
 """
 
 
 def read_inputs(connection: duckdb.DuckDBPyConnection, as_of: datetime) -> RecommendationInputs:
-    """Purchases before `as_of` (naive UTC), the catalog and every customer."""
+    """Purchases before `as_of` (naive UTC), the catalog and every customer (withheld from personalization:
+    opted out, or in the measurement holdout)."""
     naive = as_of.replace(tzinfo=None)
     purchases = connection.sql(PURCHASES_SQL, params=[naive]).pl()
     products = connection.sql(PRODUCTS_SQL, params=[naive, naive]).pl()
-    return RecommendationInputs.of(purchases, products, connection.sql(CUSTOMERS_SQL).pl(), naive)
+    customers = connection.sql(CUSTOMERS_SQL).pl()
+    # The measurement holdout gets what an opted-out customer gets: the shop's list, nothing personal.
+    held_out = holdout_customers(connection)
+    customers = customers.with_columns(pl.col("is_personalization_withheld") | pl.col("customer_id").is_in(list(held_out)))
+    return RecommendationInputs.of(purchases, products, customers, naive)

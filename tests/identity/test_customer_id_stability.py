@@ -34,6 +34,11 @@ def deliver(landing: Path, relative: str, content: str) -> None:
     path.write_text(content, encoding="utf-8")
 
 
+def ledger(warehouse: Path) -> list[tuple]:
+    """cxp's own assignments (the personalization holdout), every row ever recorded."""
+    return query(warehouse, "select experiment_id, customer_id, arm, assigned_at from measurement.assignments order by all")
+
+
 def customer_of(warehouse: Path, record_id: str) -> str:
     return query(warehouse, f"select customer_id from identity.customer_id_assignments where record_id = '{record_id}'")[0][0]
 
@@ -46,11 +51,15 @@ def test_ids_survive_reruns_and_a_merge_keeps_the_older_id_with_a_mapping(cxp_ho
     deliver(landing, "crm/contacts_2024-03-04.csv", f"{CONTACT_HEADER}\n{DANA}\n")
     assert run_pipeline(load_settings()).success
     dana = customer_of(warehouse, "crm_contact:0035g00000DaNaAAAV")
+    (first_assignment,) = ledger(warehouse)
+    assert first_assignment[:2] == ("personalization-holdout", dana)
 
     deliver(landing, "ecommerce/orders_2024-03-05.csv", f"{ORDER_HEADER}\n{DANA_AT_WORK}\n")
     assert run_pipeline(load_settings()).success
     work = customer_of(warehouse, "shopify_order:2001")
     assert customer_of(warehouse, "crm_contact:0035g00000DaNaAAAV") == dana != work
+    night_2 = ledger(warehouse)
+    assert first_assignment in night_2 and {row[1] for row in night_2} == {dana, work}
     from feature_repo.definitions import open_feature_store
 
     assert open_feature_store(load_settings()).get_online_features(
@@ -62,6 +71,9 @@ def test_ids_survive_reruns_and_a_merge_keeps_the_older_id_with_a_mapping(cxp_ho
     assert query(warehouse, "select event_type, customer_id, related_customer_id from identity.customer_id_events "
                             "where event_type <> 'created'") == [("merged", work, dana)]
     assert query(warehouse, "select retired_customer_id, current_customer_id from identity.retired_customer_ids") == [(work, dana)]
+    # The merge moves no assignment: the survivor keeps the one it had, and the ledger only ever grows.
+    assert ledger(warehouse) == night_2
+    assert query(warehouse, f"select arm from measurement.assignments where customer_id = '{dana}'") == [(first_assignment[2],)]
 
     # Downstream, the marts carry the survivor, and the retired id still leads to it.
     assert query(warehouse, f"select current_customer_id, is_retired from marts.customer_id_lookup where customer_id = '{work}'") == [(dana, True)]
@@ -98,6 +110,7 @@ def test_one_more_day_of_demo_exports_changes_ids_only_through_recorded_merges_a
         path.rename(target)
     assert run_pipeline(load_settings()).success
     before = dict(query(warehouse, "select record_id, customer_id from identity.customer_id_assignments"))
+    assignments_before = ledger(warehouse)
     # Over-merge guard, with Splink trained on ~1,200 records: a shared household phone and a
     # shared office mailbox join nobody.
     guarded = ["crm_contact:0035g00000HoUsAAA1", "crm_contact:0035g00000HoUsAAA2", "shopify_order:9000001", "shopify_order:9000002"]
@@ -124,6 +137,13 @@ def test_one_more_day_of_demo_exports_changes_ids_only_through_recorded_merges_a
     # Every id issued before is still live or maps to a live one.
     live = set(after.values())
     assert all(customer in live or retired.get(customer) in live for customer in before.values())
+    # One more day adds assignments for new customers and changes none: every earlier row stands as it
+    # was, and a customer who survived a merge keeps the arm it had.
+    assignments_after = ledger(warehouse)
+    assert set(assignments_before) <= set(assignments_after) and len(assignments_after) > len(assignments_before)
+    arm_before = {customer: arm for _, customer, arm, _ in assignments_before}
+    arm_after = {customer: arm for _, customer, arm, _ in assignments_after}
+    assert all(arm_after[customer] == arm for customer, arm in arm_before.items() if customer in live)
 
 
 def add_household_and_office_mailbox(landing: Path, day: dt.date) -> None:

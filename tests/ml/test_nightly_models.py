@@ -24,6 +24,7 @@ from dagster_project.defs.ml.assets import challenger_key, champion_key
 from dagster_project.demo_exports import generate_demo_exports
 from dagster_project.settings import load_settings
 from ml.customer_scoring import LAPSED_SCORER
+from ml.measurement.assignment_ledger import holdout_customers
 from ml.model_catalog import MODELS
 from ml.model_registry import ModelRegistry
 from tests.features.feature_server import online_features, running_feature_server
@@ -83,13 +84,16 @@ def test_the_nightly_run_trains_evaluates_and_scores_every_model(platform):
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
         customers = connection.execute("SELECT count(DISTINCT customer_id) FROM features.customer_profile_features").fetchall()[0][0]
     assert scores.height == customers == scores["customer_id"].n_unique()
-    # Customers who opted out of personalization are not scored; everyone else is.
+    # Customers who opted out of personalization, and the measurement holdout, are not scored; everyone else is.
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
         opted_out = set(connection.sql("SELECT customer_id FROM marts.dim_customers WHERE is_personalization_opted_out").pl()["customer_id"])
-    assert opted_out and set(scores.filter(~pl.col("personalization_allowed"))["customer_id"]) == opted_out
+        held_out = holdout_customers(connection)
+    assert opted_out and 0.03 < len(held_out) / scores.height < 0.07
+    assert set(scores.filter(~pl.col("personalization_allowed"))["customer_id"]) == opted_out | held_out
+    assert set(scores.filter(pl.col("in_holdout"))["customer_id"]) == held_out
     withheld = scores.filter(~pl.col("personalization_allowed"))
-    assert withheld.select(pl.all().exclude("customer_id", "event_timestamp", "personalization_allowed").is_null().all()).row(0) == (
-        (True,) * (scores.width - 3))
+    assert withheld.select(pl.all().exclude("customer_id", "event_timestamp", "personalization_allowed", "in_holdout").is_null().all()).row(0) == (
+        (True,) * (scores.width - 4))
     allowed = scores.filter(pl.col("personalization_allowed"))
     assert allowed["purchase_probability"].is_not_null().all()
     assert scores["purchase_probability"].drop_nulls().is_between(0, 1).all()
@@ -168,7 +172,7 @@ def test_scores_and_their_reasons_are_read_online_over_http(platform, tmp_path):
     home, _, _, _ = platform
     scores = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
     sample = pl.concat([scores.filter(pl.col("churn_probability").is_not_null()).sort("customer_id").head(5),
-                        scores.filter(~pl.col("personalization_allowed")).sort("customer_id").head(1)])
+                        scores.filter(~pl.col("personalization_allowed") & ~pl.col("in_holdout")).sort("customer_id").head(1)])
     with running_feature_server(tmp_path) as url:
         served = online_features(url, "personalization_app", sample["customer_id"].to_list())
     for column in ("personalization_allowed", "churn_probability", "churn_reason_1", "churn_reason_2", "churn_reason_3",
@@ -187,7 +191,8 @@ def test_cxp_explain_prints_the_reasons_apps_are_served(platform, tmp_path):
     candidates = scores.filter(with_reasons).sort("customer_id")["customer_id"]
     assert not candidates.is_empty(), "no customer was served reasons by every model"
     scored = candidates[0]
-    opted_out = scores.filter(~pl.col("personalization_allowed")).sort("customer_id")["customer_id"][0]
+    opted_out = scores.filter(~pl.col("personalization_allowed") & ~pl.col("in_holdout")).sort("customer_id")["customer_id"][0]
+    held_out = scores.filter(pl.col("in_holdout")).sort("customer_id")["customer_id"][0]
     with running_feature_server(tmp_path) as url:
         served = online_features(url, "personalization_app", [scored])
     output = CliRunner().invoke(main, ["explain", scored], catch_exceptions=False).output
@@ -208,6 +213,8 @@ def test_cxp_explain_prints_the_reasons_apps_are_served(platform, tmp_path):
     assert served["churn_reason_1_contribution"][0] >= served["churn_reason_2_contribution"][0] > 0
     refused = CliRunner().invoke(main, ["explain", opted_out], catch_exceptions=False).output
     assert "Opted out of personalization" in refused and "churn:" not in refused
+    held = CliRunner().invoke(main, ["explain", held_out], catch_exceptions=False).output
+    assert "In the personalization holdout" in held and "churn:" not in held
     unknown = CliRunner().invoke(main, ["explain", "nobody"])
     assert unknown.exit_code == 1 and "nobody was not scored" in unknown.output
 
@@ -344,3 +351,20 @@ def test_the_lift_report_measures_each_customer_of_the_generated_experiment_as_t
         event = instance.get_latest_materialization_event(dg.AssetKey(["measurement", "experiment_lift"]))
         page = event.asset_materialization.metadata[f"experiment {experiment_id}"].value
     assert "| discount_15 | conversion |" in page and "data:image/png;base64," in page
+
+
+def test_the_holdout_is_served_nothing_personal_over_http(platform, tmp_path):
+    home, _, _, _ = platform
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        held_out = sorted(holdout_customers(connection))[:3]
+    scored = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
+    personalized = scored.filter(pl.col("personalization_allowed") & pl.col("churn_probability").is_not_null()).sort("customer_id")["customer_id"][0]
+    with running_feature_server(tmp_path) as url:
+        served = online_features(url, "personalization_app", [*held_out, personalized])
+    assert served["in_holdout"] == [True, True, True, False]
+    assert served["personalization_allowed"] == [False, False, False, True]
+    for column in ("churn_probability", "purchase_probability", "expected_value_usd", "propensity_reason_1", "probability_alive"):
+        assert served[column][:3] == [None, None, None], column
+    # Their lists are the shop's, the same for all three, never personal.
+    assert served["recommendations_personalized"][:3] == [False, False, False]
+    assert served["recommended_skus"][0] == served["recommended_skus"][1] == served["recommended_skus"][2]

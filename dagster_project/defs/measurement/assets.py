@@ -1,10 +1,12 @@
-"""Measured impact: the lift report of every experiment in the assignment logs.
+"""Measured impact: cxp's own assignments (the holdout, configured experiments) and the lift report
+of every experiment in the assignment logs.
 
 One asset reports every experiment: experiments come from the data (another tool's log names
 them), and Dagster's asset keys are fixed when the code location loads. Each experiment gets its
 own section, table and plot in the materialization, and its own folder of files.
 """
 
+from datetime import datetime, timezone
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -14,6 +16,36 @@ from dagster_project.defs.features.resources import FeatureStoreParam
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 
 EXPERIMENT_LIFT = dg.AssetKey(["measurement", "experiment_lift"])
+ASSIGNMENTS = dg.AssetKey(["measurement", "assignments"])
+ASSIGNMENT_SOURCES = [dg.AssetKey(["marts", "dim_customers"]), dg.AssetKey(["marts", "customer_id_lookup"]),
+                      dg.AssetKey(["marts", "fct_orders"])]
+
+
+@dg.asset(key=ASSIGNMENTS, group_name="measurement", kinds={"duckdb"}, pool=WAREHOUSE_POOL, deps=ASSIGNMENT_SOURCES,
+          description="The global personalization holdout and the configured experiments' arms: drawn once per customer by "
+                      "salted hash, appended to measurement.assignments with the time, never reshuffled. On an identity merge "
+                      "the surviving customer keeps its own assignment, or takes the earliest of the ids merged into it. "
+                      "Scores and recommendations read it: the holdout is served nothing personal. Writes an audience "
+                      "file per experiment for the email tool: <CXP_HOME>/measurement/audiences/<experiment_id>.csv.")
+def assignments(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreParam) -> dg.MaterializeResult:
+    from ml.measurement.assignment_ledger import HOLDOUT, holdout_customers, read_customers, record_assignments
+    from ml.measurement.audience_files import write_audience_files
+
+    platform = feature_store.settings()
+    settings = platform.measurement_settings
+    with warehouse.get_connection() as connection:
+        customers, retired = read_customers(connection)
+        update = record_assignments(connection, settings, datetime.now(timezone.utc), customers, retired)
+        held = len(holdout_customers(connection))
+        audiences = write_audience_files(connection, platform.measurement_dir / "audiences")
+    context.log.info(f"Assignments: {sum(update.added.values()):,} new, {sum(update.inherited.values()):,} inherited through merges; "
+                     f"{held:,} of {update.customers:,} customers in the holdout")
+    return dg.MaterializeResult(metadata={
+        "customers": update.customers, "in_holdout": held, "holdout_share": settings.holdout.share,
+        "added": dg.MetadataValue.json(update.added), "inherited_through_merges": dg.MetadataValue.json(update.inherited),
+        "experiments_assigning": dg.MetadataValue.json([name for name in update.added if name != HOLDOUT]),
+        "audience_files": dg.MetadataValue.json({name: str(path) for name, path in audiences.items()}),
+    })
 EXPERIMENT_MARTS = [dg.AssetKey(["marts", "fct_experiment_assignments"]), dg.AssetKey(["marts", "experiment_log_summary"]),
                     dg.AssetKey(["marts", "fct_orders"])]
 

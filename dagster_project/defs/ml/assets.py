@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.defs.features.assets import CUSTOMER_SCORES, OFFLINE_FILES, REGISTRY
 from dagster_project.defs.features.resources import FeatureStoreParam
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
+from dagster_project.defs.measurement.assets import ASSIGNMENTS
 from dagster_project.defs.ml.evaluation_metadata import evaluation_plots, metrics_table
 from dagster_project.defs.ml.resources import ModelRegistryParam
 from ml.bias_audit import audit_markdown
@@ -95,7 +96,7 @@ def build_champion_asset(spec: ModelSpec) -> dg.AssetsDefinition:
 
 
 @dg.asset(key=CUSTOMER_SCORES, group_name="ml", kinds={"xgboost", "parquet"}, pool=WAREHOUSE_POOL,
-          deps=[champion_key(name) for name in MODELS],
+          deps=[*(champion_key(name) for name in MODELS), ASSIGNMENTS],
           description="Every current customer scored by the champions (churn, 30-day purchase, 365-day value, P(alive)) with "
                       "their top three reasons, as of the newest extract date: the `customer_scores` feature view's Parquet.")
 def customer_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreParam,

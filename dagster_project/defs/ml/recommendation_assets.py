@@ -6,10 +6,11 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.defs.features.assets import OFFLINE_FILES, PRODUCT_RECOMMENDATIONS, REGISTRY
 from dagster_project.defs.features.resources import FeatureStoreParam
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
+from dagster_project.defs.measurement.assets import ASSIGNMENTS
 from dagster_project.defs.ml.resources import ModelRegistryParam
 
 # After the feature gates, like the models: a blocking gate upstream keeps last night's lists served.
-_SOURCES = [OFFLINE_FILES, REGISTRY,
+_SOURCES = [OFFLINE_FILES, REGISTRY, ASSIGNMENTS,
             *(dg.AssetKey(["marts", name]) for name in ("fct_order_lines", "fct_orders", "dim_products", "dim_customers"))]
 
 

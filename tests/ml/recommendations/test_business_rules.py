@@ -29,7 +29,7 @@ def _inputs(purchases: list[tuple[str, str, int, bool]], products: list[dict], o
     customers = sorted({c for c, *_ in purchases} | {"new", *opted_out})
     return RecommendationInputs.of(bought, pl.DataFrame(products), pl.DataFrame({
         "customer_id": customers, "interests": [[] for _ in customers], "country_code": ["US"] * len(customers),
-        "is_personalization_opted_out": [c in opted_out for c in customers]}), AS_OF)
+        "is_personalization_withheld": [c in opted_out for c in customers]}), AS_OF)
 
 
 def _ranked(customer: str, skus: list[str]) -> pl.DataFrame:

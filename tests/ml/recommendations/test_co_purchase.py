@@ -28,7 +28,7 @@ def _inputs(purchases: list[tuple[str, str, int, bool]], as_of: datetime = AS_OF
     customers = sorted({c for c, *_ in purchases} | {"nobody"})
     return RecommendationInputs.of(bought, products, pl.DataFrame({
         "customer_id": customers, "interests": [[] for _ in customers], "country_code": ["US"] * len(customers),
-        "is_personalization_opted_out": [False] * len(customers)}), as_of)
+        "is_personalization_withheld": [False] * len(customers)}), as_of)
 
 
 def _camping(returned_bag: bool = False) -> list[tuple[str, str, int, bool]]:

@@ -50,7 +50,7 @@ def _inputs(purchases: list[tuple[str, str, int, bool]], interests: dict[str, li
     bought = pl.DataFrame([(c, s, AS_OF - timedelta(days=d), 1, r) for c, s, d, r in purchases + CROWD],
                           schema=["customer_id", "sku", "ordered_at", "quantity", "is_returned"], orient="row")
     customers = pl.DataFrame({"customer_id": list(interests or {}), "interests": list((interests or {}).values()),
-                              "country_code": "DK", "is_personalization_opted_out": [c in opted_out for c in interests or {}]},
+                              "country_code": "DK", "is_personalization_withheld": [c in opted_out for c in interests or {}]},
                              schema_overrides={"interests": pl.List(pl.String)})
     return RecommendationInputs.of(bought, _products(catalog), customers, AS_OF)
 

@@ -16,7 +16,7 @@ from ml.recommendations.warehouse_inputs import read_inputs
 
 AS_OF = dt.datetime(2026, 6, 1)
 CUSTOMERS = pl.DataFrame({"customer_id": ["a", "b", "c"], "interests": [["Home"], [], []], "country_code": ["US", "US", None],
-                          "is_personalization_opted_out": [False, False, True]})
+                          "is_personalization_withheld": [False, False, True]})
 
 
 def _purchases(rows: list[tuple[str, str, int]]) -> pl.DataFrame:

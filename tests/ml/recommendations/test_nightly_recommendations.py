@@ -23,7 +23,7 @@ def _with_newcomers(inputs: RecommendationInputs) -> RecommendationInputs:
     launched yesterday that nobody bought yet."""
     customers = pl.concat([inputs.customers, pl.DataFrame({
         "customer_id": ["cus_newcomer"], "interests": [["Outdoor"]], "country_code": ["US"],
-        "is_personalization_opted_out": [False]})], how="vertical_relaxed")
+        "is_personalization_withheld": [False]})], how="vertical_relaxed")
     template = inputs.products.filter(pl.col("category") == "Outdoor").head(1)
     launched = template.with_columns(pl.lit("OUT-NEW-01").alias("sku"), pl.lit("Brand New Tent").alias("title"),
                                      pl.lit(False).alias("is_archived"), pl.lit(True).alias("is_published"),

@@ -24,20 +24,45 @@
 
 {#- Keep the candidate rows whose feature values differ from the customer's previous row (the
     latest stored one on an incremental run): a snapshot table stores change points only, and a
-    reader holds each row's values until the customer's next row. -#}
-{% macro keep_changed_feature_rows(candidates) -%}
+    reader holds each row's values until the customer's next row.
+
+    `days_relation` (the model's per-customer days): on an incremental run, a customer with stored
+    values who has no day there any more (identity resolution split their records away, or merged
+    them into another customer) gets a row of empty values on the last day, so that nothing stale
+    is served for them; a rebuild has no row for them at all, which a reader sees the same way. -#}
+{% macro keep_changed_feature_rows(candidates, days_relation=none) -%}
     {%- if is_incremental() %}
     stored_latest as (
         select customer_id, max(snapshot_date) as snapshot_date, arg_max(feature_hash, snapshot_date) as feature_hash
         from {{ this }}
         group by customer_id
     ),
+    {%- if days_relation %}
+    emptied as (
+        select
+            stored_latest.customer_id,
+            bounds.through_date as snapshot_date,
+            cast(bounds.through_date + interval 1 day as timestamp) as event_timestamp,
+            '{{ emptied_feature_hash() }}' as feature_hash
+        from stored_latest
+        cross join (select {{ feature_snapshot_through_date() }} as through_date) as bounds
+        where stored_latest.feature_hash <> '{{ emptied_feature_hash() }}'
+            and bounds.through_date > stored_latest.snapshot_date
+            and stored_latest.customer_id not in (select customer_id from {{ days_relation }})
+    ),
+    {%- endif %}
     {%- endif %}
     sequenced as (
         select
             *,
             lag(feature_hash) over (partition by customer_id order by snapshot_date) as previous_in_run
-        from {{ candidates }}
+        from (
+            select * from {{ candidates }}
+            {%- if is_incremental() and days_relation %}
+            union all by name
+            select * from emptied
+            {%- endif %}
+        )
     ),
     changed as (
         select sequenced.* exclude (previous_in_run)
@@ -89,3 +114,7 @@
             and candidate_dates.snapshot_date >= totals.known_on
     )
 {%- endmacro %}
+
+
+{#- The feature hash of a row whose values are all empty (see keep_changed_feature_rows). -#}
+{% macro emptied_feature_hash() -%}emptied{%- endmacro %}

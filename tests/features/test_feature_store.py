@@ -128,6 +128,14 @@ def test_a_nightly_run_appends_exactly_what_a_full_rebuild_computes(platform, tm
             only_rebuilt = connection.execute(f"SELECT count(*) FROM ({rebuilt_rows} EXCEPT {nightly_rows})").fetchone()[0]
             only_nightly = connection.execute(f"SELECT count(*) FROM ({nightly_rows} EXCEPT {rebuilt_rows})").fetchone()[0]
             assert rows > 0 and (only_rebuilt, only_nightly) == (0, 0), table
+            # What is served now agrees for them too: each one's latest values, a customer the split or
+            # merge left without any day of this table holding nothing (an emptied row, or no row).
+            latest = ("SELECT * EXCLUDE (snapshot_date, event_timestamp, feature_hash) FROM {schema}features.{table} "
+                      "WHERE customer_id IN ({moved}) QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY snapshot_date DESC) = 1 "
+                      "AND feature_hash <> 'emptied'")
+            served_nightly = connection.execute(latest.format(schema="nightly.", table=table, moved=moved) + " ORDER BY ALL").fetchall()
+            served_rebuilt = connection.execute(latest.format(schema="", table=table, moved=moved) + " ORDER BY ALL").fetchall()
+            assert served_nightly == served_rebuilt, table
 
 
 def _recomputed_purchase_features(warehouse: Path, entity_rows: pd.DataFrame) -> pd.DataFrame:

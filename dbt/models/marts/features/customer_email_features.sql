@@ -60,6 +60,6 @@ hashed as (
 
 ),
 
-{{ keep_changed_feature_rows('hashed') }}
+{{ keep_changed_feature_rows('hashed', 'email_days') }}
 
 select * from changed

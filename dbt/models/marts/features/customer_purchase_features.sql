@@ -112,6 +112,6 @@ hashed as (
 
 ),
 
-{{ keep_changed_feature_rows('hashed') }}
+{{ keep_changed_feature_rows('hashed', 'purchase_days') }}
 
 select * from changed

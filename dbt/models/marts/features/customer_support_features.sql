@@ -56,6 +56,6 @@ hashed as (
 
 ),
 
-{{ keep_changed_feature_rows('hashed') }}
+{{ keep_changed_feature_rows('hashed', 'support_days') }}
 
 select * from changed

@@ -26,6 +26,9 @@ LEDGER_SCHEMA = "measurement"
 LEDGER_TABLE = f"{LEDGER_SCHEMA}.assignments"
 HOLDOUT = "personalization-holdout"
 """The experiment id of the global holdout in the ledger; its arms are `holdout` and `personalized`."""
+STANDING_SQL = (f"SELECT experiment_id, customer_id, arg_min(arm, (assigned_at, recorded_at)) AS arm, min(assigned_at) AS assigned_at "
+                f"FROM {LEDGER_TABLE} GROUP BY ALL")
+"""Each customer's standing assignment per experiment: their earliest row, the one that counts."""
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,7 @@ def _eligible(customers: pl.DataFrame, experiment: ExperimentSettings) -> pl.Dat
 def current_assignments(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Each customer's standing assignment per experiment (their earliest row: the one that counts)."""
     create_ledger(connection)
-    return connection.sql(f"""
-        SELECT experiment_id, customer_id, arg_min(arm, (assigned_at, recorded_at)) AS arm, min(assigned_at) AS assigned_at
-        FROM {LEDGER_TABLE} GROUP BY ALL ORDER BY experiment_id, customer_id""").pl()
+    return connection.sql(f"{STANDING_SQL} ORDER BY experiment_id, customer_id").pl()
 
 
 def read_customers(connection: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -134,9 +135,6 @@ def holdout_customers(connection: duckdb.DuckDBPyConnection) -> set[str]:
     if not connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'assignments'",
                               [LEDGER_SCHEMA]).fetchall()[0][0]:
         return set()
-    return set(connection.sql(f"""
-        SELECT customer_id FROM (
-            SELECT customer_id, arg_min(arm, (assigned_at, recorded_at)) AS arm FROM {LEDGER_TABLE}
-            WHERE experiment_id = '{HOLDOUT}' GROUP BY 1)
-        WHERE arm = 'holdout'""").pl()["customer_id"].to_list())
+    return set(connection.sql(f"SELECT customer_id FROM ({STANDING_SQL}) WHERE experiment_id = '{HOLDOUT}' AND arm = 'holdout'")
+               .pl()["customer_id"].to_list())
 

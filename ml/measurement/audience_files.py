@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from ml.measurement.assignment_ledger import LEDGER_TABLE, create_ledger
+from ml.measurement.assignment_ledger import STANDING_SQL, create_ledger
 
 AUDIENCE_COLUMNS = ("customer_id", "email", "arm", "assigned_at")
 
@@ -23,10 +23,7 @@ def write_audience_files(connection: duckdb.DuckDBPyConnection, folder: Path) ->
     of experiments no longer in the ledger are removed. Returns the files by experiment id."""
     create_ledger(connection)
     standing = connection.sql(f"""
-        WITH standing AS (
-            SELECT experiment_id, customer_id, arg_min(arm, (assigned_at, recorded_at)) AS arm, min(assigned_at) AS assigned_at
-            FROM {LEDGER_TABLE} GROUP BY ALL
-        )
+        WITH standing AS ({STANDING_SQL})
         SELECT standing.experiment_id, standing.customer_id,
                CASE WHEN customers.is_email_marketable THEN customers.email END AS email, standing.arm, standing.assigned_at
         FROM standing JOIN marts.dim_customers AS customers USING (customer_id)

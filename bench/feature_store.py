@@ -264,7 +264,7 @@ def publish_recommendations(store, settings, customers: int, first_night: date) 
     import numpy as np
     import synthetic_recommendations as synthetic  # bench/ is the script's directory, hence on sys.path
 
-    from feature_repo.online_store import latest_recommendation_dates, publish_online
+    from feature_repo.online_store import latest_nightly_dates, publish_online
     from ml.recommendations.recommendation_files import write_recommendations, write_similar_products
 
     rng = np.random.default_rng(11)
@@ -288,7 +288,7 @@ def publish_recommendations(store, settings, customers: int, first_night: date) 
         del customer_frame
         written_before = engine.cells_written
         with Timer() as online:
-            published = publish_online(store, settings, recommended_on=latest_recommendation_dates(settings))
+            published = publish_online(store, settings, nightly_on=latest_nightly_dates(settings))
         views = sorted(write.feature_view for write in published.writes)
         if views != ["customer_recommendations", "similar_products"]:
             raise RuntimeError(f"the recommendations' publication wrote {views}, not the recommendation views alone")

@@ -2,10 +2,11 @@
 
 The lift report runs on a simulated shop's assignments and orders (a year before assignment and the
 horizon after, skewed purchase rates, a planted lift for the treated arm): per-customer windows, every
-metric with and without CUPED, the sample-ratio check and the A/A split. The uplift part fits the T-
-and X-learners on half of a simulated randomized experiment (ml.measurement.simulated_uplift) and
-scores the other half, with the Qini coefficient against the oracle's. Each phase's wall time and the
-process's peak memory are printed.
+metric with and without CUPED, the sample-ratio check and the A/A split. The uplift part learns an
+action from a simulated randomized experiment (ml.measurement.simulated_uplift) as the nightly
+next-best-action step does (`uplift_training.learn_uplift`: the T- and X-learners cross-fitted, the
+better refitted on everyone) and scores every customer, with each learner's held-out Qini coefficient
+against the oracle's. Each phase's wall time and the process's peak memory are printed.
 
     uv run python bench/measurement.py --customers 1000000
 """
@@ -21,13 +22,17 @@ import numpy as np
 import polars as pl
 
 from ml.measurement.assignment import assign_arms
+from ml.measurement.experiment_settings import load_measurement_settings
 from ml.measurement.lift_report import customer_outcomes, experiment_lift
 from ml.measurement.qini import compare_to_oracle
-from ml.measurement.simulated_uplift import CONTROL, simulate_uplift_experiment
-from ml.measurement.uplift_models import TLearner, XLearner
+from ml.measurement.simulated_uplift import CONTROL, FEATURES, simulate_uplift_experiment
+from ml.measurement.uplift_training import ActionSource, learn_uplift
 
 START = datetime(2026, 9, 1)
 HORIZON_DAYS = 60
+_DEFAULTS = load_measurement_settings().next_best_action
+# The nightly settings, with the simulated action priced at $1 a customer.
+NIGHTLY = _DEFAULTS.model_copy(update={"actions": {"discount_offer": next(iter(_DEFAULTS.actions.values())).model_copy(update={"cost_usd": 1.0})}})
 
 
 def simulated_shop(n: int, rng: np.random.Generator, rate_lift: float = 0.3) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -78,24 +83,27 @@ def main() -> None:
 
     started = time.perf_counter()
     experiment = simulate_uplift_experiment(args.customers, rng, arms=(CONTROL, "discount_offer"))
+    training = experiment.features.with_columns(pl.Series("treated", experiment.arm == "discount_offer"),
+                                                pl.Series("outcome", experiment.outcome))
     simulated = time.perf_counter() - started
-    half = args.customers // 2
-    features = experiment.features.drop("customer_id")
-    train, test = slice(0, half), slice(half, None)
-    print(f"uplift experiment: {args.customers:,} customers ({simulated:.1f} s, not counted); fit on {half:,}, judged on the rest")
-    uplift_seconds = 0.0
-    for name, learner in (("T-learner", TLearner()), ("X-learner", XLearner())):
-        started = time.perf_counter()
-        model = learner.fit(features[train], experiment.arm[train], experiment.outcome[train])
-        score = model.predict(features[test])["discount_offer"].to_numpy()
-        treated = experiment.arm[test] == "discount_offer"
-        qini = compare_to_oracle(score, experiment.true_effect["discount_offer"][test], treated, experiment.outcome[test])
-        seconds = time.perf_counter() - started
-        uplift_seconds += seconds
-        print(f"{name}: fit + score + Qini {seconds:.1f} s; Qini {qini.model:.3f} vs oracle {qini.oracle:.3f} "
-              f"({qini.ratio:.3f} of the oracle's)")
+    print(f"uplift experiment: {args.customers:,} customers ({simulated:.1f} s, not counted); the nightly path: both learners "
+          f"cross-fitted over {NIGHTLY.folds} folds, judged on held-out folds, the chosen one refitted on everyone")
+    started = time.perf_counter()
+    learned = learn_uplift(training, list(FEATURES), ActionSource("discount_offer", "bench", "discount_offer", CONTROL, 30, {}), NIGHTLY)
+    fitted = time.perf_counter() - started
+    started = time.perf_counter()
+    served = learned.predict(experiment.features)
+    scored = time.perf_counter() - started
+    uplift_seconds = fitted + scored
+    truth = experiment.true_effect["discount_offer"]
+    for name in learned.qini:
+        qini = compare_to_oracle(learned.cross_fitted[f"effect_{name}"].to_numpy(), truth, training["treated"].to_numpy(), experiment.outcome)
+        print(f"{name}: cross-fitted Qini {qini.model:.3f} vs oracle {qini.oracle:.3f} ({qini.ratio:.3f} of the oracle's)")
+    print(f"uplift: cross-fit + choose + refit {fitted:.1f} s, score {args.customers:,} customers {scored:.1f} s; "
+          f"{learned.learner} chosen, targeting {'pays' if learned.targets else 'does not pay'} on held-out customers "
+          f"(served effects: mean ${served.mean():.2f})")
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f"together: lift report {lift_seconds:.1f} s + uplift (both learners) {uplift_seconds:.1f} s = "
+    print(f"together: lift report {lift_seconds:.1f} s + uplift {uplift_seconds:.1f} s = "
           f"{lift_seconds + uplift_seconds:.1f} s; peak memory {peak_gb:.1f} GB")
 
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from dagster_project.demo_exports.catalog import CATEGORIES, build_catalog
 from dagster_project.demo_exports.timeline import Timeline
-from ml.recommendations.recommendation_files import scoring_timestamp
+from ml.nightly_files import scoring_timestamp
 from ml.recommendations.similar_products import BOUGHT_TOGETHER, LIKED_BY_SAME_CUSTOMERS, SAME_CATEGORY
 
 LIST_LENGTH = 10

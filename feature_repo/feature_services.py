@@ -14,7 +14,7 @@ _CONSENT_FIELDS = {"email_marketing_consent", "is_email_marketable", "is_persona
 
 
 def build_feature_services(views: dict[str, FeatureView], derived: list[OnDemandFeatureView], scores: FeatureView,
-                           recommendations: FeatureView, similar_products: FeatureView) -> list[FeatureService]:
+                           recommendations: FeatureView, similar_products: FeatureView, next_best_actions: FeatureView) -> list[FeatureService]:
     purchase, email, support, profile = (views[name] for name in
                                          ("customer_purchase", "customer_email", "customer_support", "customer_profile"))
     derived_by_name = {view.name: view for view in derived}
@@ -32,7 +32,7 @@ def build_feature_services(views: dict[str, FeatureView], derived: list[OnDemand
                 [purchase, email, model_profile, derived_by_name["customer_purchase_derived"], derived_by_name["customer_tenure"]],
                 "data-science@cxp.example"),
         service("personalization_app", "What apps read online: recency, value, preferences, consent, the models' scores with their "
-                "reasons, and the customer's recommended products.", [
+                "reasons, the customer's recommended products and their next-best action.", [
             purchase[["orders_90d", "orders_lifetime", "net_revenue_usd_365d", "last_order_at", "favorite_category",
                       "favorite_category_spend_share"]],
             email[["clicks_30d", "last_click_at"]],
@@ -42,6 +42,7 @@ def build_feature_services(views: dict[str, FeatureView], derived: list[OnDemand
             derived_by_name["customer_email_derived"][["days_since_last_click"]],
             scores,
             recommendations,
+            next_best_actions,
         ], "apps@cxp.example"),
         service("recommendations", "A customer's recommended products with their titles and reasons, best first.", [recommendations],
                 "apps@cxp.example"),

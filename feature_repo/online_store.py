@@ -51,11 +51,11 @@ class OnlinePublication:
 
 
 def publish_online(store: FeatureStore, settings: Settings, retired_customer_ids: Sequence[str] = (),
-                   scored_on: date | None = None, recommended_on: Mapping[str, date] | None = None) -> OnlinePublication:
+                   scored_on: date | None = None, nightly_on: Mapping[str, date] | None = None) -> OnlinePublication:
     """Publish one night online as one change: each feature view's customers' latest rows among
     the snapshot dates exported since the store last caught up (every date into an empty store),
-    the scores of `scored_on`, the recommendation views' lists of their dates in `recommended_on`
-    (view -> date, see `latest_recommendation_dates`), and the removal of ids a merge retired.
+    the scores of `scored_on`, the nightly views' rows (recommendations, next-best actions) of their
+    dates in `nightly_on` (view -> date, see `latest_nightly_dates`), and the removal of ids a merge retired.
 
     Readers are served the previous night until the whole night commits; a publication that fails
     or is killed leaves the previous night served and its snapshot dates pending for the next run.
@@ -79,7 +79,7 @@ def publish_online(store: FeatureStore, settings: Settings, retired_customer_ids
             writes += [OnlineWrite(spec.feature_view, start, end) for spec in specs]
         if scored_on is not None:
             writes.append(materialize_scores_online(store, scored_on))
-        for view, day in (recommended_on or {}).items():
+        for view, day in (nightly_on or {}).items():
             writes.append(materialize_night_online(store, view, day))
         removed = engine.remove_entities(customer_views(store), customer_keys(store, list(retired_customer_ids)))
     for specs in windows.values():
@@ -103,11 +103,15 @@ def materialize_online(store: FeatureStore, settings: Settings) -> tuple[str, li
     return published.mode, published.writes
 
 
-def latest_recommendation_dates(settings: Settings) -> dict[str, date]:
-    """The newest scoring date of each recommendation view whose files a night wrote (view -> date)."""
-    from ml.recommendations.recommendation_files import RECOMMENDATIONS_TABLE, SIMILAR_PRODUCTS_TABLE, latest_scoring_date
+def latest_nightly_dates(settings: Settings) -> dict[str, date]:
+    """The newest scoring date of each nightly view (recommendations, similar products, next-best
+    actions) whose files a night wrote (view -> date)."""
+    from ml.measurement.next_best_action import NEXT_BEST_ACTIONS_TABLE
+    from ml.nightly_files import latest_scoring_date
+    from ml.recommendations.recommendation_files import RECOMMENDATIONS_TABLE, SIMILAR_PRODUCTS_TABLE
 
-    dates = {table: latest_scoring_date(settings.feature_files_dir, table) for table in (RECOMMENDATIONS_TABLE, SIMILAR_PRODUCTS_TABLE)}
+    tables = (RECOMMENDATIONS_TABLE, SIMILAR_PRODUCTS_TABLE, NEXT_BEST_ACTIONS_TABLE)
+    dates = {table: latest_scoring_date(settings.feature_files_dir, table) for table in tables}
     return {table: day for table, day in dates.items() if day is not None}
 
 

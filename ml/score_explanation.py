@@ -52,6 +52,31 @@ class ScoreExplanation:
     probability_alive: float | None
     in_holdout: bool = False
     """In the measurement holdout (not opted out): served nothing personal, by design."""
+    next_best_action: NextBestAction | None = None
+    """The night's next-best action, when the night chose actions."""
+
+
+@dataclass(frozen=True)
+class NextBestAction:
+    action: str
+    reason: str
+    model: str | None
+
+
+def read_next_best_action(feature_files_dir: Path, customer_id: str) -> NextBestAction | None:
+    """The customer's action of the newest night that chose actions, if any."""
+    from ml.measurement.next_best_action import NEXT_BEST_ACTIONS_TABLE
+    from ml.nightly_files import latest_scoring_date
+
+    night = latest_scoring_date(feature_files_dir, NEXT_BEST_ACTIONS_TABLE)
+    if night is None:
+        return None
+    rows = pl.read_parquet(feature_files_dir / NEXT_BEST_ACTIONS_TABLE / night.isoformat() / "data_0.parquet").filter(
+        pl.col("customer_id") == customer_id)
+    if rows.is_empty():
+        return None
+    row = rows.row(0, named=True)
+    return NextBestAction(row["next_best_action"], row["next_best_action_reason"], row["next_best_action_model"])
 
 
 def newest_scores_file(feature_files_dir: Path) -> Path:
@@ -83,4 +108,5 @@ def explain_scores(feature_files_dir: Path, customer_id: str, labels: LabelWindo
                    for rank in range(1, REASONS_PER_MODEL + 1) if row[f"{name}_reason_{rank}"] is not None]
         models.append(ModelScore(spec, _value(row, spec.score), row[f"{name}_model_version"], reasons, labels.horizon_days(name)))
     return ScoreExplanation(customer_id, row["event_timestamp"], bool(row["personalization_allowed"]), models,
-                            _value(row, "probability_alive"), bool(row.get("in_holdout") or False))
+                            _value(row, "probability_alive"), bool(row.get("in_holdout") or False),
+                            read_next_best_action(feature_files_dir, customer_id))

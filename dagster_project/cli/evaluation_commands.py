@@ -134,7 +134,8 @@ def evaluate_recommendations(truth: Path | None) -> None:
             click.echo(f"No ground truth in {truth}: judged out of time only.\n")
     if inputs.purchases.is_empty():
         raise click.ClickException("No purchases in the warehouse: nothing to recommend from.")
-    from ml.recommendations.recommendation_files import RECOMMENDATIONS_TABLE, latest_scoring_date
+    from ml.nightly_files import latest_scoring_date
+    from ml.recommendations.recommendation_files import RECOMMENDATIONS_TABLE
 
     served_on = latest_scoring_date(settings.feature_files_dir, RECOMMENDATIONS_TABLE)
     served = (pl.read_parquet(settings.feature_files_dir / RECOMMENDATIONS_TABLE / served_on.isoformat() / "data_0.parquet")
@@ -155,7 +156,7 @@ def evaluate_lift(experiment_ids: tuple[str, ...], truth: Path | None) -> None:
     from ml.measurement.experiment_reports import build_lift_reports
     from ml.measurement.lift_text import render_lift_report, render_truth_comparison
     from ml.model_catalog import MODELS
-    from ml.recommendations.recommendation_files import latest_scoring_date
+    from ml.nightly_files import latest_scoring_date
     from ml.score_files import SCORES_TABLE
 
     settings = load_settings()
@@ -186,3 +187,46 @@ def evaluate_lift(experiment_ids: tuple[str, ...], truth: Path | None) -> None:
         click.echo(render_lift_report(report))
         if effects is not None:
             click.echo(render_truth_comparison(report, effects))
+
+
+@evaluate.command(name="uplift")
+@click.option("--truth", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Truth folder [default: CXP_LANDING/_truth, when it exists].")
+def evaluate_uplift(truth: Path | None) -> None:
+    """The last night's next-best actions and the uplift models they rest on, with each learner's
+    cross-fitted Qini; on generated data, the Qini against the oracle's and each policy's true
+    incremental value (next-best action, the best single action for everyone, the oracle)."""
+    import json
+
+    import duckdb
+    import polars as pl
+
+    from ml.measurement.action_text import render_action_truth, render_actions_report
+    from ml.measurement.action_truth import compare_action_with_truth, true_effects
+    from ml.measurement.nightly_actions import CROSS_FITTED_FILE
+
+    settings = load_settings()
+    folder = settings.measurement_dir / "next_best_actions"
+    if not (folder / "report.json").exists():
+        raise click.ClickException(f"No next-best actions in {folder}: run `cxp run` first.")
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    click.echo(render_actions_report(report))
+    truth = truth or settings.landing / "_truth"
+    if not (truth / "experiment_assignments.parquet").exists() or not report["learned"]:
+        return
+    from dagster_project.identity.evaluation import read_resolved_customers, read_truth
+    from ml.oracle import customer_persons
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        persons = customer_persons(read_resolved_customers(connection), read_truth(truth))
+    assignments, people = pl.read_parquet(truth / "experiment_assignments.parquet"), pl.read_parquet(truth / "people.parquet")
+    actions = settings.measurement_settings.next_best_action.actions
+    for action, learned in report["learned"].items():
+        effects = true_effects(assignments, people, persons, learned["experiment_id"])
+        if effects.is_empty() or action not in actions:
+            click.echo(f"(no planted effect recorded for {learned['experiment_id']})")
+            continue
+        cross_fitted = pl.read_parquet(folder / CROSS_FITTED_FILE.format(action=action))
+        compared = compare_action_with_truth(action, cross_fitted, effects, actions[action].cost_usd, learned["learner"],
+                                             learned["targets"], learned["held_out_policies"]["average_effect_usd"])
+        click.echo(render_action_truth(compared, learned["learner"]))

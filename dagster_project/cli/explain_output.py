@@ -26,6 +26,10 @@ def render_scores(explanation: ScoreExplanation) -> str:
         lines.extend(_model_lines(model))
     if explanation.probability_alive is not None:
         lines.append(f"\nProbability still active (MBG/NBD): {explanation.probability_alive:.0%}")
+    action = explanation.next_best_action
+    if action is not None:
+        learned = f" (estimated by {action.model})" if action.model else ""
+        lines.append(f"\nNext-best action: {action.action}: {action.reason}{learned}")
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import NonNegativeInt, PositiveInt, field_validator, model_validator
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt, field_validator, model_validator
 
 from dagster_project.yaml_overrides import Share, StrictSettings, load_layered
 from ml.measurement.assignment import validate_shares
@@ -74,10 +74,41 @@ class LoggedExperimentDefaults(StrictSettings):
     reported with its arms listed and no comparison until it is configured."""
 
 
+class ActionSettings(StrictSettings):
+    """Something a customer can be given, and the experiment arm that measured what it does."""
+
+    description: str
+    """How a reason names it: "the 15% reactivation discount"."""
+    cost_usd: NonNegativeFloat
+    """What giving it to one customer costs (the discount's margin, the send)."""
+    channel: Literal["email"] | None = "email"
+    """The contact channel it goes through (consent and the frequency cap apply); none for an on-site action."""
+    learned_from_arm: str | None = None
+    """The arm of a randomized experiment that gave this action (default: the action's own name); its
+    uplift is learned from the newest experiment with such an arm whose horizon has ended."""
+
+
+class NextBestActionSettings(StrictSettings):
+    """Which actions the next-best-action step chooses among, and the limits on contacting customers."""
+
+    actions: dict[str, ActionSettings]
+    frequency_cap_days: NonNegativeInt
+    """A customer contacted through a channel within this many days gets no action through it."""
+    budget_usd: NonNegativeFloat | None = None
+    """Total cost of one night's actions; none for no limit."""
+    learner: Literal["best", "t_learner", "x_learner"] = "best"
+    """The uplift model: `best` takes the learner with the higher cross-fitted Qini coefficient."""
+    folds: int = Field(default=3, ge=2, le=10)
+    """Cross-fitting folds: each experiment customer's effect is predicted by a model that never saw them."""
+    min_customers_per_arm: PositiveInt = 100
+    """Fewer customers than this in an arm (or in control) and no uplift is learned from the experiment."""
+
+
 class MeasurementSettings(StrictSettings):
     holdout: HoldoutSettings
     logged_experiments: LoggedExperimentDefaults
     experiments: dict[str, ExperimentSettings]
+    next_best_action: NextBestActionSettings
     """By experiment id: the id salts the assignment, so it must stay the same once the experiment starts."""
 
     @model_validator(mode="after")

@@ -5,6 +5,8 @@ An action's expected incremental value for a customer is its estimated uplift (e
 no action when none adds value. What they may receive:
 
 - customers in the measurement holdout get no action, so the holdout keeps measuring everything;
+- customers who opted out of personalization (an `is_personalization_opted_out` column, when given)
+  get no action chosen for them;
 - an action sent through a channel (email) needs the customer's consent to that channel (a `can_email`
   column); actions with no channel (an on-site offer) need none;
 - a customer contacted through any channel within the last `frequency_cap_days` gets no contact;
@@ -23,6 +25,13 @@ import polars as pl
 from ml.measurement.budget_allocation import allocate_budget
 
 NO_ACTION = "no_action"
+NEXT_BEST_ACTIONS_TABLE = "next_best_actions"
+"""The nightly choices' folder under the feature files, and the feature view's name."""
+NEXT_BEST_ACTION_COLUMNS = {
+    "customer_id": pl.String, "event_timestamp": pl.Datetime("us", "UTC"),
+    "next_best_action": pl.String, "next_best_action_reason": pl.String,
+    "next_best_action_value_usd": pl.Float64, "next_best_action_model": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ class ActionPlan:
 def choose_next_best_actions(customers: pl.DataFrame, uplift: pl.DataFrame, actions: Sequence[Action], *, as_of: date,
                              policy: ContactPolicy = ContactPolicy()) -> ActionPlan:
     """The plan for `customers` (customer_id, in_holdout, last_contacted_at, a can_<channel> column per
-    channel used) from `uplift` (customer_id and one column per action: estimated incremental value in
+    channel used, optionally is_personalization_opted_out) from `uplift` (customer_id and one column per action: estimated incremental value in
     dollars, before cost). A customer without an estimate for an action is not given it."""
     names = [action.name for action in actions]
     if not names or len(set(names)) != len(names) or NO_ACTION in names:
@@ -77,10 +86,12 @@ def choose_next_best_actions(customers: pl.DataFrame, uplift: pl.DataFrame, acti
     net = frame.select(names).cast(pl.Float64).fill_null(np.nan).to_numpy().reshape(frame.height, len(names)) - cost
     holdout = frame["in_holdout"].cast(pl.Boolean).fill_null(True).to_numpy()  # unknown holdout status: leave the customer alone
     recent = frame["last_contacted_at"].cast(pl.Date).to_numpy() > np.datetime64(as_of - timedelta(days=policy.frequency_cap_days))
+    opted_out = (frame["is_personalization_opted_out"].cast(pl.Boolean).fill_null(True).to_numpy()
+                 if "is_personalization_opted_out" in frame.columns else np.zeros(frame.height, dtype=bool))
     anyone = np.ones(frame.height, dtype=bool)
     consented = np.column_stack([frame[f"can_{a.channel}"].cast(pl.Boolean).fill_null(False).to_numpy() if a.channel else anyone for a in actions])
     uncapped = np.column_stack([~recent if a.channel else anyone for a in actions])
-    choice = allocate_budget(net, cost, consented & uncapped & ~holdout[:, None], policy.budget_usd)
+    choice = allocate_budget(net, cost, consented & uncapped & ~(holdout | opted_out)[:, None], policy.budget_usd)
     chosen = choice >= 0
     rows = np.arange(frame.height)
     value = np.where(chosen, net[rows, np.maximum(choice, 0)], 0.0)
@@ -90,18 +101,18 @@ def choose_next_best_actions(customers: pl.DataFrame, uplift: pl.DataFrame, acti
         "expected_incremental_value": value,
         "cost_usd": np.where(chosen, cost[np.maximum(choice, 0)], 0.0),
         "in_holdout": holdout,
-        "reason": pl.Series(_reasons(actions, choice, net, holdout, consented, uncapped, policy), dtype=pl.String),
+        "reason": pl.Series(_reasons(actions, choice, net, holdout, opted_out, consented, uncapped, policy), dtype=pl.String),
     })
     return ActionPlan(assignments, _summary(assignments, names), float(value.sum()), float(assignments["cost_usd"].sum()))
 
 
-def _reasons(actions: Sequence[Action], choice: np.ndarray, net: np.ndarray, holdout: np.ndarray, consented: np.ndarray,
-             uncapped: np.ndarray, policy: ContactPolicy) -> list[str]:
+def _reasons(actions: Sequence[Action], choice: np.ndarray, net: np.ndarray, holdout: np.ndarray, opted_out: np.ndarray,
+             consented: np.ndarray, uncapped: np.ndarray, policy: ContactPolicy) -> list[str]:
     """Why each customer got what they got; for no action, the first limit that stopped a valuable action."""
     adds_value = net > 0
     why_not = np.select(
-        [holdout, ~adds_value.any(axis=1), (adds_value & consented & uncapped).any(axis=1), (adds_value & consented).any(axis=1)],
-        ["in the measurement holdout", "no action adds value", "the budget went to customers where it adds more",
+        [holdout, opted_out, ~adds_value.any(axis=1), (adds_value & consented & uncapped).any(axis=1), (adds_value & consented).any(axis=1)],
+        ["in the measurement holdout", "opted out of personalization", "no action adds value", "the budget went to customers where it adds more",
          f"contacted within the last {policy.frequency_cap_days} days"],
         "has not consented to the channels of the actions that would add value")
     reasons = why_not.tolist()

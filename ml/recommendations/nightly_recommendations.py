@@ -16,13 +16,13 @@ from pathlib import Path
 import polars as pl
 
 from ml.model_registry import Decision, ModelRegistry, decide_promotion
+from ml.nightly_files import scoring_timestamp
 from ml.recommendations.business_rules import LIST_SCHEMA, RuleSettings, admissible, final_lists
 from ml.recommendations.candidate_pool import FittedMethods, fit_methods
 from ml.recommendations.hybrid_ranker import HybridRanker, HybridSettings, candidate_features
 from ml.recommendations.inputs import RecommendationInputs
 from ml.recommendations.popularity import popular_skus, popularity_candidates
 from ml.recommendations.recommendation_evaluation import CHAMPION, HYBRID, RecommenderEvaluation, evaluate_recommenders
-from ml.recommendations.recommendation_files import scoring_timestamp
 from ml.recommendations.recommender_card import recommender_card
 from ml.recommendations.similar_products import similar_products
 

@@ -13,8 +13,9 @@ import requests
 from dagster_project.privacy.erasure_files import erase_from_parquet_files
 from dagster_project.settings import load_settings
 from feature_repo.definitions import feature_store_objects, open_feature_store
-from feature_repo.online_store import delete_customers_online, latest_recommendation_dates, publish_online
-from ml.recommendations.recommendation_files import scoring_timestamp, write_recommendations, write_similar_products
+from feature_repo.online_store import delete_customers_online, latest_nightly_dates, publish_online
+from ml.nightly_files import scoring_timestamp
+from ml.recommendations.recommendation_files import write_recommendations, write_similar_products
 from tests.features.feature_server import running_feature_server
 from tests.redis_server import running_redis
 
@@ -71,9 +72,9 @@ def published(tmp_path_factory):
         store = open_feature_store(settings)
         store.apply(feature_store_objects(settings))
         _write_night(settings.feature_files_dir, NIGHT_1)
-        publish_online(store, settings, recommended_on=latest_recommendation_dates(settings))
+        publish_online(store, settings, nightly_on=latest_nightly_dates(settings))
         _write_night(settings.feature_files_dir, NIGHT_2)
-        night_2 = publish_online(store, settings, recommended_on=latest_recommendation_dates(settings))
+        night_2 = publish_online(store, settings, nightly_on=latest_nightly_dates(settings))
         yield home, store, night_2
 
 
@@ -154,8 +155,10 @@ def test_apps_read_the_recommendations_in_the_personalization_service_and_their_
     assert app.status_code == 200 and own.status_code == 200, app.text + own.text
     expected = {name: [*values, None] for name, values in _expected_lists(["cus_ann", "cus_bob"]).items()}
     app_values, own_values = _values(app.json()), _values(own.json())
-    # The service's order: the recommendations come last, after the scores.
-    assert list(app_values)[-len(RECOMMENDATION_FEATURES):] == RECOMMENDATION_FEATURES
+    # The service's order: the recommendations come after the scores, the next-best action last.
+    names = list(app_values)
+    assert names[names.index(RECOMMENDATION_FEATURES[0]):][:len(RECOMMENDATION_FEATURES)] == RECOMMENDATION_FEATURES
+    assert names[-1] == "next_best_action_model"
     assert {name: app_values[name] for name in RECOMMENDATION_FEATURES} == expected
     assert {name: own_values[name] for name in RECOMMENDATION_FEATURES} == expected
     assert app.json()["unknown_entities"] == own.json()["unknown_entities"] == ["cus_nobody"]
@@ -177,7 +180,7 @@ def test_an_erased_customer_has_no_recommendations_online_or_in_the_files(publis
 def test_a_retired_id_loses_its_recommendations_in_the_nights_publication(published):
     _, store, _ = published
     settings = load_settings()
-    night = publish_online(store, settings, retired_customer_ids=["cus_dan"], recommended_on=latest_recommendation_dates(settings))
+    night = publish_online(store, settings, retired_customer_ids=["cus_dan"], nightly_on=latest_nightly_dates(settings))
     assert night.retired_rows_removed == len(RECOMMENDATION_FEATURES)
     assert all(value is None for name in RECOMMENDATION_FEATURES for value in _read(store, "recommendations", "customer_id", ["cus_dan"])[name])
     assert _read(store, "similar_products", "sku", ["SKU-2"])["similar_skus"] == [["SKU-1"]]
@@ -190,7 +193,7 @@ def test_the_redis_store_serves_the_same_lists_and_forgets_an_erased_customer(pu
         redis_env.setenv("CXP_REDIS", f"127.0.0.1:{port},db=0")
         settings = load_settings()
         redis_store = open_feature_store(settings)
-        night = publish_online(redis_store, settings, recommended_on=latest_recommendation_dates(settings))
+        night = publish_online(redis_store, settings, nightly_on=latest_nightly_dates(settings))
         assert night.mode == "full" and {write.feature_view for write in night.writes} == {"customer_recommendations", "similar_products"}
         for service, key, ids in (("recommendations", "customer_id", ["cus_ann", "cus_bob", "cus_nobody"]),
                                   ("similar_products", "sku", ["SKU-1", "SKU-3", "SKU-404"])):

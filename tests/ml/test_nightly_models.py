@@ -42,12 +42,20 @@ labels:
   clv: {horizon_days: 30}
 training: {min_history_days: 30, max_cutoffs: 6}
 """
+# A cheap offer: the small world's experiment estimates a few dollars of lift, so the night gives it
+# to someone whichever policy its held-out check picks.
+EXPERIMENT_SETTINGS = """
+next_best_action:
+  actions:
+    discount_15: {description: the 15% reactivation discount, cost_usd: 0.5, channel: email}
+"""
 
 
 def generated_model_home(home: Path, customers: int, days: int, seed: int, end_date: dt.date) -> Path:
-    """A home with generated exports, the test quality thresholds and the short label windows."""
+    """A home with generated exports, the test quality thresholds, the short label windows and a cheap offer."""
     (home / "thresholds.yml").write_text(TEST_THRESHOLDS)
     (home / "models.yml").write_text(MODEL_SETTINGS)
+    (home / "experiments.yml").write_text(EXPERIMENT_SETTINGS)
     generate_demo_exports(home / "landing", customers=customers, days=days, seed=seed, end_date=end_date)
     return home
 
@@ -55,6 +63,7 @@ def generated_model_home(home: Path, customers: int, days: int, seed: int, end_d
 def point_models_at(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     point_platform_at(home, monkeypatch)
     monkeypatch.setenv("CXP_MODEL_SETTINGS", str(home / "models.yml"))
+    monkeypatch.setenv("CXP_EXPERIMENT_SETTINGS", str(home / "experiments.yml"))
 
 
 @pytest.fixture(scope="module")
@@ -368,3 +377,46 @@ def test_the_holdout_is_served_nothing_personal_over_http(platform, tmp_path):
     # Their lists are the shop's, the same for all three, never personal.
     assert served["recommendations_personalized"][:3] == [False, False, False]
     assert served["recommended_skus"][0] == served["recommended_skus"][1] == served["recommended_skus"][2]
+
+
+def test_next_best_actions_are_learned_from_the_experiment_and_served_with_their_reason(platform, tmp_path):
+    home, outcome, _, _ = platform
+    assert "measurement/next_best_actions" in outcome.materialized
+    report = json.loads((home / "measurement" / "next_best_actions" / "report.json").read_text())
+    (experiment_id,) = pl.read_parquet(home / "landing" / "_truth" / "experiment_assignments.parquet")["experiment_id"].unique()
+    learned = report["learned"]["discount_15"]
+    assert learned["experiment_id"] == experiment_id and learned["control"] == "control"
+    assert min(learned["customers"].values()) >= 100 and set(learned["cross_fitted_qini_usd"]) == {"t_learner", "x_learner"}
+    actions = pl.read_parquet(next((home / "features" / "next_best_actions").glob("2*/data_0.parquet")))
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as connection:
+        held_out = holdout_customers(connection)
+        state = connection.sql("""
+            SELECT customer_id, is_email_marketable, is_personalization_opted_out FROM features.customer_profile_features
+            QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY snapshot_date DESC) = 1""").pl()
+    scores = pl.read_parquet(next((home / "features" / "customer_scores").glob("2*/data_0.parquet")))
+    assert actions.height == scores.height and set(actions["customer_id"]) == set(scores["customer_id"])
+    chosen = actions.join(state, on="customer_id", how="left")
+    # The night applies the policy its held-out check chose: the model's targeting, or the average effect for everyone eligible.
+    policy = learned["held_out_policies"]
+    assert learned["targets"] == (policy["targeted_value_usd"] > max(policy["everyone_value_usd"], 0))
+    given = chosen.filter(pl.col("next_best_action") == "discount_15")
+    # The discount goes by email: only to customers who may be emailed, never to the holdout or an opt-out.
+    assert given.height > 0 and given["is_email_marketable"].all() and not given["is_personalization_opted_out"].any()
+    assert not set(given["customer_id"]) & held_out
+    assert (given["next_best_action_value_usd"] > 0).all() and given["next_best_action_model"].is_not_null().all()
+    assert given["next_best_action_reason"].str.starts_with("the 15% reactivation discount is expected to add $").all()
+    held = chosen.filter(pl.col("customer_id").is_in(list(held_out)))
+    assert (held["next_best_action"] == "no_action").all() and (held["next_best_action_reason"] == "in the measurement holdout").all()
+    # Apps read it online next to the scores, over HTTP.
+    one_given, one_held = given["customer_id"][0], held["customer_id"][0]
+    with running_feature_server(tmp_path) as url:
+        served = online_features(url, "personalization_app", [one_given, one_held])
+    assert served["next_best_action"] == ["discount_15", "no_action"]
+    assert served["next_best_action_reason"][1] == "in the measurement holdout"
+    explained = CliRunner().invoke(main, ["explain", one_given], catch_exceptions=False).output
+    assert f"Next-best action: discount_15: {given['next_best_action_reason'][0]}" in explained
+    # cxp eval uplift: what the night rests on and, on generated data, the policies against the planted effects.
+    shown = CliRunner().invoke(main, ["eval", "uplift"], catch_exceptions=False).output
+    assert f"discount_15: learned from {experiment_id}" in shown and "on held-out customers" in shown
+    assert "Against the planted effects" in shown and re.search(r"Qini t_learner.*vs oracle", shown)
+    assert re.search(r"next-best action \(as served\) +[0-9,]+ +\$", shown)

@@ -18,7 +18,8 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.defs.features.resources import FeatureStoreParam
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from feature_repo.feature_files import export_feature_table
-from feature_repo.online_store import latest_recommendation_dates, latest_scores_date, publish_online
+from feature_repo.online_store import latest_nightly_dates, latest_scores_date, publish_online
+from ml.measurement.next_best_action import NEXT_BEST_ACTIONS_TABLE
 from ml.recommendations.recommendation_files import RECOMMENDATIONS_TABLE, SIMILAR_PRODUCTS_TABLE
 
 FEATURE_TABLES = ("customer_purchase_features", "customer_email_features", "customer_support_features", "customer_profile_features")
@@ -28,6 +29,7 @@ ONLINE_STORE = dg.AssetKey(["feature_store", "online_store"])
 # Defined by the ml stage, which reads this stage's files and registry.
 CUSTOMER_SCORES = dg.AssetKey(["ml", "customer_scores"])
 PRODUCT_RECOMMENDATIONS = dg.AssetKey(["ml", "product_recommendations"])
+NEXT_BEST_ACTIONS = dg.AssetKey(["measurement", "next_best_actions"])
 
 
 @dg.asset(
@@ -100,11 +102,12 @@ def feast_registry(context: dg.AssetExecutionContext, feature_store: FeatureStor
 
 @dg.asset(
     key=ONLINE_STORE, group_name="feature_store", kinds={"feast", "sqlite"},
-    deps=[REGISTRY, CUSTOMER_SCORES, PRODUCT_RECOMMENDATIONS, dg.AssetKey(["identity", "retired_customer_ids"])], pool=WAREHOUSE_POOL,
-    description="Feast's online store: each customer's latest features, scores and recommendations, and each product's similar "
-                "products. A night is published in one transaction (the feature rows that changed, the new scores and "
-                "recommendations, the removal of ids a merge retired): apps are served the "
-                "previous night until it commits, and a failed or killed run leaves the previous night served.",
+    deps=[REGISTRY, CUSTOMER_SCORES, PRODUCT_RECOMMENDATIONS, NEXT_BEST_ACTIONS, dg.AssetKey(["identity", "retired_customer_ids"])],
+    pool=WAREHOUSE_POOL,
+    description="Feast's online store: each customer's latest features, scores, recommendations and next-best action, and "
+                "each product's similar products. A night is published in one transaction (the feature rows that changed, the new "
+                "scores, lists and actions, the removal of ids a merge retired): apps are served the previous night until it commits,"
+                " and a failed or killed run leaves the previous night served.",
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=36), warn_window=timedelta(hours=26)),
 )
 def feast_online_store(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreParam) -> dg.MaterializeResult:
@@ -114,9 +117,9 @@ def feast_online_store(context: dg.AssetExecutionContext, warehouse: DuckDBResou
     scored_on = latest_scores_date(settings)
     if scored_on is None:
         context.log.warning(f"No scores in {settings.feature_files_dir} yet: the features are published without them.")
-    recommended = latest_recommendation_dates(settings)
-    if not recommended:
-        context.log.warning(f"No recommendations in {settings.feature_files_dir} yet: the features are published without them.")
+    recommended = latest_nightly_dates(settings)
+    for table in sorted({RECOMMENDATIONS_TABLE, SIMILAR_PRODUCTS_TABLE, NEXT_BEST_ACTIONS_TABLE} - set(recommended)):
+        context.log.warning(f"No {table.replace('_', ' ')} in {settings.feature_files_dir} yet: the features are published without them.")
     published = publish_online(feature_store.open(), settings, retired, scored_on, recommended)
     for write in published.writes:
         context.log.info(f"{write.feature_view}: published ({published.mode}) snapshots {write.start:%Y-%m-%d} … {write.end:%Y-%m-%d}")
@@ -130,6 +133,7 @@ def feast_online_store(context: dg.AssetExecutionContext, warehouse: DuckDBResou
         "scored_on": str(scored_on) if scored_on else "none",
         "recommended_on": str(recommended.get(RECOMMENDATIONS_TABLE, "none")),
         "similar_products_on": str(recommended.get(SIMILAR_PRODUCTS_TABLE, "none")),
+        "next_best_actions_on": str(recommended.get(NEXT_BEST_ACTIONS_TABLE, "none")),
         "retired_customer_ids": len(retired),
         "retired_rows_removed": published.retired_rows_removed,
         "online_store": settings.online_store,

@@ -1,5 +1,5 @@
-"""Measured impact: cxp's own assignments (the holdout, configured experiments) and the lift report
-of every experiment in the assignment logs.
+"""Measured impact: cxp's own assignments (the holdout, configured experiments), the lift report
+of every experiment in the assignment logs, and the next-best actions learned from them.
 
 One asset reports every experiment: experiments come from the data (another tool's log names
 them), and Dagster's asset keys are fixed when the code location loads. Each experiment gets its
@@ -9,9 +9,10 @@ own section, table and plot in the materialization, and its own folder of files.
 from datetime import datetime, timezone
 
 import dagster as dg
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.defs.features.assets import CUSTOMER_SCORES, REGISTRY
+from dagster_project.defs.features.assets import CUSTOMER_SCORES, NEXT_BEST_ACTIONS, REGISTRY
 from dagster_project.defs.features.resources import FeatureStoreParam
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 
@@ -60,7 +61,7 @@ def experiment_lift(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     from ml.measurement.experiment_reports import build_lift_reports, write_report_files
     from ml.measurement.lift_text import lift_markdown
     from ml.model_catalog import MODELS
-    from ml.recommendations.recommendation_files import latest_scoring_date
+    from ml.nightly_files import latest_scoring_date
     from ml.score_files import SCORES_TABLE
 
     settings = feature_store.settings()
@@ -86,3 +87,37 @@ def experiment_lift(context: dg.AssetExecutionContext, warehouse: DuckDBResource
         context.log.info(f"Experiment {report.experiment_id}: " + ", ".join(f"{arm} {n:,}" for arm, n in lift.customers_per_arm.items()))
     metadata["path"] = dg.MetadataValue.path(str(settings.measurement_dir))
     return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(key=NEXT_BEST_ACTIONS, group_name="measurement", kinds={"xgboost", "parquet"}, pool=WAREHOUSE_POOL,
+          deps=[*EXPERIMENT_MARTS, dg.AssetKey(["marts", "fct_email_events"]), REGISTRY, ASSIGNMENTS],
+          description="Per customer, the configured action (CXP_EXPERIMENT_SETTINGS `next_best_action`) expected to add the most "
+                      "revenue net of its cost, with its reason: each action's uplift is learned (T- or X-learner on xgboost, "
+                      "judged by cross-fitted Qini) from the newest experiment arm that gave it, with features as they were at "
+                      "assignment; the holdout, opt-outs, email consent, the contact-frequency cap and the budget apply. Served "
+                      "online as the `next_best_actions` view; the cross-fitted effects and a report under "
+                      "<CXP_HOME>/measurement/next_best_actions/.")
+def next_best_actions(context: dg.AssetExecutionContext, warehouse: DuckDBResource, feature_store: FeatureStoreParam) -> dg.MaterializeResult:
+    from ml.measurement.nightly_actions import plan_nightly_actions, write_nightly_actions
+
+    settings = feature_store.settings()
+    with warehouse.get_connection() as connection:
+        night = plan_nightly_actions(connection, feature_store.open(), settings.measurement_settings)
+    path = write_nightly_actions(night, settings.feature_files_dir, settings.measurement_dir / "next_best_actions",
+                                 settings.model_settings.scoring.keep_days)
+    for action, why in night.not_learned.items():
+        context.log.warning(f"Action {action}: not learned, so never chosen: {why}")
+    for action, model in night.learned.items():
+        context.log.info(f"Action {action}: {model.version}; cross-fitted Qini " +
+                         ", ".join(f"{name} ${value:,.0f}" for name, value in model.qini.items()))
+    summary = night.summary.with_columns(pl.col("expected_incremental_value", "spend_usd").round(2))
+    return dg.MaterializeResult(metadata={
+        "customers": night.choices.height,
+        "as_of": str(night.as_of),
+        "actions": dg.MetadataValue.md(summary.to_pandas().to_markdown(index=False)),
+        "expected_incremental_value_usd": round(float(night.summary["expected_incremental_value"].sum()), 2),
+        "learned_from": dg.MetadataValue.json({name: model.version for name, model in night.learned.items()}),
+        "cross_fitted_qini_usd": dg.MetadataValue.json({name: model.qini for name, model in night.learned.items()}),
+        "not_learned": dg.MetadataValue.json(night.not_learned),
+        "path": dg.MetadataValue.path(str(path)),
+    })

@@ -7,7 +7,13 @@ import polars as pl
 import pytest
 
 from ml.measurement.assignment_ledger import HOLDOUT, LEDGER_TABLE, current_assignments, holdout_customers, record_assignments
-from ml.measurement.experiment_settings import ExperimentSettings, HoldoutSettings, LoggedExperimentDefaults, MeasurementSettings
+from ml.measurement.experiment_settings import (
+    ExperimentSettings,
+    HoldoutSettings,
+    LoggedExperimentDefaults,
+    MeasurementSettings,
+    load_measurement_settings,
+)
 
 NIGHT_1, NIGHT_2 = datetime(2027, 1, 10, 3), datetime(2027, 1, 11, 3)
 NO_MERGES = pl.DataFrame(schema={"retired_customer_id": pl.String, "current_customer_id": pl.String})
@@ -16,7 +22,8 @@ NO_MERGES = pl.DataFrame(schema={"retired_customer_id": pl.String, "current_cust
 def settings(share: float = 0.2, salt: str = "global-holdout", **experiments: ExperimentSettings) -> MeasurementSettings:
     return MeasurementSettings(holdout=HoldoutSettings(share=share, salt=salt), experiments=experiments,
                                logged_experiments=LoggedExperimentDefaults(horizon_days=60, primary_metric="conversion",
-                                                                           control_arms=["control"]))
+                                                                           control_arms=["control"]),
+                               next_best_action=load_measurement_settings().next_best_action)
 
 
 def customers(ids: list[str], **columns) -> pl.DataFrame:

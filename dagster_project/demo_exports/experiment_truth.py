@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from dagster_project.demo_exports.experiments import ARMS
+from dagster_project.demo_exports.experiments import ARMS, RESPONDER_SHARE, rate_multipliers
 from dagster_project.demo_exports.world import World
 
 # The two potential worlds, named as in the outcome columns.
@@ -18,6 +18,7 @@ def experiment_assignments(world: World) -> pl.DataFrame:
     """One row per assigned person: arm, first exposure, the latent effect, and both potential outcomes."""
     experiment, log = world.experiment, world.assignment_log
     erased = world.erased_at[experiment.person] >= 0
+    lam = world.people["lambda_per_year"].to_numpy()[experiment.person]
     frame = pl.DataFrame({
         "experiment_id": pl.Series([experiment.experiment_id] * len(experiment.person), dtype=pl.String),
         "person_id": world.people["person_id"].to_numpy()[experiment.person].astype(str),
@@ -29,6 +30,9 @@ def experiment_assignments(world: World) -> pl.DataFrame:
         "rate_multiplier": experiment.rate_multiplier,
         "alive_effect_days": experiment.alive_effect_days.astype(np.int64),
         "expected_incremental_orders": experiment.expected_incremental_orders,
+        # The same before the responder coin is tossed: the best any model of the person's true rate and
+        # lifetime could know, since who responds is chance.
+        "profile_expected_incremental_orders": RESPONDER_SHARE * rate_multipliers(lam) * lam / 365.0 * experiment.alive_effect_days,
         "in_two_arms": log.in_two_arms,
         "erased": erased,
         "is_analyzable": ~log.in_two_arms & ~erased,

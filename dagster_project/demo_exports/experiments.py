@@ -87,7 +87,8 @@ def eligible_people(people: pl.DataFrame, life: Lifecycles, timeline: Timeline, 
                           & ~people["email_is_shared"].to_numpy() & ~((opt_out >= 0) & (opt_out < start)))
 
 
-def _rate_multipliers(lam_per_year: np.ndarray) -> np.ndarray:
+def rate_multipliers(lam_per_year: np.ndarray) -> np.ndarray:
+    """A responder's multiplier of the daily purchase rate, by their purchases per year."""
     bounds = np.array([bound for bound, _ in RATE_MULTIPLIERS])
     return np.array([m for _, m in RATE_MULTIPLIERS])[np.searchsorted(bounds, lam_per_year, side="right")]
 
@@ -105,7 +106,7 @@ def plan_experiment(people: pl.DataFrame, life: Lifecycles, timeline: Timeline,
     assigned_at = timeline.day_start_epoch(assigned_day) + day_seconds(rng, n, peak_hour=14.0)
     is_responder = rng.random(n) < RESPONDER_SHARE
     lam = people["lambda_per_year"].to_numpy()[person]
-    multiplier = np.where(is_responder, _rate_multipliers(lam), 0.0)
+    multiplier = np.where(is_responder, rate_multipliers(lam), 0.0)
     alive_days = np.clip(life.death_day[person].astype(np.int64) - (assigned_day + 1), 0, EFFECT_DAYS)
     start_date = timeline.sim_start + dt.timedelta(days=start_day)
     return Experiment(

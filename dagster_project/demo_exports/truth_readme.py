@@ -80,7 +80,9 @@ exposed (`assigned_at`) over the first week as the send ramped up. A person's wi
   day while alive: +2.0 for `lambda_per_year` below 2, +0.4 up to 10, -0.4 above 10 (these frequent
   buyers wait for the next discount); 0 for everyone else. `alive_effect_days`, and
   `expected_incremental_orders` = multiplier x lambda_per_year / 365 x alive_effect_days, the expected
-  change in orders if treated (the target of an uplift model).
+  change in orders if treated (the target of an uplift model), and
+  `profile_expected_incremental_orders`, the same before the responder coin (0.5 x a responder's
+  multiplier x ...): the most any model of the person's true rate and lifetime could know.
 - Potential outcomes, both exact: `orders_if_control`, `orders_if_treated` (orders placed in the window,
   cancelled ones included), `revenue_if_control_usd`, `revenue_if_treated_usd` (net revenue in the window,
   computed as `revenue_usd_next_*d` in people.parquet), `clv_realized_if_*_usd` (net revenue from

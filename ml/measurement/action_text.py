@@ -39,6 +39,10 @@ def render_action_truth(truth: ActionTruth, learner: str) -> str:
         ratio = f"{qini.ratio:.2f}x the oracle's" if qini.ratio is not None else "no oracle ranking"
         chosen = " (chosen)" if name == learner else ""
         lines.append(f"  Qini {name}{chosen}: ${qini.model:,.0f} vs oracle ${qini.oracle:,.0f} = {ratio}")
+    oracle = next(iter(truth.qini.values())).oracle if truth.qini else 0.0
+    if truth.profile_oracle_qini is not None and oracle > 0:
+        lines.append(f"  Qini of the ranking by each person's profile (true rate and lifetime; who responds is chance): "
+                     f"${truth.profile_oracle_qini:,.0f} = {truth.profile_oracle_qini / oracle:.2f}x the oracle's")
     single, single_value = truth.best_single
     lines += ["", f"  {'policy':<46} {'targeted':>9} {'true value (expected)':>22} {'true value (realized)':>22}"]
     for label, value in (("next-best action (as served)", truth.next_best_action), (f"{learner} targeting", truth.model_targeting),

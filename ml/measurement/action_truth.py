@@ -5,11 +5,16 @@ number of orders the offer adds (`expected_incremental_orders`: negative for a f
 off) and both potential outcomes (`revenue_if_treated_usd`, `revenue_if_control_usd`); `people.parquet`
 their mean order value. A customer's true effect is then
 
-- expected: incremental orders x mean order value, what the best possible model could know;
-- realized: revenue if treated minus revenue if not, what giving them the action did in this world.
+- expected: incremental orders x mean order value (scaled so that, over the experiment's people, orders
+  are worth what their potential outcomes' net revenue says: the latent mean is of an order's target
+  value, before prices, quantities, discounts and refunds);
+- realized: revenue if treated minus revenue if not, what giving them the action did in this world;
+- for the person's profile: the expected effect before the responder coin (who responds is chance),
+  the most any model of their true purchase rate and lifetime could know.
 
 Qini compares the model's cross-fitted ranking (each customer scored by a model that never saw them)
-with the oracle's (ranking by the expected true effect), both on the observed outcomes. The policies
+with the oracle's (ranking by the expected true effect) and the profile oracle's, all on the observed
+outcomes. The policies
 are judged on the same customers by their true incremental value net of cost: next-best action
 as the night applies it (the action where the model's effect exceeds its cost, or, when the model's
 targeting did not pay on held-out customers, the blanket policy the average effect picks), the best
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ml.measurement.qini import QiniComparison, compare_to_oracle
+from ml.measurement.qini import QiniComparison, compare_to_oracle, qini_coefficient
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class ActionTruth:
     """Experiment customers matched to a person of the truth."""
     qini: dict[str, QiniComparison]
     """Per learner: its cross-fitted Qini coefficient against the oracle's."""
+    profile_oracle_qini: float | None
+    """The Qini coefficient of the ranking by the profile's expected effect (None without it in the truth)."""
     next_best_action: PolicyValue
     model_targeting: PolicyValue
     everyone: PolicyValue
@@ -58,14 +65,22 @@ class ActionTruth:
 
 
 def true_effects(truth_assignments: pl.DataFrame, people: pl.DataFrame, persons: pl.DataFrame, experiment_id: str) -> pl.DataFrame:
-    """`customer_id`, `true_effect_usd` (expected) and `realized_effect_usd` of each customer the truth
-    has in the experiment (customers mapped to their person by `persons`: `customer_id`, `person_id`)."""
+    """`customer_id`, `true_effect_usd` (expected), `realized_effect_usd` and `profile_effect_usd` (null
+    when the truth predates it) of each customer the truth has in the experiment (customers mapped to
+    their person by `persons`: `customer_id`, `person_id`)."""
     truth = truth_assignments.filter(pl.col("experiment_id") == experiment_id).join(
         people.select("person_id", "spend_mean_usd"), on="person_id", how="left")
+    if "profile_expected_incremental_orders" not in truth.columns:
+        truth = truth.with_columns(pl.lit(None, pl.Float64).alias("profile_expected_incremental_orders"))
+    orders = pl.col("orders_if_control") + pl.col("orders_if_treated")
+    worth = truth.select((pl.col("revenue_if_control_usd") + pl.col("revenue_if_treated_usd")).sum()
+                         / (orders * pl.col("spend_mean_usd")).sum()).item()
+    order_value = pl.col("spend_mean_usd") * (worth or 1.0)
     return persons.join(truth, on="person_id", how="inner").select(
         "customer_id",
-        (pl.col("expected_incremental_orders") * pl.col("spend_mean_usd")).alias("true_effect_usd"),
+        (pl.col("expected_incremental_orders") * order_value).alias("true_effect_usd"),
         (pl.col("revenue_if_treated_usd") - pl.col("revenue_if_control_usd")).alias("realized_effect_usd"),
+        (pl.col("profile_expected_incremental_orders") * order_value).alias("profile_effect_usd"),
     ).unique("customer_id", keep="first")
 
 
@@ -78,12 +93,14 @@ def compare_action_with_truth(action: str, cross_fitted: pl.DataFrame, effects: 
     true, realized = judged["true_effect_usd"].to_numpy(), judged["realized_effect_usd"].to_numpy()
     learners = [column.removeprefix("effect_") for column in judged.columns if column.startswith("effect_")]
     qini = {name: compare_to_oracle(judged[f"effect_{name}"].to_numpy(), true, treated, outcome) for name in learners}
+    profile = judged["profile_effect_usd"]
+    profile_qini = qini_coefficient(profile.to_numpy(), treated, outcome) if profile.is_not_null().all() else None
 
     def value(targeted: np.ndarray) -> PolicyValue:
         return PolicyValue(float((true - cost_usd)[targeted].sum()), float((realized - cost_usd)[targeted].sum()), int(targeted.sum()))
 
     model_targeting = judged[f"effect_{learner}"].to_numpy() > cost_usd
     applied = model_targeting if targets else np.full(judged.height, average_effect_usd > cost_usd)
-    return ActionTruth(action, judged.height, qini, next_best_action=value(applied), model_targeting=value(model_targeting),
+    return ActionTruth(action, judged.height, qini, profile_qini, next_best_action=value(applied), model_targeting=value(model_targeting),
                        everyone=value(np.ones(judged.height, dtype=bool)), nobody=value(np.zeros(judged.height, dtype=bool)),
                        oracle=value(true > cost_usd))

@@ -194,6 +194,15 @@ def test_drawn_extra_orders_match_their_analytic_expectation(truth):
     assert abs(extra - expected) < 4 * np.sqrt(expected)
 
 
+def test_the_profile_effect_is_the_effect_before_the_responder_coin(truth):
+    # Responders' effect is their profile's over the responder share; non-responders' profile effect is
+    # what they would have had: the two sum to about the same over everyone.
+    responders = truth.filter(pl.col("is_responder"))
+    assert np.allclose(responders["profile_expected_incremental_orders"], 0.5 * responders["expected_incremental_orders"])
+    total, profile = truth["expected_incremental_orders"].sum(), truth["profile_expected_incremental_orders"].sum()
+    assert abs(total - profile) < 0.1 * abs(total)
+
+
 def test_the_effects_table_counts_the_audience_and_the_defects(truth, effects, log):
     row = effects.row(0, named=True)
     assert set(effects["metric"]) == {"conversion", "repeat_purchase_rate", "retention", "revenue_per_customer",

@@ -1,5 +1,5 @@
-"""Stopping the processes a cxp command started and left running (a dbt build whose step ended
-early keeps writing the warehouse and holds its lock)."""
+"""Stopping the processes a cxp command started and left running (one whose step ended early may
+keep writing the warehouse and hold its lock)."""
 
 from __future__ import annotations
 

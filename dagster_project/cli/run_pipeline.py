@@ -129,7 +129,7 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
     # Sources that never delivered stay unmaterialized rather than showing empty partitions.
     selection = [key for key in definitions.resolve_asset_graph().get_all_asset_keys() if key not in raw_keys]
     selection += [raw_asset_key(contract) for contract in SOURCE_CONTRACTS if contract.name in present]
-    # dagster-dbt echoes every dbt event to stdout: keep it, but in a file rather than on the terminal.
+    # dbt writes a line per event to stdout: keep them, but in a file rather than on the terminal.
     with dg.DagsterInstance.get() as instance:
         released = release_abandoned_runs(instance)
         for run in released:
@@ -147,8 +147,8 @@ def _run(settings: Settings, present: dict[str, list[date]], first: date, last: 
                     tags={**partition_range_tags(first, last), **run_tags()}, run_config={"loggers": {"progress": {}}},
                 )
         finally:
-            # A step that failed early (its events could not be stored) may leave its dbt build
-            # running, holding the warehouse the summary below reads.
+            # A step that failed early (its events could not be stored) may leave a process it
+            # started running, holding the warehouse the summary below reads.
             stop_children(spare=already_running)
     outcome = PipelineOutcome(
         run_id=result.run_id, success=result.success, first_date=first, last_date=last, log_file=log_file,

@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 
 import dagster as dg
 import pytest
@@ -78,6 +80,14 @@ def test_a_second_run_over_the_same_files_changes_nothing(first_and_second_run):
     assert outputs[1].exit_code == 0, outputs[1].output
     assert snapshots[1] == snapshots[0]
     assert snapshots[1]["raw.privacy_erasure_requests"] == []
+
+
+def test_after_a_run_in_this_process_another_process_can_write_the_warehouse(first_and_second_run):
+    # dbt builds inside the run's process: it must have closed the file, lock included.
+    home, _, _ = first_and_second_run
+    written = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('checkpoint')",
+                              str(home / "warehouse.duckdb")], capture_output=True, text=True)
+    assert written.returncode == 0, written.stderr
 
 
 def test_the_person_who_asked_to_be_erased_is_gone_and_the_audit_log_says_so(first_and_second_run):

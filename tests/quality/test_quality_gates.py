@@ -259,6 +259,9 @@ def test_orders_without_a_customer_fail_the_order_mart_and_its_dependants_do_not
 
     assert ("marts/fct_orders", "not_null_fct_orders_customer_id") in failed
     assert evaluations[("marts/fct_orders", "not_null_fct_orders_customer_id")].severity == dg.AssetCheckSeverity.ERROR
+    # The dbt step fails, naming the failed test.
+    (failure,) = [event.step_failure_data.error for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    assert "not_null_fct_orders_customer_id" in failure.message
     materialized = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     assert "marts/fct_order_lines" not in materialized  # dbt skips what reads a failing model
     assert ("marts/fct_orders", "orders_reconcile_with_lines") not in evaluations

@@ -1,14 +1,16 @@
 """Every dbt model, seed and test as Dagster assets and checks, grouped by layer."""
 
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import default_description_fn
 from dagster_duckdb import DuckDBResource
 
+from dagster_project.defs.dbt.resources import InProcessDbt
 from dagster_project.defs.dbt.row_counts import with_row_counts
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.defs.privacy.assets import ERASURES
@@ -87,12 +89,13 @@ def _dbt_build_assets(project: DbtProject, name: str, select: str = "fqn:*", exc
         dagster_dbt_translator=LayeredDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
         pool=WAREHOUSE_POOL,
     )
-    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource):
+    def dbt_models(context: dg.AssetExecutionContext, dbt: InProcessDbt, warehouse: DuckDBResource):
         """Build the selected models and run their tests."""
-        # The manifest's own target directory keeps dbt's partial-parse cache warm (a cold parse
-        # costs ~7 s a run); warehouse steps never overlap, so runs cannot collide in it.
-        invocation = dbt.cli(["build"], context=context, target_path=project.target_path)
+        invocation = dbt.build(context)
         progress = StepProgress(context.log, len(context.selected_asset_keys), "models")
-        yield from with_row_counts(invocation.stream(), invocation.manifest, warehouse.get_connection, progress)
+        # Closed on the way out: a step that fails while dbt runs (its progress could not be stored)
+        # stops the build and frees the warehouse then, not whenever the stream is collected.
+        with contextlib.closing(invocation.stream()) as events:
+            yield from with_row_counts(events, invocation.manifest, warehouse.get_connection, progress)
 
     return dbt_models

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.defs.dbt.assets import build_dbt_assets
-from dagster_project.defs.dbt.resources import cxp_dbt_project, dbt_cli_resource, ensure_manifest
+from dagster_project.defs.dbt.resources import cxp_dbt_project, ensure_manifest, in_process_dbt
 from dagster_project.defs.identity.assets import build_identity_assets
 from dagster_project.settings import Settings
 
@@ -17,5 +17,5 @@ def dbt_definitions(settings: Settings) -> dg.Definitions:
     dbt_models, customer_360_models, feature_models = build_dbt_assets(project)
     return dg.Definitions(
         assets=[dbt_models, *build_identity_assets(dbt_models), customer_360_models, feature_models],
-        resources={"dbt": dbt_cli_resource(project)},
+        resources={"dbt": in_process_dbt(project, settings.dbt_log_dir)},
     )

@@ -1,16 +1,11 @@
-"""The dbt project, pointed at exactly once, and the CLI resource that runs it."""
+"""The dbt project, pointed at exactly once, and the resource that builds it."""
 
-from __future__ import annotations
-
-import sys
-from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
-from typing import Any
 
-from dagster_dbt import DbtCliResource, DbtProject
-from packaging import version
+import dagster as dg
+from dagster_dbt import DbtProject
 
+from dagster_project.defs.dbt.in_process_build import DbtPaths, InProcessDbtBuild, project_files_changed_at
 from dagster_project.settings import Settings
 
 
@@ -28,13 +23,7 @@ def ensure_manifest(project: DbtProject) -> Path:
     starts first (several seconds on every load).
     """
     manifest = project.manifest_path
-    sources = [
-        path for path in project.project_dir.rglob("*")
-        if path.is_file() and path.suffix in {".sql", ".yml", ".yaml", ".csv", ".py"}
-        and "target" not in path.relative_to(project.project_dir).parts[:1]
-    ]
-    newest = max((path.stat().st_mtime for path in sources), default=0.0)
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
+    if not manifest.exists() or manifest.stat().st_mtime < project_files_changed_at(project.project_dir):
         from dbt.cli.main import dbtRunner
 
         result = dbtRunner().invoke([
@@ -46,30 +35,23 @@ def ensure_manifest(project: DbtProject) -> Path:
     return manifest
 
 
-class LocalDbtCliResource(DbtCliResource):
-    """dbt-core installed in this environment, so its version is known without asking the executable.
+class InProcessDbt(dg.ConfigurableResource):
+    """dbt-core, run inside the step's process rather than as a `dbt` subprocess (see in_process_build.py)."""
 
-    dagster-dbt runs `dbt --version` before every invocation, and that command looks up the
-    latest release on PyPI: 9 s per run on our machines. And before each `dbt build` it loads the
-    project's profile and parses its 400 macros in-process, to hand an adapter to the row-count and
-    column-metadata fetchers, which cxp does not use: 1.4 s per build, three builds a run. This
-    overrides two private hooks of dagster-dbt (`_cli_version`, `_initialize_dbt_core_adapter`);
-    tests/dbt/test_dbt_cli_resource.py fails when either stops applying.
-    """
+    project_dir: str
+    profiles_dir: str
+    target_path: str
+    """dbt's artifacts, and its partial-parse cache, in the platform's home."""
+    log_path: str
+    """Where dbt writes its debug log, `dbt.log`."""
 
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        from dbt.version import __version__
-
-        return version.parse(__version__)
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
-        # No adapter: `fetch_row_counts()` / `fetch_column_metadata()` would then yield nothing extra.
-        return None
+    def build(self, context: dg.AssetExecutionContext) -> InProcessDbtBuild:
+        """`dbt build` of the models and tests the step's subset selects; `.stream()` runs it."""
+        paths = DbtPaths(Path(self.project_dir), Path(self.profiles_dir), Path(self.target_path), Path(self.log_path))
+        return InProcessDbtBuild(context, paths)
 
 
-def dbt_cli_resource(project: DbtProject) -> DbtCliResource:
-    """dbt from this environment, whether or not its bin directory is on PATH."""
-    return LocalDbtCliResource(
-        project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=str(Path(sys.executable).with_name("dbt"))
-    )
+def in_process_dbt(project: DbtProject, log_dir: Path) -> InProcessDbt:
+    """The `dbt` resource of the dbt multi-assets."""
+    return InProcessDbt(project_dir=str(project.project_dir), profiles_dir=str(project.profiles_dir),
+                        target_path=str(project.target_path), log_path=str(log_dir))

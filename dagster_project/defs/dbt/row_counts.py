@@ -1,8 +1,8 @@
 """Row counts on the dbt tables a build materialized, so each model's page in the UI shows its size.
 
-dagster-dbt's own `fetch_row_counts()` asks dbt's adapter, which cxp does not load (see
-`LocalDbtCliResource`); the warehouse is one DuckDB file, read here once dbt has exited and
-released its lock. Views are not counted: that would run their query.
+dagster-dbt's own `fetch_row_counts()` asks the adapter of a dbt subprocess, which cxp does not start
+(see in_process_build.py); the warehouse is one DuckDB file, read here once dbt has finished and
+released it. Views are not counted: that would run their query.
 """
 
 from __future__ import annotations

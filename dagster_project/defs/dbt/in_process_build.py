@@ -1,0 +1,207 @@
+"""`dbt build` in the Dagster step's own process, with dbt's events turned into Dagster events by dagster-dbt.
+
+dagster-dbt runs dbt in a subprocess: every step paid ~3 s of imports and a (partial) parse, three dbt
+steps a run. Here dbt runs in a thread of the step's process, on a Manifest parsed once while the
+project, its profile and the environment they read stay the same. Each event dbt fires is serialised
+as its `--log-format json` log would write it and handed to dagster-dbt's own conversion, so
+materializations, asset checks (blocking ones included) and their metadata are dagster-dbt's.
+
+Third-party internals are used here only; tests/dbt/test_in_process_build.py fails when one changes:
+dbt's `dbtRunner(manifest=...)`, `Manifest.env_vars`, `msg_to_dict` (its JSON log's serialisation) and
+its adapters' `cancel_open_connections()`; dagster-dbt's `DbtCoreCliEventMessage`,
+`get_subset_selection_for_context` and the op tags holding a multi-asset's dbt selection; dbt-duckdb's
+process-wide database (`DuckDBConnectionManager._ENV`), which would otherwise keep the warehouse open.
+"""
+
+import contextlib
+import ctypes
+import os
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import dagster as dg
+from dagster_dbt import DagsterDbtCliRuntimeError
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+    DAGSTER_DBT_SELECT_METADATA_KEY,
+    DAGSTER_DBT_SELECTOR_METADATA_KEY,
+    DBT_INDIRECT_SELECTION_ENV,
+    get_manifest_and_translator_from_dbt_assets,
+    get_subset_selection_for_context,
+)
+from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
+from dbt_common.events.functions import msg_to_dict
+
+if TYPE_CHECKING:
+    from dbt.contracts.graph.manifest import Manifest
+
+# dbt's flags, event manager and adapters, and dbt-duckdb's database, are process-wide: one dbt at a time.
+_DBT_LOCK = threading.RLock()
+# As long as dagster-dbt gives an interrupted dbt subprocess to stop.
+STOP_TIMEOUT_SECONDS = 25.0
+_ENV_VAR = re.compile(r"""env_var\(\s*['"]([^'"]+)['"]""")
+
+
+def project_files_changed_at(project_dir: Path) -> float:
+    """The newest modification time of the dbt project's own files (its `target/` aside)."""
+    return max((path.stat().st_mtime for path in project_dir.rglob("*")
+                if path.is_file() and path.suffix in {".sql", ".yml", ".yaml", ".csv", ".py"}
+                and "target" not in path.relative_to(project_dir).parts[:1]), default=0.0)
+
+
+@dataclass(frozen=True)
+class DbtPaths:
+    """Where dbt reads the project and profile, and writes its artifacts and its log."""
+
+    project_dir: Path
+    profiles_dir: Path
+    target_path: Path
+    log_path: Path
+
+    def arguments(self) -> list[str]:
+        """These paths as dbt's command-line options."""
+        return ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir),
+                "--target-path", str(self.target_path), "--log-path", str(self.log_path)]
+
+
+@dataclass
+class _ParsedManifest:
+    state: tuple[Any, ...]
+    manifest: "Manifest"
+    env: dict[str, str | None]
+
+
+_parsed: _ParsedManifest | None = None
+
+
+def _project_state(paths: DbtPaths) -> tuple[Any, ...]:
+    """What a parse depends on besides the variables the models read: the files, the paths, and the
+    variables the profile and dbt_project.yml read (the warehouse path names the nodes' database,
+    so a home with another one is parsed again), and dbt's own."""
+    profile_files = [paths.profiles_dir / "profiles.yml", paths.project_dir / "dbt_project.yml"]
+    names = sorted({name for file in profile_files if file.exists() for name in _ENV_VAR.findall(file.read_text())})
+    dbt_variables = sorted((name, value) for name, value in os.environ.items() if name.startswith("DBT_"))
+    changed = max(project_files_changed_at(paths.project_dir), *(file.stat().st_mtime for file in profile_files if file.exists()))
+    return paths, changed, tuple((name, os.environ.get(name)) for name in names), tuple(dbt_variables)
+
+
+def parsed_manifest(paths: DbtPaths) -> "Manifest":
+    """The project's Manifest, parsed again only when a file, a path or a variable it was parsed with has changed."""
+    global _parsed
+    from dbt.cli.main import dbtRunner
+
+    with _DBT_LOCK:
+        state = _project_state(paths)
+        if _parsed is None or _parsed.state != state or any(os.environ.get(name) != value for name, value in _parsed.env.items()):
+            result = dbtRunner().invoke(["parse", "--quiet", "--no-send-anonymous-usage-stats", *paths.arguments()])
+            if not result.success:
+                raise DagsterDbtCliRuntimeError(description=f"dbt parse failed for {paths.project_dir}: {result.exception}")
+            manifest = cast("Manifest", result.result)
+            # The variables the models and their YAML read, as dbt recorded them.
+            _parsed = _ParsedManifest(state, manifest, {name: os.environ.get(name) for name in manifest.env_vars})
+        return _parsed.manifest
+
+
+@dataclass
+class InProcessDbtBuild:
+    """`dbt build` of a dbt multi-asset's selected subset, run in this process when streamed."""
+
+    context: dg.AssetExecutionContext
+    paths: DbtPaths
+
+    def __post_init__(self) -> None:
+        self.manifest, self.translator, self.project = get_manifest_and_translator_from_dbt_assets([self.context.assets_def])
+
+    def selection_arguments(self) -> list[str]:
+        """The --select/--exclude (and --indirect-selection) dagster-dbt would pass for the step's subset."""
+        tags = self.context.op.tags
+        arguments, indirect_selection = get_subset_selection_for_context(
+            context=self.context, manifest=self.manifest, select=tags.get(DAGSTER_DBT_SELECT_METADATA_KEY),
+            exclude=tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY), selector=tags.get(DAGSTER_DBT_SELECTOR_METADATA_KEY),
+            dagster_dbt_translator=self.translator, current_dbt_indirect_selection_env=os.getenv(DBT_INDIRECT_SELECTION_ENV))
+        return [*arguments, *(["--indirect-selection", indirect_selection] if indirect_selection else [])]
+
+    def stream(self) -> Iterator[Any]:
+        """dagster-dbt's events for each node as dbt finishes it; raises, naming the failed nodes,
+        when a model or an error-severity test failed. The warehouse is released before it returns."""
+        from dbt.cli.main import dbtRunner
+
+        command = ["build", *self.selection_arguments()]
+        events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        outcome: list[Any] = []
+        errors: list[str] = []
+        failed: list[str] = []
+        with _DBT_LOCK:
+            runner = dbtRunner(manifest=parsed_manifest(self.paths), callbacks=[lambda message: _forward(message, events)])
+
+            def build() -> None:
+                try:
+                    # Plain lines on stdout, as the run log and the compute log showed dagster-dbt's echo of them.
+                    outcome.append(runner.invoke([*command, "--no-use-colors", "--no-send-anonymous-usage-stats", *self.paths.arguments()]))
+                finally:
+                    events.put(None)
+
+            self.context.log.info(f"Running `dbt {' '.join(command)}` in this process.")
+            thread = threading.Thread(target=build, name="dbt build", daemon=True)
+            thread.start()
+            try:
+                while (raw_event := events.get()) is not None:
+                    if raw_event["info"]["level"] == "error":
+                        errors.append(raw_event["info"]["msg"])
+                    node = raw_event["data"].get("node_info", {})
+                    if node.get("node_status") in ("error", "fail") and node.get("unique_id") not in failed:
+                        failed.append(node.get("unique_id"))
+                    yield from DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={}).to_default_asset_events(
+                        manifest=self.manifest, dagster_dbt_translator=self.translator, context=self.context,
+                        target_path=self.paths.target_path, project=self.project)
+            finally:
+                # Reached early when the step is interrupted or its consumer stops: dbt must not go on writing.
+                if thread.is_alive():
+                    _stop(thread, self.manifest["metadata"]["adapter_type"], self.context.log)
+                if not thread.is_alive():
+                    release_warehouse()
+        result = outcome[0] if outcome else None
+        if result is None or not result.success:
+            raise DagsterDbtCliRuntimeError(description=_failure(command, failed, errors, result and result.exception, self.paths.log_path))
+
+
+def _forward(message: Any, events: "queue.Queue[dict[str, Any] | None]") -> None:
+    # Runs in dbt's threads. The JSON log on stdout, which dagster-dbt reads, has no debug events either.
+    if message.info.level != "debug":
+        events.put(msg_to_dict(message))
+
+
+def _failure(command: list[str], failed: list[str], errors: list[str], exception: BaseException | None, log_path: Path) -> str:
+    nodes = f" on {len(failed)} node(s): {', '.join(failed)}" if failed else ""
+    return "\n\n".join([f"`dbt {' '.join(command)}` failed{nodes}.", *([f"dbt raised: {exception!r}"] if exception else []),
+                         *(["Errors from dbt's log:", *errors] if errors else []), f"dbt's debug log: {log_path / 'dbt.log'}"])
+
+
+def _stop(thread: threading.Thread, adapter_type: str, log: Any) -> None:
+    """Stop dbt as Ctrl-C stops the CLI: a KeyboardInterrupt in its thread, which it sees once the
+    queries it waits for end, so those are cancelled too."""
+    from dbt.adapters.factory import get_adapter_by_type
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident or 0), ctypes.py_object(KeyboardInterrupt))
+    with contextlib.suppress(Exception):  # no adapter yet, or no connection left to cancel
+        get_adapter_by_type(adapter_type).cancel_open_connections()
+    thread.join(STOP_TIMEOUT_SECONDS)
+    if thread.is_alive():
+        log.warning(f"dbt did not stop within {STOP_TIMEOUT_SECONDS:.0f} s; it holds the warehouse until it ends.")
+
+
+def release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps for the process, so that the warehouse file is free for
+    other processes and for connections of this one with another configuration (DuckDB refuses those
+    while it is open)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+        DuckDBConnectionManager.close_all_connections()

@@ -46,7 +46,7 @@ def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[st
     monkeypatch.delenv("TINY_SEVERITY", raising=False)
     project = DbtProject(project_dir=tmp_path / "project", target_path=tmp_path / "target")
 
-    @dbt_assets(manifest=ensure_manifest(project), project=project)
+    @dbt_assets(manifest=ensure_manifest(project, tmp_path / "logs"), project=project)
     def tiny_models(context: dg.AssetExecutionContext, dbt: InProcessDbt):
         with contextlib.closing(dbt.build(context).stream()) as events:
             if extra:
@@ -113,6 +113,10 @@ def test_the_manifest_is_parsed_once_until_a_file_or_a_variable_it_read_changes(
     monkeypatch.setenv("TINY_SEVERITY", "error")  # read by a model's YAML
     second = parsed_manifest(paths)
     assert second is not first
+    # The warehouse of another home with the same file name, and other target and log folders: the same parse.
+    monkeypatch.setenv("TINY_WAREHOUSE", str(tmp_path / "another_home" / "tiny.duckdb"))
+    elsewhere = DbtPaths(paths.project_dir, paths.profiles_dir, tmp_path / "another_target", tmp_path / "another_logs")
+    assert parsed_manifest(elsewhere) is second
     monkeypatch.setenv("TINY_WAREHOUSE", str(tmp_path / "elsewhere.duckdb"))  # read by the profile: the nodes' database
     third = parsed_manifest(paths)
     assert third is not second and third.nodes["model.tiny.orders"].database == "elsewhere"

@@ -13,7 +13,7 @@ from dagster_project.settings import Settings
 def dbt_definitions(settings: Settings) -> dg.Definitions:
     """The dbt models, and the Python identity stage that sits between their layers."""
     project = cxp_dbt_project(settings)
-    ensure_manifest(project)
+    ensure_manifest(project, settings.dbt_log_dir)
     dbt_models, customer_360_models, feature_models = build_dbt_assets(project)
     return dg.Definitions(
         assets=[dbt_models, *build_identity_assets(dbt_models), customer_360_models, feature_models],

@@ -45,6 +45,10 @@ _DBT_LOCK = threading.RLock()
 # As long as dagster-dbt gives an interrupted dbt subprocess to stop.
 STOP_TIMEOUT_SECONDS = 25.0
 _ENV_VAR = re.compile(r"""env_var\(\s*['"]([^'"]+)['"]""")
+# dbt's variables naming where it writes artifacts and logs (each home has its own): not what a parse reads.
+_WHERE_DBT_WRITES = {"DBT_TARGET_PATH", "DBT_LOG_PATH"}
+# A DuckDB profile's `path:` set by a variable: dbt-duckdb names the database after the file's stem.
+_DATABASE_PATH_VAR = re.compile(r"""^\s*path:\s*["']?\{\{\s*env_var\(\s*['"]([^'"]+)['"]""", re.MULTILINE)
 
 
 def project_files_changed_at(project_dir: Path) -> float:
@@ -80,14 +84,26 @@ _parsed: _ParsedManifest | None = None
 
 
 def _project_state(paths: DbtPaths) -> tuple[Any, ...]:
-    """What a parse depends on besides the variables the models read: the files, the paths, and the
-    variables the profile and dbt_project.yml read (the warehouse path names the nodes' database,
-    so a home with another one is parsed again), and dbt's own."""
+    """What a parse depends on besides the variables the models read: the project's files and where
+    they are, the variables the profile and dbt_project.yml read, and dbt's own.
+
+    The warehouse's path reaches the Manifest only as its database name, the file's stem (every node's
+    `database` and `relation_name`): homes whose warehouses share a file name share a parse (each test
+    home, each nightly run), and another file name is parsed again. The target and log paths are where
+    a build writes, not what the parse read."""
     profile_files = [paths.profiles_dir / "profiles.yml", paths.project_dir / "dbt_project.yml"]
-    names = sorted({name for file in profile_files if file.exists() for name in _ENV_VAR.findall(file.read_text())})
-    dbt_variables = sorted((name, value) for name, value in os.environ.items() if name.startswith("DBT_"))
+    texts = [file.read_text() for file in profile_files if file.exists()]
+    names = sorted({name for text in texts for name in _ENV_VAR.findall(text)})
+    database_paths = {name for text in texts for name in _DATABASE_PATH_VAR.findall(text)}
+    variables = tuple((name, _database_name(os.environ.get(name)) if name in database_paths else os.environ.get(name)) for name in names)
+    dbt_variables = sorted((name, value) for name, value in os.environ.items() if name.startswith("DBT_") and name not in _WHERE_DBT_WRITES)
     changed = max(project_files_changed_at(paths.project_dir), *(file.stat().st_mtime for file in profile_files if file.exists()))
-    return paths, changed, tuple((name, os.environ.get(name)) for name in names), tuple(dbt_variables)
+    return paths.project_dir, paths.profiles_dir, changed, variables, tuple(dbt_variables)
+
+
+def _database_name(path: str | None) -> str | None:
+    """The database dbt-duckdb names after a warehouse file: its stem."""
+    return Path(path).stem if path else path
 
 
 def parsed_manifest(paths: DbtPaths) -> "Manifest":

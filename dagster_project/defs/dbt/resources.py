@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtProject
 
-from dagster_project.defs.dbt.in_process_build import DbtPaths, InProcessDbtBuild, project_files_changed_at
+from dagster_project.defs.dbt.in_process_build import DbtPaths, InProcessDbtBuild, parsed_manifest, project_files_changed_at
 from dagster_project.settings import Settings
 
 
@@ -14,24 +14,19 @@ def cxp_dbt_project(settings: Settings) -> DbtProject:
     return DbtProject(project_dir=settings.dbt_project_dir, target_path=settings.dbt_target_dir)
 
 
-def ensure_manifest(project: DbtProject) -> Path:
-    """Parse the project when its manifest is missing or older than any file of the project.
+def ensure_manifest(project: DbtProject, log_dir: Path) -> Path:
+    """Write the project's manifest when it is missing or older than any file of the project.
 
     Asset definitions are built from the manifest, so a stale one would hide model changes
-    from `cxp run` and the UI; dagster-dbt only re-parses under `dagster dev`. dbt runs
-    in-process here, which skips the `dbt --version` subprocess dagster-dbt's preparer
-    starts first (several seconds on every load).
+    from `cxp run` and the UI; dagster-dbt only re-parses under `dagster dev`. The manifest is the
+    one this process's builds use (`parsed_manifest`): parsed in-process once, then written for
+    every home whose warehouse has the same file name, without parsing again.
     """
     manifest = project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < project_files_changed_at(project.project_dir):
-        from dbt.cli.main import dbtRunner
-
-        result = dbtRunner().invoke([
-            "parse", "--quiet", "--project-dir", str(project.project_dir),
-            "--profiles-dir", str(project.profiles_dir), "--target-path", str(manifest.parent),
-        ])
-        if not result.success:
-            raise RuntimeError(f"dbt parse failed for {project.project_dir}: {result.exception}")
+        parsed = parsed_manifest(DbtPaths(project.project_dir, project.profiles_dir, manifest.parent, log_dir))
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        parsed.write(str(manifest))
     return manifest
 
 

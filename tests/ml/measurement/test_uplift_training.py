@@ -30,20 +30,20 @@ def _training(n: int, seed: int, constant_effect: float | None = None) -> tuple[
 
 
 def test_a_model_that_ranks_well_on_held_out_customers_targets_them():
-    training, true_effect = _training(40_000, seed=3)
+    training, true_effect = _training(25_000, seed=3)
     learned = learn_uplift(training, list(FEATURES), SOURCE, NBA)
     assert set(learned.qini) == {"t_learner", "x_learner"} and learned.learner == max(learned.qini, key=learned.qini.get)
     # Every customer's cross-fitted effect comes from a model fitted on the other folds.
     assert learned.cross_fitted.height == training.height and sorted(learned.cross_fitted["fold"].unique()) == [0, 1, 2]
     held_out = learned.cross_fitted[f"effect_{learned.learner}"].to_numpy()
-    assert np.corrcoef(held_out, true_effect)[0, 1] > 0.5
+    assert np.corrcoef(held_out, true_effect)[0, 1] > 0.45
     assert learned.targets and learned.policy.targeted_value_usd > learned.policy.everyone_value_usd
     served = learned.predict(training)
     assert served.std() > 0 and learned.version.startswith(f"{learned.learner} on sim")
 
 
 def test_without_anything_to_target_the_night_uses_the_average_effect():
-    training, _ = _training(20_000, seed=4, constant_effect=6.0)
+    training, _ = _training(10_000, seed=4, constant_effect=6.0)
     learned = learn_uplift(training, list(FEATURES), SOURCE, NBA)
     assert not learned.targets
     assert learned.policy.average_effect_usd == pytest.approx(6.0, abs=1.5)

@@ -31,7 +31,7 @@ from tests.features.feature_server import online_features, running_feature_serve
 from tests.features.test_pii_minimization import NOT_PERSONAL, PERSONAL
 from tests.quality.test_quality_gates import TEST_THRESHOLDS, point_platform_at
 
-pytestmark = pytest.mark.slow(minutes=5)
+pytestmark = pytest.mark.slow(minutes=2)
 
 LAST_DAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
 HORIZONS = {"churn": 30, "propensity": 14, "clv": 30}

@@ -74,14 +74,20 @@ def _frame(connection: duckdb.DuckDBPyConnection, sql: str, parameters: dict[str
     return connection.sql(sql, params=parameters).pl()
 
 
-def pre_period_covariates(store: FeatureStore, assignments: pl.DataFrame) -> pl.DataFrame:
-    """Each customer's covariates as the feature store knew them at their assignment (point in time:
-    never a value computed after it), e.g. `orders_365d` and `net_revenue_usd_365d`."""
-    names = sorted(set(CUPED_COVARIATES.values()))
-    entity_rows = assignments.select("customer_id", pl.col("assigned_at").dt.replace_time_zone("UTC").alias("event_timestamp"))
-    job = store.get_historical_features(entity_df=entity_rows.to_pandas(), features=[f"{COVARIATE_VIEW}:{name}" for name in names])
+def features_at_assignment(store: FeatureStore, customers: pl.DataFrame, feature_refs: list[str]) -> pl.DataFrame:
+    """`customers` (`customer_id`, `assigned_at`, ...) with every feature of `feature_refs` as the store
+    knew it at their assignment (point in time: never a value computed after it)."""
+    entity_rows = customers.with_columns(pl.col("assigned_at").dt.replace_time_zone("UTC").alias("event_timestamp"))
+    job = store.get_historical_features(entity_df=entity_rows.to_pandas(), features=feature_refs)
     frame = pl.from_arrow(job.to_arrow())
     assert isinstance(frame, pl.DataFrame)
+    return frame.drop("event_timestamp").sort("customer_id")
+
+
+def pre_period_covariates(store: FeatureStore, assignments: pl.DataFrame) -> pl.DataFrame:
+    """Each customer's covariates at their assignment, e.g. `orders_365d` and `net_revenue_usd_365d`."""
+    names = sorted(set(CUPED_COVARIATES.values()))
+    frame = features_at_assignment(store, assignments.select("customer_id", "assigned_at"), [f"{COVARIATE_VIEW}:{name}" for name in names])
     # No purchase snapshot before the assignment means no purchase seen: 0, not "unknown".
     return frame.select("customer_id", *(pl.col(name).cast(pl.Float64).fill_null(0.0) for name in names))
 

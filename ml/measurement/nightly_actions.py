@@ -23,6 +23,7 @@ from dagster_project.warehouse import table_exists
 from ml.customer_scoring import personalization_opted_out, read_current_features, service_feature_refs
 from ml.labels import cutoff_timestamp, read_data_span
 from ml.measurement.assignment_ledger import holdout_customers
+from ml.measurement.experiment_reports import features_at_assignment
 from ml.measurement.experiment_settings import MeasurementSettings
 from ml.measurement.next_best_action import (
     NEXT_BEST_ACTION_COLUMNS,
@@ -32,7 +33,7 @@ from ml.measurement.next_best_action import (
     ContactPolicy,
     choose_next_best_actions,
 )
-from ml.measurement.uplift_training import LearnedUplift, features_at_assignment, find_action_sources, learn_uplift, read_training_customers
+from ml.measurement.uplift_training import LearnedUplift, find_action_sources, learn_uplift, read_training_customers
 from ml.model_catalog import MODELS
 from ml.nightly_files import scoring_timestamp, write_nightly_table
 

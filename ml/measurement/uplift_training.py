@@ -25,7 +25,6 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -37,9 +36,6 @@ from ml.measurement.experiment_settings import MeasurementSettings, NextBestActi
 from ml.measurement.lift_report import customer_outcomes
 from ml.measurement.qini import qini_coefficient
 from ml.measurement.uplift_models import TLearner, UpliftModel, UpliftSettings, XLearner
-
-if TYPE_CHECKING:
-    from feast import FeatureStore
 
 LEARNERS: dict[str, type[UpliftModel]] = {"t_learner": TLearner, "x_learner": XLearner}
 OUTCOME = "revenue_in_horizon"
@@ -185,16 +181,6 @@ def read_training_customers(connection: duckdb.DuckDBPyConnection, source: Actio
     outcomes = customer_outcomes(assignments, read_orders(connection, source.experiment_id), source.horizon_days, as_of)
     return outcomes.select("customer_id", "assigned_at", (pl.col("arm") == source.arm).alias("treated"),
                            pl.col(OUTCOME).alias("outcome"))
-
-
-def features_at_assignment(store: FeatureStore, customers: pl.DataFrame, feature_refs: list[str]) -> pl.DataFrame:
-    """`customers` (`customer_id`, `assigned_at`, ...) with every feature of `feature_refs` as the store
-    knew it at their assignment."""
-    entity_rows = customers.with_columns(pl.col("assigned_at").dt.replace_time_zone("UTC").alias("event_timestamp"))
-    job = store.get_historical_features(entity_df=entity_rows.to_pandas(), features=feature_refs)
-    frame = pl.from_arrow(job.to_arrow())
-    assert isinstance(frame, pl.DataFrame)
-    return frame.drop("event_timestamp").sort("customer_id")
 
 
 def numeric_inputs(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:

@@ -88,6 +88,9 @@ class MatchingSettings:
     training_rounds: tuple[tuple[tuple[str, ...], ...], ...] = TRAINING_ROUNDS
     """One EM session per round, in order; each on the widest of its blocking keys within `max_pairs_for_em`."""
     max_pairs_for_em: float = 5e6
+    min_m_probability: float = 1e-4
+    """Floor under every m probability EM estimates: a level never seen among matches (EM drives
+    its m toward zero) weighs at most log2(floor / u) against a pair, never an outright veto."""
     prior_rules: tuple[str, ...] = PRIOR_RULES
     prior_rules_recall: float = 0.6
     """Assumed share of all true pairs that `prior_rules` find; sets the prior match probability."""

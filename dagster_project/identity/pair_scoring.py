@@ -10,11 +10,9 @@ import duckdb
 import polars as pl
 from splink import DuckDBAPI, Linker
 
-# Splink publishes no exceptions module; this is the one place that reaches into its internals for them.
-from splink.internals.exceptions import SplinkException
-
 from dagster_project.identity.match_comparisons import COMPARISONS, FIRST_NAMES_DIFFER_SQL
 from dagster_project.identity.match_model import MatchingSettings, TooLittleEvidence, as_node_frame, build_splink_settings, with_name_forms
+from dagster_project.identity.splink_internals import SplinkException, m_probability_floor
 from dagster_project.warehouse import frames_registered
 
 # The node columns each comparison reads.
@@ -96,7 +94,8 @@ def train_linker(linker: Linker, settings: MatchingSettings, connection: duckdb.
         if not usable:
             continue
         chosen = next((key for key in usable if counts[key] <= settings.max_pairs_for_em), usable[-1])
-        linker.training.estimate_parameters_using_expectation_maximisation(" and ".join(f"l.{c} = r.{c}" for c in chosen))
+        with m_probability_floor(settings.min_m_probability):
+            linker.training.estimate_parameters_using_expectation_maximisation(" and ".join(f"l.{c} = r.{c}" for c in chosen))
 
 
 def _blocked_pairs(connection: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) -> int:

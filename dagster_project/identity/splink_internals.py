@@ -37,15 +37,14 @@ def m_probability_floor(floor: float) -> Iterator[None]:
     with _patching:
         original = _expectation_maximisation.maximisation_step
 
-        def floored_maximisation_step(*, training_fixed_probabilities: set[str], core_model_settings: Any,
+        def floored_maximisation_step(training_fixed_probabilities: set[str], core_model_settings: Any,
                                       param_records: list[dict[str, Any]]) -> Any:
             records = [
                 record if record["output_column_name"] == _PRIOR_RECORD or not record["m_probability"] < floor
                 else {**record, "m_probability": floor}
                 for record in param_records
             ]
-            return original(training_fixed_probabilities=training_fixed_probabilities,
-                            core_model_settings=core_model_settings, param_records=records)
+            return original(training_fixed_probabilities, core_model_settings, records)
 
         _expectation_maximisation.maximisation_step = floored_maximisation_step
         try:

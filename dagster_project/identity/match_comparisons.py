@@ -164,6 +164,13 @@ ADDRESS = Comparison(
         Level("street or postcode with a typo", "(jaro_winkler_similarity(street_l, street_r) >= 0.9 and postcode_l = postcode_r) "
               f"or (street_l = street_r and {_one_edit_apart('postcode_l', 'postcode_r')})"),
         Level("same street and city", "street_l = street_r and city_l = city_r"),
+        Level("street and postcode each with a typo", "jaro_winkler_similarity(street_l, street_r) >= 0.9 "
+              f"and {_one_edit_apart('postcode_l', 'postcode_r')}"),
+        # A building or locality line on one record only, or the lines in another order ("7 ruthven st"
+        # and "7 ruthven st walnut grove estate"): the same number and most of the street's words.
+        Level("same number, street words shared", "house_number_l = house_number_r "
+              "and len(list_intersect(street_words_l, street_words_r)) * 2 >= least(len(street_words_l), len(street_words_r)) + 1 "
+              f"and (postcode_l = postcode_r or city_l = city_r or {_one_edit_apart('postcode_l', 'postcode_r')})"),
         Level("same street name, number differs or missing",
               "street_name_l = street_name_r and (postcode_l = postcode_r or city_l = city_r)"),
         Level("similar street, same postcode or city", "jaro_winkler_similarity(street_l, street_r) >= 0.8 "

@@ -52,6 +52,10 @@ def _register_matching_input(
         pl.col("street").str.replace_all(r"\b\w*\d\w*\b", " ").str.replace_all(r"\s+", " ").str.strip_chars()
         .alias("street_name"),
         pl.col("birthdate").dt.year().alias("birth_year"),
+        # The street's number and its words (no digits), for addresses whose lines differ in order or extent.
+        pl.col("street").str.extract(r"^\s*(\d+)", 1).alias("house_number"),
+        pl.col("street").str.split(" ").list.eval(pl.element().filter(pl.element().str.contains(r"^[^\d]{2,}$"))).list.unique()
+        .alias("street_words"),
     ).with_columns(pl.when(pl.col("street_name") != "").then(pl.col("street_name")).alias("street_name"))
     # A temporary table: nothing is left in a warehouse connection that is passed in.
     with frames_registered(connection, identity_matching_input_frame=prepared):

@@ -117,6 +117,17 @@ HAND_MADE = [
          phone_e164=None, street="19 birch rd", postcode="97201", city="portland", birthdate=date(1971, 12, 3)),
     dict(record_id="moved:b", first_name="bartholomew", last_name="quennell", email=None,
          phone_e164=None, street="640 canal st", postcode="70130", city="new orleans", birthdate=date(1971, 12, 3)),
+    # A building line on one record only and the postcode's digits transposed (FEBRL's slips): the
+    # first name left out on that record; the birthdate agrees.
+    dict(record_id="building_line:a", first_name="rosalind", last_name="ekwueme", email=None, phone_e164=None,
+         street="7 ruthven st walnut grove estate", postcode="57230", city="mount barker", birthdate=date(1962, 8, 5)),
+    dict(record_id="building_line:b", first_name=None, last_name="ekwueme", email=None, phone_e164=None,
+         street="7 ruthven st", postcode="57320", city="mt barker", birthdate=date(1962, 8, 5)),
+    # A typo in the street and one in the postcode; another last name (married), the birthdate agrees.
+    dict(record_id="street_and_postcode_typos:a", first_name="jessamy", last_name="claffington", email=None, phone_e164=None,
+         street="102 aronson crescent", postcode="20890", city="lamington", birthdate=date(1943, 11, 26)),
+    dict(record_id="street_and_postcode_typos:b", first_name="jessamy", last_name="whitcombe", email=None, phone_e164=None,
+         street="102 aronsom crescent", postcode="20809", city="lamingtom", birthdate=date(1943, 11, 26)),
     # A household: same surname, address and phone; different first names and birthdates.
     dict(record_id="household:a", first_name="winifred", last_name="ashdown", email=None,
          phone_e164="+15557770123", street="3 juniper way", postcode="64105", city="kansas city", birthdate=date(1958, 4, 30)),
@@ -199,6 +210,8 @@ def test_records_without_any_email_or_phone_are_matched() -> None:
     ("birthdate_digit:a", "birthdate_digit:b", "one digit apart"),
     # No address level opposes it strongly enough to outweigh a name and birthdate that agree.
     ("moved:a", "moved:b", "different"),
+    ("building_line:a", "building_line:b", "same number, street words shared"),
+    ("street_and_postcode_typos:a", "street_and_postcode_typos:b", "street and postcode each with a typo"),
 ])
 def test_a_garbled_record_joins_its_person(scored_pairs: pl.DataFrame, left: str, right: str, level: str) -> None:
     assert is_edge(scored_pairs, left, right)

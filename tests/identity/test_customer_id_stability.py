@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from dagster_project.cli.run_pipeline import run_pipeline
@@ -109,10 +110,14 @@ def test_one_more_day_of_demo_exports_changes_ids_only_through_recorded_merges_a
         target.parent.mkdir(parents=True, exist_ok=True)
         path.rename(target)
     assert run_pipeline(load_settings()).success
+    with dg.DagsterInstance.get() as instance:
+        matching = instance.get_latest_materialization_event(dg.AssetKey(["identity", "probabilistic_match_pairs"])).asset_materialization
+    # The u sample the settings name (the suite's, from tests/conftest.py) is the one the asset uses.
+    assert matching.metadata["u_sample_pairs"].value == load_settings().identity_u_sample_pairs == 1_000_000
     before = dict(query(warehouse, "select record_id, customer_id from identity.customer_id_assignments"))
     assignments_before = ledger(warehouse)
-    # Over-merge guard, with Splink trained on ~1,200 records: a shared household phone and a
-    # shared office mailbox join nobody.
+    # Over-merge guard of the deterministic rules (these ~660 records are too few for Splink to
+    # train on): a shared household phone and a shared office mailbox join nobody.
     guarded = ["crm_contact:0035g00000HoUsAAA1", "crm_contact:0035g00000HoUsAAA2", "shopify_order:9000001", "shopify_order:9000002"]
     assert len({before[record] for record in guarded}) == 4
     assert query(warehouse, "select identifier, distrust_reason from intermediate.int_identity_identifiers_assessed "

@@ -16,6 +16,6 @@ def dbt_definitions(settings: Settings) -> dg.Definitions:
     ensure_manifest(project, settings.dbt_log_dir)
     dbt_models, customer_360_models, feature_models = build_dbt_assets(project)
     return dg.Definitions(
-        assets=[dbt_models, *build_identity_assets(dbt_models), customer_360_models, feature_models],
+        assets=[dbt_models, *build_identity_assets(dbt_models, settings), customer_360_models, feature_models],
         resources={"dbt": in_process_dbt(project, settings.dbt_log_dir)},
     )

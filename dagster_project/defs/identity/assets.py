@@ -26,6 +26,7 @@ from dagster_project.identity.identity_state import (
 from dagster_project.identity.match_model import MatchingSettings, TooLittleEvidence
 from dagster_project.identity.match_selection import label_match_decisions
 from dagster_project.identity.pair_scoring import comparisons_without_data, score_record_pairs
+from dagster_project.settings import Settings
 from dagster_project.warehouse import frames_registered
 
 _PAIR_COLUMNS = {
@@ -51,7 +52,7 @@ _DESCRIPTIONS = {
 }
 
 
-def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.AssetsDefinition]:
+def build_identity_assets(dbt_models: dg.AssetsDefinition, platform: Settings) -> Sequence[dg.AssetsDefinition]:
     """Probabilistic matching and the customer id assets, downstream of the dbt identity graph."""
     nodes = get_asset_key_for_model([dbt_models], "int_identity_nodes")
     edges = get_asset_key_for_model([dbt_models], "int_identity_edges_deterministic")
@@ -74,7 +75,8 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
         if records.height < config.min_records_for_training:
             fallback = f"{records.height} identity nodes: too few to estimate match weights"
         else:
-            settings = MatchingSettings(match_threshold=config.match_threshold, nicknames=nicknames)
+            settings = MatchingSettings(match_threshold=config.match_threshold, nicknames=nicknames,
+                                        max_pairs_for_u_estimation=platform.identity_u_sample_pairs)
             try:
                 with duckdb.connect(config={"memory_limit": config.memory_limit}) as session:
                     scored = score_record_pairs(records, settings, connection=session)
@@ -95,6 +97,7 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition) -> Sequence[dg.Assets
             "scored_pairs": pairs.height,
             "accepted_pairs": int(pairs["is_accepted"].sum()),
             "match_threshold": config.match_threshold,
+            "u_sample_pairs": platform.identity_u_sample_pairs,
             "trained": fallback is None,
             "deterministic_only_because": fallback or "",
             "comparisons_without_data": ", ".join(without_data),

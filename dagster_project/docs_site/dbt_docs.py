@@ -35,12 +35,18 @@ def generate_dbt_docs(project_dir: Path, target_dir: Path, log_dir: Path) -> Pat
     `RuntimeError` with dbt's reason when generation fails (a warehouse locked by a writer)."""
     from dbt.cli.main import dbtRunner
 
+    from dagster_project.defs.dbt.in_process_build import release_warehouse
+
     page = dbt_docs_page(target_dir)
-    result = dbtRunner().invoke([
-        "--no-send-anonymous-usage-stats", "--quiet", "docs", "generate", "--static",
-        "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-        "--target-path", str(page.parent), "--log-path", str(log_dir),
-    ])
+    try:
+        result = dbtRunner().invoke([
+            "--no-send-anonymous-usage-stats", "--quiet", "docs", "generate", "--static",
+            "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+            "--target-path", str(page.parent), "--log-path", str(log_dir),
+        ])
+    finally:
+        # The docs server lives on: it must not hold the warehouse that the next run writes.
+        release_warehouse()
     if not result.success or not page.is_file():
         raise RuntimeError(f"dbt docs generate failed for {project_dir}: {result.exception or 'see ' + str(log_dir / 'dbt.log')}")
     return page

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from dagster._core.instance.ref import InstanceRef
 from dagster_project.cli import main
 from tests.cli.cxp_process import claimed_warehouse_slots, cxp_run, start_cxp_run_until_a_raw_step, unfinished_cxp_runs
 from tests.conftest import FIXTURES, query
+from tests.dbt.conftest import invoke_dbt
 
 pytestmark = pytest.mark.slow(minutes=4)
 
@@ -223,3 +225,16 @@ def test_an_assignment_log_is_matched_to_customers_and_what_it_cannot_use_is_cou
     report = json.loads((home / "measurement" / "spring-offer-2024" / "report.json").read_text())
     assert report["skipped"] == "no customer left to analyze (1 rows with an id no record carries; 1 customers logged in more than one arm)"
     assert snapshots[1]["raw.experiment_assignments"] == snapshots[0]["raw.experiment_assignments"]
+
+
+def test_the_dbt_unit_tests_the_nightly_build_leaves_out_pass_on_a_built_warehouse(first_and_second_run, tmp_path, monkeypatch):
+    """The nightly build leaves dbt's unit tests out, as dbt advises for production builds; they run here,
+    on a copy of a warehouse the pipeline built (dbt reads their models' inputs' column types from it)."""
+    home, outputs, snapshots = first_and_second_run
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(home / "warehouse.duckdb", warehouse)
+    monkeypatch.setenv("CXP_WAREHOUSE_PATH", str(warehouse))
+    result = invoke_dbt(["test", "--select", "test_type:unit"], tmp_path)
+    outcomes = {result.node.name: str(result.status) for result in result.result or []}
+    assert result.success and len(outcomes) >= 10, (result.exception, outcomes)
+    assert set(outcomes.values()) == {"pass"}

@@ -11,6 +11,7 @@ import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
 from dagster_project.defs.dbt.assets import CUSTOMER_360_SELECTION
+from dagster_project.defs.dbt.in_process_build import release_warehouse
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.ingest.raw_tables import create_raw_tables
 
@@ -47,14 +48,18 @@ def insert_json_rows(conn: duckdb.DuckDBPyConnection, table: str, source_file: s
 
 
 def invoke_dbt(arguments: list[str], target_dir: Path) -> dbtRunnerResult:
-    """Run dbt in-process against the test warehouse, writing nothing into the working tree."""
-    return dbtRunner().invoke([
-        *arguments,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(target_dir / "target"),
-        "--log-path", str(target_dir / "logs"),
-    ])
+    """Run dbt in-process against the test warehouse, writing nothing into the working tree, and
+    release the warehouse as the pipeline does after each build."""
+    try:
+        return dbtRunner().invoke([
+            *arguments,
+            "--project-dir", str(DBT_PROJECT_DIR),
+            "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(target_dir / "target"),
+            "--log-path", str(target_dir / "logs"),
+        ])
+    finally:
+        release_warehouse()
 
 
 class StagingWarehouse:

@@ -3,6 +3,8 @@ built warehouse, listing the marts, loading nothing from the network."""
 
 import os
 import re
+import subprocess
+import sys
 import threading
 import urllib.request
 
@@ -38,6 +40,13 @@ def test_the_page_lists_every_mart_and_the_built_tables_columns(generated):
     assert marts and {mart for mart in marts if f'"model.cxp.{mart}"' not in text} == set()
     # The catalog, read from the warehouse: the columns of a table the build made.
     assert re.search(r'"model\.cxp\.stg_shopify__orders": \{"metadata": \{[^}]*\}, "columns": \{"order_id"', text)
+
+
+def test_generating_leaves_the_warehouse_free_for_the_next_run_to_write(generated):
+    # `cxp docs` generates in its long-lived server process; dbt-duckdb would keep the file locked.
+    open_to_write = f"import duckdb; duckdb.connect({str(generated[0].path)!r}).close()"
+    result = subprocess.run([sys.executable, "-c", open_to_write], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_page_loads_nothing_from_the_network(generated):

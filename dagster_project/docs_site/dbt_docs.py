@@ -35,7 +35,7 @@ def generate_dbt_docs(project_dir: Path, target_dir: Path, log_dir: Path) -> Pat
     `RuntimeError` with dbt's reason when generation fails (a warehouse locked by a writer)."""
     from dbt.cli.main import dbtRunner
 
-    from dagster_project.defs.dbt.in_process_build import release_warehouse
+    from dagster_project.dbt_duckdb_database import release_warehouse
 
     page = dbt_docs_page(target_dir)
     try:

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
+from dagster_project.dbt_duckdb_database import release_warehouse
 from dagster_project.defs.dbt.assets import CUSTOMER_360_SELECTION
-from dagster_project.defs.dbt.in_process_build import release_warehouse
 from dagster_project.ingest.contracts import SOURCE_CONTRACTS
 from dagster_project.ingest.raw_tables import create_raw_tables
 

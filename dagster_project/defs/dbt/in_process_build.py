@@ -9,8 +9,8 @@ materializations, asset checks (blocking ones included) and their metadata are d
 Third-party internals are used here only; tests/dbt/test_in_process_build.py fails when one changes:
 dbt's `dbtRunner(manifest=...)`, `Manifest.env_vars`, `msg_to_dict` (its JSON log's serialisation) and
 its adapters' `cancel_open_connections()`; dagster-dbt's `DbtCoreCliEventMessage`,
-`get_subset_selection_for_context` and the op tags holding a multi-asset's dbt selection; dbt-duckdb's
-process-wide database (`DuckDBConnectionManager._ENV`), which would otherwise keep the warehouse open.
+`get_subset_selection_for_context` and the op tags holding a multi-asset's dbt selection. dbt-duckdb's
+process-wide database, released after each build, is touched in dagster_project/dbt_duckdb_database.py.
 """
 
 import contextlib
@@ -36,6 +36,8 @@ from dagster_dbt.asset_utils import (
 )
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 from dbt_common.events.functions import msg_to_dict
+
+from dagster_project.dbt_duckdb_database import release_warehouse
 
 if TYPE_CHECKING:
     from dbt.contracts.graph.manifest import Manifest
@@ -211,15 +213,3 @@ def _stop(thread: threading.Thread, adapter_type: str, log: Any) -> None:
     thread.join(STOP_TIMEOUT_SECONDS)
     if thread.is_alive():
         log.warning(f"dbt did not stop within {STOP_TIMEOUT_SECONDS:.0f} s; it holds the warehouse until it ends.")
-
-
-def release_warehouse() -> None:
-    """Close the DuckDB database dbt-duckdb keeps for the process, so that the warehouse file is free for
-    other processes and for connections of this one with another configuration (DuckDB refuses those
-    while it is open)."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-        DuckDBConnectionManager.close_all_connections()

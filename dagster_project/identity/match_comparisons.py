@@ -104,13 +104,17 @@ NAME = Comparison(
         Level("one name missing, the other in the other's place",
               "(last_name_l is null and first_name_l = last_name_r) or (last_name_r is null and first_name_r = last_name_l) "
               "or (first_name_l is null and last_name_l = first_name_r) or (first_name_r is null and last_name_r = first_name_l)"),
+        # "davies osborn" for "jessica davies osborn": no first name, the compound surname split across both fields.
+        Level("the whole name is the other's compound last name",
+              "(len(last_name_parts_r) > 1 and list_contains(last_name_parts_r, first_name_l) and list_contains(last_name_parts_r, last_name_l)) "
+              "or (len(last_name_parts_l) > 1 and list_contains(last_name_parts_l, first_name_r) and list_contains(last_name_parts_l, last_name_r))"),
         Level("both similar", "jaro_winkler_similarity(first_name_l, first_name_r) >= 0.8 "
               "and jaro_winkler_similarity(last_name_l, last_name_r) >= 0.8"),
         Level("swapped, with typos", "jaro_winkler_similarity(first_name_l, last_name_r) >= 0.88 "
               "and jaro_winkler_similarity(last_name_l, first_name_r) >= 0.88"),
         Level("swapped, first name cut short or a nickname",
-              "(first_name_l = last_name_r and last_name_l[1] = first_name_r[1]) "
-              "or (first_name_r = last_name_l and last_name_r[1] = first_name_l[1])"),
+              "(first_name_l = last_name_r and (last_name_l[1] = first_name_r[1] or list_has_any(last_name_forms_l, first_name_forms_r))) "
+              "or (first_name_r = last_name_l and (last_name_r[1] = first_name_l[1] or list_has_any(last_name_forms_r, first_name_forms_l)))"),
         Level("same first name, another last name", _formal_names_agree()),
         Level("same last name, another first name", "last_name_l = last_name_r"),
     ),
@@ -119,12 +123,15 @@ NAME = Comparison(
 # Both first names known and not one name written differently (typo, nickname, initial, a surname
 # alone in the first-name field, or first and last name swapped): the first half of the household
 # guard. A swap counts only when the swapped record's last name could be the other's first name,
-# written out, cut short or as a nickname ("bradley nick" is "nicholas bradley"; "king christopher"
-# is not "jon king").
+# written out, cut short or as a nickname ("bradley nick" is "nicholas bradley", "hinton betty" is
+# "elizabeth hinton"; "king christopher" is not "jon king"), or when the record is the other's
+# compound surname alone, split across both fields ("davies osborn" is "jessica davies osborn").
 def _swapped_onto(left: str, right: str) -> str:
     return (f"((last_name_{right} = first_name_{left} or list_contains(last_name_parts_{right}, first_name_{left})) "
             f"and (last_name_{left} is null "
-            f"or last_name_{left}[1] = first_name_{right}[1] or list_contains(last_name_parts_{left}, first_name_{right})))")
+            f"or last_name_{left}[1] = first_name_{right}[1] or list_contains(last_name_parts_{left}, first_name_{right}) "
+            f"or list_has_any(last_name_forms_{left}, first_name_forms_{right}) "
+            f"or (len(last_name_parts_{right}) > 1 and list_contains(last_name_parts_{right}, last_name_{left}))))")
 
 
 FIRST_NAMES_DIFFER_SQL = (

@@ -122,22 +122,23 @@ def build_splink_settings(settings: MatchingSettings) -> SettingsCreator:
     )
 
 
-def with_name_forms(frame: pl.DataFrame, nicknames: tuple[tuple[str, str], ...]) -> pl.DataFrame:
-    """Add `first_name_forms` (the name and every formal name it is a nickname of) and
-    `formal_first_name` (one of those forms, the same for a nickname and its formal name: a
-    blocking and grouping key; an ambiguous nickname takes the alphabetically first)."""
+def with_name_forms(frame: pl.DataFrame, nicknames: tuple[tuple[str, str], ...], column: str = "first_name") -> pl.DataFrame:
+    """Add `<column>_forms` (the name and every formal name it is a nickname of) and
+    `formal_<column>` (one of those forms, the same for a nickname and its formal name: a
+    blocking and grouping key; an ambiguous nickname takes the alphabetically first). The column is
+    the first name, or the last name when a first name may have landed there (names swapped)."""
     formal_names = (
-        pl.DataFrame(list(nicknames), schema={"formal_name": pl.String, "first_name": pl.String}, orient="row")
-        .group_by("first_name")
+        pl.DataFrame(list(nicknames), schema={"formal_name": pl.String, column: pl.String}, orient="row")
+        .group_by(column)
         .agg(pl.col("formal_name").unique().sort().alias("formal_names"))
     )
     return (
-        frame.join(formal_names, on="first_name", how="left")
+        frame.join(formal_names, on=column, how="left")
         .with_columns(
-            pl.when(pl.col("first_name").is_not_null())
-            .then(pl.concat_list(pl.col("first_name"), pl.col("formal_names").fill_null([])).list.unique().list.sort())
-            .alias("first_name_forms"),
-            pl.coalesce(pl.col("formal_names").list.first(), pl.col("first_name")).alias("formal_first_name"),
+            pl.when(pl.col(column).is_not_null())
+            .then(pl.concat_list(pl.col(column), pl.col("formal_names").fill_null([])).list.unique().list.sort())
+            .alias(f"{column}_forms"),
+            pl.coalesce(pl.col("formal_names").list.first(), pl.col(column)).alias(f"formal_{column}"),
         )
         .drop("formal_names")
     )

@@ -35,12 +35,14 @@ def _register_matching_input(
     connection: duckdb.DuckDBPyConnection, nodes: pl.DataFrame | duckdb.DuckDBPyRelation, settings: MatchingSettings
 ) -> str:
     """Nodes plus the derived columns blocking and comparisons use, as a table on `connection`."""
-    prepared = with_name_forms(
+    named = with_name_forms(
         as_node_frame(nodes).select(
             "record_id", "first_name", "last_name", "email", "phone_e164", "street", "postcode", "city", "birthdate"
         ),
         settings.nicknames,
-    ).with_columns(
+    )
+    # The forms of the last name too: with the names swapped, a nickname sits in the last-name field.
+    prepared = with_name_forms(named, settings.nicknames, "last_name").drop("formal_last_name").with_columns(
         pl.concat_str("first_name", "last_name", separator=" ").alias("full_name"),
         pl.col("first_name").str.slice(0, 1).alias("first_name_initial"),
         pl.col("last_name").str.slice(0, 1).alias("last_name_initial"),

@@ -138,6 +138,17 @@ HAND_MADE = [
          phone_e164="+15553330147", street="27 elm row", postcode="60614", city="chicago", birthdate=None),
     dict(record_id="swapped_nickname:b", first_name="bradshaw", last_name="nick", email=None,
          phone_e164="+15553330147", street="27 elm row", postcode="60614", city="chicago", birthdate=None),
+    # Swapped, the first name as a nickname with another initial ("hinton betty" for "elizabeth hinton");
+    # the same email and address, no birthdate.
+    dict(record_id="swapped_formal_nickname:a", first_name="margaret", last_name="pennywhistle", email="mpw@example.org",
+         phone_e164=None, street="9 lark hill", postcode="43215", city="columbus", birthdate=None),
+    dict(record_id="swapped_formal_nickname:b", first_name="pennywhistle", last_name="peggy", email="mpw@example.org",
+         phone_e164=None, street="9 lark hill", postcode="43215", city="columbus", birthdate=None),
+    # No first name, the compound surname split across both fields; the same email and address.
+    dict(record_id="compound_split:a", first_name="imogen", last_name="holloway brandt", email="ihb@example.org",
+         phone_e164=None, street="52 fenwick rd", postcode="27601", city="raleigh", birthdate=None),
+    dict(record_id="compound_split:b", first_name="holloway", last_name="brandt", email="ihb@example.org",
+         phone_e164=None, street="52 fenwick rd", postcode="27601", city="raleigh", birthdate=None),
     # A household whose second member's names are swapped: "sullivan" stands in Garrett's last
     # name's place, yet Garrett is not Melissa. No birthdates.
     dict(record_id="household_swapped:a", first_name="melissa", last_name="sullivan", email=None,
@@ -225,10 +236,16 @@ def test_a_household_stays_apart(scored_pairs: pl.DataFrame) -> None:
     assert not is_edge(scored_pairs, "household_swapped:a", "household_swapped:b")
 
 
-def test_swapped_names_with_a_nickname_are_one_person_to_the_household_guard(scored_pairs: pl.DataFrame) -> None:
-    pair = scored_pairs.filter(pl.col("record_id_l").str.starts_with("swapped_nickname"))
+@pytest.mark.parametrize("name, level", [
+    ("swapped_nickname", "swapped, first name cut short or a nickname"),
+    ("swapped_formal_nickname", "swapped, first name cut short or a nickname"),
+    ("compound_split", "the whole name is the other's compound last name"),
+])
+def test_a_name_written_another_way_is_one_person_to_the_household_guard(scored_pairs: pl.DataFrame, name: str, level: str) -> None:
+    pair = scored_pairs.filter(pl.col("record_id_l").str.starts_with(f"{name}:"), pl.col("record_id_r").str.starts_with(f"{name}:"))
     assert not pair["first_names_differ"].item()
-    assert is_edge(scored_pairs, "swapped_nickname:a", "swapped_nickname:b")
+    assert pair["name_level"].item() == level
+    assert is_edge(scored_pairs, f"{name}:a", f"{name}:b")
 
 
 def test_the_household_guard_is_what_keeps_members_without_birthdates_apart(scored_pairs: pl.DataFrame) -> None:

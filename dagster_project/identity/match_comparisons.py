@@ -69,8 +69,11 @@ def _one_edit_apart(left: str, right: str) -> str:
 
 
 def _formal_names_agree(left: str = "l", right: str = "r") -> str:
+    # Or one first name a typo away from a form of the other ("lizzie" and "elkizabeth").
     return (f"(formal_first_name_{left} = formal_first_name_{right} "
-            f"or list_has_any(first_name_forms_{left}, first_name_forms_{right}))")
+            f"or list_has_any(first_name_forms_{left}, first_name_forms_{right}) "
+            f"or len(list_filter(first_name_forms_{left}, lambda form: {_one_edit_apart('form', f'first_name_{right}')})) > 0 "
+            f"or len(list_filter(first_name_forms_{right}, lambda form: {_one_edit_apart('form', f'first_name_{left}')})) > 0)")
 
 
 # One comparison for both names, as Splink's ForenameSurnameComparison: two records with first and

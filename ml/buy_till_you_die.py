@@ -21,7 +21,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betaln, expit, gammaln
 
-from ml.likelihood_fitting import ByValue, aggregate_rows, by_value, check_positive, hyp2f1_robust, maximise_likelihood, rfm_arrays
+from ml.likelihood_fitting import (
+    ByValue,
+    aggregate_rows,
+    by_value,
+    check_positive,
+    hyp2f1_robust,
+    log_hyp2f1_positive,
+    maximise_likelihood,
+    rfm_arrays,
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,15 @@ class BetaGeometricNBD:
         # Euler's transformation: (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z).
         # The right side keeps the power small for heavy buyers, where the left side's 2F1 overflows.
         log_one_minus_z = np.log(alpha + age) - np.log(alpha + age + t)
-        tail = np.exp((a - 1) * log_one_minus_z) * hyp2f1_robust(a + b - 1 - r + shift, a - 1, a + b + x - 1 + shift, z)
+        with np.errstate(over="ignore", invalid="ignore"):
+            tail = np.exp((a - 1) * log_one_minus_z) * hyp2f1_robust(a + b - 1 - r + shift, a - 1, a + b + x - 1 + shift, z)
+        # A tight drop-out prior (a and b in the thousands) overflows the right side instead, while the
+        # left side's 2F1 then has only positive terms and sums in log space.
+        off = ~np.isfinite(tail) | (tail < 0)
+        if off.any():
+            x_off, z_off, log_off = (np.broadcast_to(v, off.shape)[off] for v in (x, z, log_one_minus_z))
+            tail = np.where(off, 0.0, tail)
+            tail[off] = np.exp((r + x_off) * log_off + log_hyp2f1_positive(r + x_off, b + x_off + shift, a + b + x_off - 1 + shift, z_off))
         return (a + b + x - 1 + shift) / (a - 1) * (1 - tail) * self.probability_alive(x, t_x, age)
 
 

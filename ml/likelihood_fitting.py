@@ -74,6 +74,7 @@ def hyp2f1_robust(a: float, b: float, c: np.ndarray, z: np.ndarray) -> np.ndarra
 
     scipy fails when c - a - b is a large integer (here: r - a an integer and a heavy buyer). Then c
     is large, so the series' term ratio (a+k)(b+k)z / ((c+k)(k+1)) is tiny and a few dozen terms do.
+    Where the true value overflows a float the result stays inf or nan: see `log_hyp2f1_positive`.
     """
     c, z = np.broadcast_arrays(np.asarray(c, dtype=float), np.asarray(z, dtype=float))
     value = np.array(hyp2f1(a, b, c, z), dtype=float)
@@ -84,7 +85,33 @@ def hyp2f1_robust(a: float, b: float, c: np.ndarray, z: np.ndarray) -> np.ndarra
         for k in range(100_000):
             term = term * (a + k) * (b + k) / ((cb + k) * (k + 1)) * zb
             total += term
-            if (np.abs(term) <= 1e-17 * np.abs(total)).all():
+            # A sum that overflowed will not come back: stop rather than run all the terms.
+            if ((np.abs(term) <= 1e-17 * np.abs(total)) | ~np.isfinite(total)).all():
                 break
         value[bad] = total
     return value
+
+
+def log_hyp2f1_positive(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """log 2F1(a, b; c; z) for a, b, c > 0 and 0 <= z < 1, where 2F1 itself may overflow a float.
+
+    Every term of the power series is then positive, so the series is summed in log space. The term
+    ratio (a+k)(b+k)z / ((c+k)(k+1)) rises above 1 while k is small against a*b*z/c and falls towards
+    z after, so the sum stops once the ratio is below 1 and the term below 1e-17 of the total.
+    """
+    shape = np.broadcast(a, b, c, z).shape
+    a, b, c, z = (np.atleast_1d(v).astype(float) for v in np.broadcast_arrays(a, b, c, z))
+    if not ((a > 0).all() and (b > 0).all() and (c > 0).all() and (z >= 0).all() and (z < 1).all()):
+        raise ValueError("log_hyp2f1_positive needs a, b, c > 0 and 0 <= z < 1")
+    log_z = np.log(np.where(z > 0, z, 1.0))
+    log_term, log_total = np.zeros(a.shape), np.zeros(a.shape)
+    active = z > 0
+    k = 0
+    while active.any():
+        ia = np.flatnonzero(active)
+        log_ratio = np.log((a[ia] + k) * (b[ia] + k) / ((c[ia] + k) * (k + 1))) + log_z[ia]
+        log_term[ia] += log_ratio
+        log_total[ia] = np.logaddexp(log_total[ia], log_term[ia])
+        active[ia] = (log_ratio >= 0) | (log_term[ia] - log_total[ia] > -39.0)
+        k += 1
+    return log_total.reshape(shape)

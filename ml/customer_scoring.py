@@ -34,11 +34,15 @@ from ml.value_level import value_level
 
 
 @dataclass(frozen=True)
-class ScoringOutcome:
+class CustomerScores:
+    """One night's scores: a row per current customer, the scorer of each model, and each score
+    that no customer is served tonight with the reason (the run says so rather than serving nulls
+    in silence)."""
+
     scored_on: date
-    customers: int
+    frame: pl.DataFrame
     scorers: dict[str, str]
-    path: Path
+    not_served: dict[str, str]
 
 
 def service_feature_refs(store: FeatureStore, services: list[str]) -> list[str]:
@@ -117,7 +121,7 @@ LAPSED_SCORER = "baseline:mbg_nbd (lapsed)"
 
 
 def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, settings: ModelSettings,
-                    registry: ModelRegistry) -> tuple[date, pl.DataFrame, dict[str, str]]:
+                    registry: ModelRegistry) -> CustomerScores:
     """Every current customer's scores, reasons and the scorer of each model, as of the newest
     extract date. A customer who opted out of personalization, or is in the measurement holdout, is
     not scored: their row says `personalization_allowed = false` (and `in_holdout`) and holds no
@@ -129,12 +133,15 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
     in_holdout = features["customer_id"].is_in(list(holdout_customers(connection))).to_numpy()
     allowed = ~opted_out & ~in_holdout
     btyd_value = probability_alive = quiet = np.full(features.height, np.nan)
+    btyd_failure = None
     try:
         btyd = fit_btyd_baseline(features.filter(pl.Series(~opted_out)))
         btyd_value, probability_alive = btyd.expected_value(features, settings.labels.clv.horizon_days), btyd.probability_alive(features)
         quiet = btyd.probability_no_purchase(features, settings.labels.churn.horizon_days)
-    except ValueError:
-        pass  # Too young a history (no repeat buyer yet) or a degenerate fit: no BG/NBD value or P(alive).
+    except ValueError as error:
+        # Too young a history (no repeat buyer yet) or a degenerate fit: no BG/NBD value, P(alive) or
+        # lapsed buyers' churn tonight, and the night says why.
+        btyd_failure = f"no BG/NBD + Gamma-Gamma fit tonight: {error}"
     # The churn model learns from active customers only (see ml.labels); lapsed buyers get MBG/NBD's figure below.
     # Active as the churn label defines it: an order within `active_days` (counting a cancelled one, which the
     # features' last-order date includes; the label counts placed orders).
@@ -173,7 +180,20 @@ def score_customers(connection: duckdb.DuckDBPyConnection, store: FeatureStore, 
         columns[f"{name}_model_version"] = pl.Series(versions, dtype=pl.String)
         scorers[name] = scorer
     columns["probability_alive"] = pl.Series(np.where(allowed, probability_alive, np.nan)).fill_nan(None)
-    return as_of, pl.DataFrame(columns), scorers
+    frame = pl.DataFrame(columns)
+    return CustomerScores(as_of, frame, scorers, _not_served(frame, scorers, btyd_failure))
+
+
+def _not_served(frame: pl.DataFrame, scorers: dict[str, str], btyd_failure: str | None) -> dict[str, str]:
+    """Each score column that no customer who may be scored holds tonight, with the reason."""
+    may_be_scored = frame.filter(pl.col("personalization_allowed"))
+    if may_be_scored.is_empty():
+        return {}
+    reasons = {spec.score: (btyd_failure if name == "clv" else None) or f"{name} has no trained version yet, so no baseline either"
+               for name, spec in MODELS.items() if scorers[name] == "none"}
+    if btyd_failure:
+        reasons["probability_alive"] = btyd_failure
+    return {column: reason for column, reason in reasons.items() if may_be_scored[column].is_null().all()}
 
 
 def write_scores(scores: pl.DataFrame, scored_on: date, feature_files_dir: Path, keep_days: int) -> Path:

@@ -66,7 +66,8 @@ class PipelineOutcome:
 
 
 def model_notes_from(events) -> list[str]:
-    """`churn: ...` lines from the challenger and champion assets' metadata, and the recommender's."""
+    """`churn: ...` lines from the challenger and champion assets' metadata, a `scores:` line naming
+    each score no customer is served tonight and why, and the recommender's line."""
     metadata = {event.asset_key.path[-1]: {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
                 for event in events if event.asset_key.path[0] == "ml"}
     notes = []
@@ -79,6 +80,9 @@ def model_notes_from(events) -> list[str]:
             continue
         scores = ", ".join(f"{key.removesuffix('_challenger')} {value:.3f}" for key, value in challenger.items() if key.endswith("_challenger"))
         notes.append(f"{name}: version {challenger['version']} ({scores}); {champion.get('decision', '?')}: {champion.get('reason', '')}")
+    not_served = metadata.get("customer_scores", {}).get("not_served")
+    if not_served:
+        notes.append("scores: served to no customer tonight: " + "; ".join(f"{column} ({reason})" for column, reason in not_served.items()))
     recommendations = metadata.get("product_recommendations")
     if recommendations is not None:
         judged = ", ".join(f"{key.removeprefix('ndcg_at_10_')} {value:.3f}" for key, value in recommendations.items()

@@ -10,9 +10,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from dagster_project.demo_exports import generate_demo_exports
+from ml.model_catalog import MODELS
 from tests.cli.landing_shapes import blank_columns, empty_last_day, keep_days, keep_sources, no_emails, run_shape, ten_records
 from tests.conftest import query
 
@@ -52,8 +54,17 @@ def test_each_contract_valid_shape_runs_and_says_what_it_could_not_do(shape, gen
     assert "too few" in outcome.identity_note
     # Models that cannot train on so little history say why.
     assert any("not trained" in note for note in outcome.model_notes), outcome.model_notes
+    # A score served to no one is named with its reason, never left as silent nulls.
+    scores = pl.read_parquet(sorted((cxp_home / "features" / "customer_scores").glob("2*/data_0.parquet"))[-1])
+    may_be_scored = scores.filter(pl.col("personalization_allowed"))
+    unserved = [column for column in (*(spec.score for spec in MODELS.values()), "probability_alive")
+                if may_be_scored[column].is_null().all()]
+    scores_note = next((note for note in outcome.model_notes if note.startswith("scores: ")), "")
+    assert all(f"{column} (" in scores_note for column in unserved), (unserved, outcome.model_notes)
     if shape in ("crm_only", "ten_records"):
         assert {"ecommerce_orders", "email_events", "support_tickets"} <= set(outcome.absent_sources)
+        # Nobody bought: no purchase model to value anyone with, and the run says so.
+        assert "expected_value_usd (no BG/NBD + Gamma-Gamma fit tonight: no customer in the rows has bought" in scores_note
     if shape == "ten_records":
         (contacts,) = landing.glob("crm/*.csv")
         with contacts.open(newline="", encoding="utf-8-sig") as file:

@@ -108,12 +108,15 @@ def customer_scores(context: dg.AssetExecutionContext, warehouse: DuckDBResource
         if not connection.execute("SELECT count(*) FROM features.customer_profile_features").fetchall()[0][0]:
             context.log.warning("No customer has a profile yet: nothing to score.")
             return dg.MaterializeResult(metadata={"customers": 0})
-        as_of, scores, scorers = score_customers(connection, feature_store.open(), settings, model_registry.registry())
-    path = write_scores(scores, as_of, feature_store.settings().feature_files_dir, settings.scoring.keep_days)
-    context.log.info(f"Scored {scores.height:,} customers as of {as_of} with {scorers}")
+        scored = score_customers(connection, feature_store.open(), settings, model_registry.registry())
+    scores = scored.frame
+    path = write_scores(scores, scored.scored_on, feature_store.settings().feature_files_dir, settings.scoring.keep_days)
+    context.log.info(f"Scored {scores.height:,} customers as of {scored.scored_on} with {scored.scorers}")
+    for column, reason in scored.not_served.items():
+        context.log.warning(f"{column} is served to no customer tonight: {reason}")
     return dg.MaterializeResult(metadata={
-        "scored_on": str(as_of), "customers": scores.height, "path": dg.MetadataValue.path(str(path)),
-        "scorers": dg.MetadataValue.json(scorers),
+        "scored_on": str(scored.scored_on), "customers": scores.height, "path": dg.MetadataValue.path(str(path)),
+        "scorers": dg.MetadataValue.json(scored.scorers), "not_served": dg.MetadataValue.json(scored.not_served),
         **{f"mean_{spec.score}": (dg.MetadataValue.float(float(scores[spec.score].mean())) if scores[spec.score].is_not_null().any()
                                   else "none scored") for spec in MODELS.values()},
         "churn_scored": int(scores["churn_probability"].is_not_null().sum()),

@@ -49,9 +49,9 @@ requester used by several people (a generic mailbox); `person_id` is then its fi
 `record_classes` (comma-separated, empty for a clean record) says how the record is hard to link:
 the slips typed into it (`typo` in a name, street or postcode; `nickname`; `swap` of first and last
 name; `missing_field`: a first name left empty or cut to an initial, or a birth date left out;
-`birthdate_error`: a digit wrong, day and month swapped, or the year off by one; `address_variant`:
-street type spelt out or abbreviated, a unit added, the number left out; `compound_surname`: one part
-of a double surname), `moved_address` when it shows its person's address after a move, and its
+`birthdate_error`: a digit wrong, day and month swapped, the year off by one, or another date
+altogether; `address_variant`: street type spelt out or abbreviated, a unit added, the number left
+out; `compound_surname`: one part of a double surname), `moved_address` when it shows its person's address after a move, and its
 person's `household` (lives with others at one address) and `namesake` (another person has the same
 first and last name). Rates: `RecordCorruption` in `record_corruption.py`, scaled by
 `cxp generate --corruption-scale`.

@@ -73,6 +73,16 @@ def _formal_names_agree(left: str = "l", right: str = "r") -> str:
             f"or list_has_any(first_name_forms_{left}, first_name_forms_{right}))")
 
 
+def _nickname_with_typo(left: str = "l", right: str = "r") -> str:
+    """One first name a typo away from a formal form of the other, a nickname ("lizzie" and
+    "elkizabeth"). A list function per pair: used only where cheaper tests have narrowed the pairs
+    (in every level, over Splink's u-sample pairs, it tripled the scoring time)."""
+    return " or ".join(
+        f"len(list_filter(first_name_forms_{a}, lambda form: {_one_edit_apart('form', f'first_name_{b}')})) > 0"
+        for a, b in ((left, right), (right, left))
+    )
+
+
 # One comparison for both names, as Splink's ForenameSurnameComparison: two records with first and
 # last name swapped agree once, not twice, and "same last name, another first name" (a household)
 # is a level of its own rather than two weights that pull apart.
@@ -82,7 +92,8 @@ NAME = Comparison(
     levels=(
         Level("exact", "full_name_l = full_name_r", tf_column="full_name"),
         Level("first and last name swapped", "first_name_l = last_name_r and last_name_l = first_name_r"),
-        Level("same last name, nickname of the same first name", f"last_name_l = last_name_r and {_formal_names_agree()}"),
+        Level("same last name, nickname of the same first name",
+              f"last_name_l = last_name_r and ({_formal_names_agree()} or {_nickname_with_typo()})"),
         Level("one typo in one name",
               f"(first_name_l = first_name_r and {_one_edit_apart('last_name_l', 'last_name_r')}) "
               f"or (last_name_l = last_name_r and {_one_edit_apart('first_name_l', 'first_name_r')})"),
@@ -136,7 +147,7 @@ def _swapped_onto(left: str, right: str) -> str:
 
 FIRST_NAMES_DIFFER_SQL = (
     "first_name_l is not null and first_name_r is not null and not ("
-    f"{_formal_names_agree()} or {_swapped_onto('l', 'r')} or {_swapped_onto('r', 'l')} "
+    f"{_formal_names_agree()} or {_nickname_with_typo()} or {_swapped_onto('l', 'r')} or {_swapped_onto('r', 'l')} "
     "or ((length(first_name_l) = 1 or length(first_name_r) = 1) and first_name_initial_l = first_name_initial_r) "
     "or jaro_winkler_similarity(first_name_l, first_name_r) >= 0.8)"
 )

@@ -14,6 +14,7 @@ from dagster_project.demo_exports.contact_formats import distort_email, is_valid
 from dagster_project.demo_exports.crm_export import salesforce_id
 from dagster_project.demo_exports.delivery import DeliverySchedule
 from dagster_project.demo_exports.name_noise import one_character_edit, strip_accents, toggle_accent
+from dagster_project.demo_exports.record_corruption import BIRTHDATE_ERROR, RecordCorruption, corrupt_birthdates
 
 
 def test_salesforce_ids_carry_the_case_checksum():
@@ -63,3 +64,15 @@ def test_summary_prints_on_two_lines():
     summary = GenerationSummary(Path("out"), dt.date(2024, 1, 1), dt.date(2024, 1, 2), 10, 1, 12,
                                 {"crm/contacts": 3}, 0.5)
     assert str(summary).splitlines()[1].strip() == "rows: crm/contacts 3"
+
+
+def test_some_birthdates_are_another_date_altogether_and_the_others_stay_as_they_were():
+    born = np.datetime64("1980-06-15") - (np.arange(20_000) % 15_000).astype("timedelta64[D]")
+    slipped = lambda rates: corrupt_birthdates(born, rates, np.random.default_rng(7))  # noqa: E731
+    without, _ = slipped(RecordCorruption(birthdate_replaced=0.0))
+    with_replacements, tags = slipped(RecordCorruption(birthdate_replaced=0.02))
+    changed = np.flatnonzero((with_replacements != without) & ~np.isnat(without))  # NaT != NaT
+    # About the rate, each a year or more from the true date (no slip a matcher could forgive), and tagged.
+    assert 300 <= len(changed) <= 500
+    assert (np.abs((with_replacements[changed] - born[changed]).astype(int)) >= 365).all()
+    assert all(BIRTHDATE_ERROR in tags[i] for i in changed)

@@ -144,6 +144,11 @@ HAND_MADE = [
          phone_e164=None, street="9 lark hill", postcode="43215", city="columbus", birthdate=None),
     dict(record_id="swapped_formal_nickname:b", first_name="pennywhistle", last_name="peggy", email="mpw@example.org",
          phone_e164=None, street="9 lark hill", postcode="43215", city="columbus", birthdate=None),
+    # A nickname on one record, the formal name with a typo on the other ("lizzie" and "elkizabeth").
+    dict(record_id="nickname_typo:a", first_name="peggy", last_name="quartermaine", email=None,
+         phone_e164=None, street="14 alder ct", postcode="53703", city="madison", birthdate=None),
+    dict(record_id="nickname_typo:b", first_name="margarret", last_name="quartermaine", email=None,
+         phone_e164=None, street="14 alder ct", postcode="53703", city="madison", birthdate=None),
     # No first name, the compound surname split across both fields; the same email and address.
     dict(record_id="compound_split:a", first_name="imogen", last_name="holloway brandt", email="ihb@example.org",
          phone_e164=None, street="52 fenwick rd", postcode="27601", city="raleigh", birthdate=None),
@@ -240,6 +245,7 @@ def test_a_household_stays_apart(scored_pairs: pl.DataFrame) -> None:
     ("swapped_nickname", "swapped, first name cut short or a nickname"),
     ("swapped_formal_nickname", "swapped, first name cut short or a nickname"),
     ("compound_split", "the whole name is the other's compound last name"),
+    ("nickname_typo", "same last name, nickname of the same first name"),
 ])
 def test_a_name_written_another_way_is_one_person_to_the_household_guard(scored_pairs: pl.DataFrame, name: str, level: str) -> None:
     pair = scored_pairs.filter(pl.col("record_id_l").str.starts_with(f"{name}:"), pl.col("record_id_r").str.starts_with(f"{name}:"))

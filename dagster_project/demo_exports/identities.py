@@ -78,8 +78,8 @@ def assign_identities(people: pl.DataFrame, pools: dict[str, CountryPool], timel
     last = np.empty(n, dtype=object)
     for code in COUNTRIES:
         rows = np.flatnonzero(country == code)
-        first[rows] = pools[code].first_names[rng.integers(0, len(pools[code].first_names), size=len(rows))]
-        last[rows] = pools[code].last_names[rng.integers(0, len(pools[code].last_names), size=len(rows))]
+        first[rows] = pools[code].first_names.draw(rng, len(rows))
+        last[rows] = pools[code].last_names.draw(rng, len(rows))
     address = _draw_addresses(country, pools, rng)
     phone = draw_national_numbers(country, rng)
     household = _form_households(country, rng)

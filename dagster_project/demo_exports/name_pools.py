@@ -1,8 +1,9 @@
-"""Pools of names, streets and localities per country, drawn once from Faker.
+"""Pools of names, streets and localities per country.
 
-Faker samples first and last names by real-world frequency, so drawing a pool of a few
-thousand names and sampling it uniformly with numpy keeps the realistic collisions
-(many Smiths, many Johns) that make identity resolution hard, at numpy speed.
+US names come at their census frequencies (`census_names`: many Smiths, many Johns, and the long
+tail of rare names that keeps namesakes as rare as in reality). Other countries' names, and every
+country's streets and localities, are a pool of a few thousand drawn once from Faker, which samples
+by frequency where its locale knows one, then sampled uniformly with numpy.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from faker import Faker
+
+from dagster_project.demo_exports.census_names import NameFrequencies, census_first_names, census_last_names
 
 COUNTRIES = ("US", "CA", "GB", "DE", "FR")
 COUNTRY_SHARES = (0.80, 0.07, 0.06, 0.04, 0.03)
@@ -29,8 +32,8 @@ _LOCALES = {"US": "en_US", "CA": "en_CA", "GB": "en_GB", "DE": "de_DE", "FR": "f
 class CountryPool:
     """Candidate values for the people of one country (object arrays of str)."""
 
-    first_names: np.ndarray
-    last_names: np.ndarray
+    first_names: NameFrequencies
+    last_names: NameFrequencies
     street_names: np.ndarray
     cities: np.ndarray
     provinces: np.ndarray
@@ -74,9 +77,14 @@ def build_pools(people_per_country: dict[str, int], rng: np.random.Generator) ->
         place_pool = int(np.clip(count // 4, 100, 2000))
         apartments = _draw(faker.secondary_address, 200) if country in ("US", "CA") else np.array([], dtype=object)
         cities, provinces, postcodes = _localities(faker, country, place_pool)
+        if country == "US":
+            first_names, last_names = census_first_names(), census_last_names()
+        else:
+            first_names = NameFrequencies.uniform(_draw(faker.first_name, name_pool))
+            last_names = NameFrequencies.uniform(_draw(faker.last_name, name_pool))
         pools[country] = CountryPool(
-            first_names=_draw(faker.first_name, name_pool),
-            last_names=_draw(faker.last_name, name_pool),
+            first_names=first_names,
+            last_names=last_names,
             street_names=_draw(faker.street_name, place_pool),
             cities=cities,
             provinces=provinces,

@@ -65,11 +65,11 @@ def read_cdnow(path: Path | None = None) -> pl.DataFrame:
 
 
 def named_buyers(customer_ids: list[str], seed: int) -> pl.DataFrame:
-    """A name and an email per CDNOW customer, drawn from the US name pool."""
+    """A name and an email per CDNOW customer, drawn from the US names at their census frequencies."""
     rng = np.random.default_rng(seed)
     pool = build_pools({"US": len(customer_ids)}, rng)["US"]
-    first = rng.choice(pool.first_names, len(customer_ids))
-    last = rng.choice(pool.last_names, len(customer_ids))
+    first = pool.first_names.draw(rng, len(customer_ids))
+    last = pool.last_names.draw(rng, len(customer_ids))
     return pl.DataFrame({"customer_id": customer_ids, "first": first, "last": last}).with_columns(
         pl.concat_str("first", pl.lit(" "), "last").alias("name"),
         pl.concat_str(pl.col("first").str.to_lowercase(), pl.lit("."), pl.col("last").str.to_lowercase(),

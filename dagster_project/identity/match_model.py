@@ -119,6 +119,8 @@ def build_splink_settings(settings: MatchingSettings) -> SettingsCreator:
         # The comparison vector values (`gamma_*`) come only with the matching columns; they name each level.
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,
+        # Read by the household guard's name tests (FIRST_NAMES_DIFFER_SQL, EMAIL_NAMES_DIFFER_SQL), not by a comparison.
+        additional_columns_to_retain=["first_name_records", "first_name_seen", "first_name_seen_in_email", "first_name_seen_forms"],
     )
 
 

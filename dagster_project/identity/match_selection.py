@@ -37,7 +37,7 @@ def _kept_apart(settings: MatchingSettings) -> pl.Expr:
     birthdates_agree = pl.col("birthdate_level").is_in(AGREEING_BIRTHDATE_LEVELS) & (
         (pl.col("name_level") != DIFFERENT_LABEL) | (pl.col("birthdate_level") == "exact")
     )
-    return pl.col("first_names_differ") & ~birthdates_agree
+    return (pl.col("first_names_differ") | pl.col("email_names_differ")) & ~birthdates_agree
 
 
 def _closure_edges(
@@ -223,7 +223,9 @@ def label_match_decisions(
     kept_apart = pl.when(_kept_apart(settings)).then(
         pl.concat_str(
             pl.lit("kept apart: "),
-            pl.when(pl.col("name_level") == DIFFERENT_LABEL).then(pl.lit("whole name")).otherwise(pl.lit("first name")),
+            pl.when(pl.col("name_level") == DIFFERENT_LABEL).then(pl.lit("whole name"))
+            .when(pl.col("first_names_differ")).then(pl.lit("first name"))
+            .otherwise(pl.lit("first name in the email")),
             pl.lit(" different, birthdate "), pl.col("birthdate_level"),
         )
     )

@@ -10,7 +10,8 @@ import duckdb
 import polars as pl
 from splink import DuckDBAPI, Linker
 
-from dagster_project.identity.match_comparisons import COMPARISONS, FIRST_NAMES_DIFFER_SQL
+from dagster_project.identity.email_names import with_first_name_seen
+from dagster_project.identity.match_comparisons import COMPARISONS, EMAIL_NAMES_DIFFER_SQL, FIRST_NAMES_DIFFER_SQL
 from dagster_project.identity.match_model import MatchingSettings, TooLittleEvidence, as_node_frame, build_splink_settings, with_name_forms
 from dagster_project.identity.splink_internals import SplinkException, m_probability_floor
 from dagster_project.warehouse import frames_registered
@@ -42,6 +43,8 @@ def _register_matching_input(
         settings.nicknames,
     )
     # The forms of the last name too: with the names swapped, a nickname sits in the last-name field.
+    # And of the first name the record shows, in its own field or only in its email.
+    named = with_name_forms(with_first_name_seen(named), settings.nicknames, "first_name_seen").drop("formal_first_name_seen")
     prepared = with_name_forms(named, settings.nicknames, "last_name").drop("formal_last_name").with_columns(
         pl.concat_str("first_name", "last_name", separator=" ").alias("full_name"),
         pl.col("first_name").str.slice(0, 1).alias("first_name_initial"),
@@ -54,6 +57,8 @@ def _register_matching_input(
         pl.col("street").str.replace_all(r"\b\w*\d\w*\b", " ").str.replace_all(r"\s+", " ").str.strip_chars()
         .alias("street_name"),
         pl.col("birthdate").dt.year().alias("birth_year"),
+        # How many records bear the first name: a spelling many share is a name, not a slip (FIRST_NAMES_DIFFER_SQL).
+        pl.when(pl.col("first_name").is_not_null()).then(pl.len().over("first_name")).alias("first_name_records"),
         # The street's number and its words (no digits), for addresses whose lines differ in order or extent.
         pl.col("street").str.extract(r"^\s*(\d+)", 1).alias("house_number"),
         pl.col("street").str.split(" ").list.eval(pl.element().filter(pl.element().str.contains(r"^[^\d]{2,}$"))).list.unique()
@@ -133,7 +138,8 @@ def _scored_pairs_sql(predictions_table: str, columns: list[str]) -> str:
             match_weight,
             {", ".join(comparison_weights)},
             {", ".join(comparison_levels)},
-            coalesce({FIRST_NAMES_DIFFER_SQL}, false) as first_names_differ
+            coalesce({FIRST_NAMES_DIFFER_SQL}, false) as first_names_differ,
+            coalesce({EMAIL_NAMES_DIFFER_SQL}, false) as email_names_differ
         from {predictions_table}
     """
 
@@ -147,7 +153,7 @@ def score_record_pairs(
 
     Columns: record_id_l, record_id_r, match_probability, match_weight (prior + the comparisons'
     weights) and, for name, birthdate, address, phone and email, `<comparison>_match_weight` (term-
-    frequency adjustments included) and `<comparison>_level` (the level's label); `first_names_differ`. Runs on `connection` (e.g. the warehouse's) or an
+    frequency adjustments included) and `<comparison>_level` (the level's label); `first_names_differ` and `email_names_differ` (the household guard's name tests). Runs on `connection` (e.g. the warehouse's) or an
     in-memory DuckDB, and removes its working tables afterwards.
 
     Raises `TooLittleEvidence` when the nodes carry names alone (or no names), or when training

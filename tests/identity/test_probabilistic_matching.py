@@ -165,6 +165,29 @@ HAND_MADE = [
          phone_e164="+15557770123", street="3 juniper way", postcode="64105", city="kansas city", birthdate=None),
     dict(record_id="household_order:b", first_name="leopold", last_name="ashdown", email=None,
          phone_e164="+15557770123", street="3 juniper way", postcode="64105", city="kansas city", birthdate=None),
+    # A household of Mary and Mark: two names alike (Jaro-Winkler 0.88) that many records bear, so no
+    # typo of each other. Same address and phone, no birthdates.
+    dict(record_id="household_alike_names:a", first_name="mary", last_name="quillfeather", email=None,
+         phone_e164="+15556660190", street="88 tamarack dr", postcode="84101", city="salt lake city", birthdate=None),
+    dict(record_id="household_alike_names:b", first_name="mark", last_name="quillfeather", email=None,
+         phone_e164="+15556660190", street="88 tamarack dr", postcode="84101", city="salt lake city", birthdate=None),
+    # A household member who left the first name out of the order, but whose email spells it
+    # (Kevin, not Donna). Same address and phone, no birthdates.
+    dict(record_id="household_email_name:a", first_name="donna", last_name="brackenbury", email=None,
+         phone_e164="+15556660191", street="5 sorrel ct", postcode="37203", city="nashville", birthdate=None),
+    dict(record_id="household_email_name:b", first_name=None, last_name="brackenbury", email="kevin_brackenbury41@example.net",
+         phone_e164="+15556660191", street="5 sorrel ct", postcode="37203", city="nashville", birthdate=None),
+    # The same, when the email spells the first name the other record writes: one person.
+    dict(record_id="email_name_agrees:a", first_name="donna", last_name="fairweather", email=None,
+         phone_e164="+15556660192", street="61 heron st", postcode="37204", city="nashville", birthdate=None),
+    dict(record_id="email_name_agrees:b", first_name=None, last_name="fairweather", email="donna.fairweather7@example.net",
+         phone_e164="+15556660192", street="61 heron st", postcode="37204", city="nashville", birthdate=None),
+    # A household member with the names swapped whose first name only shares the other's initial:
+    # "marchbank susanne" is not "stephen marchbank". Same address and phone, no birthdates.
+    dict(record_id="household_swapped_initial:a", first_name="stephen", last_name="marchbank", email=None,
+         phone_e164="+15556660193", street="17 osprey ln", postcode="43201", city="columbus", birthdate=None),
+    dict(record_id="household_swapped_initial:b", first_name="marchbank", last_name="susanne", email=None,
+         phone_e164="+15556660193", street="17 osprey ln", postcode="43201", city="columbus", birthdate=None),
 ]
 
 
@@ -241,6 +264,25 @@ def test_a_household_stays_apart(scored_pairs: pl.DataFrame) -> None:
     assert not is_edge(scored_pairs, "household_swapped:a", "household_swapped:b")
 
 
+@pytest.mark.parametrize("name, decision", [
+    ("household_alike_names", "kept apart: first name different, birthdate missing"),
+    ("household_email_name", "kept apart: first name in the email different, birthdate missing"),
+    # Not the "swapped, first name cut short" level any more, so the pair score itself stays low.
+    ("household_swapped_initial", "below threshold"),
+])
+def test_household_members_with_names_a_typo_could_not_explain_stay_apart(scored_pairs: pl.DataFrame, name: str, decision: str) -> None:
+    decided = label_match_decisions(scored_pairs, MatchingSettings(nicknames=NICKNAMES)).filter(
+        pl.col("record_id_l").str.starts_with(f"{name}:"), pl.col("record_id_r").str.starts_with(f"{name}:"))
+    assert decided["decision"].to_list() == [decision]
+    assert not is_edge(scored_pairs, f"{name}:a", f"{name}:b")
+
+
+def test_a_first_name_the_email_spells_as_the_other_record_writes_it_joins_them(scored_pairs: pl.DataFrame) -> None:
+    pair = scored_pairs.filter(pl.col("record_id_l").str.starts_with("email_name_agrees:"), pl.col("record_id_r").str.starts_with("email_name_agrees:"))
+    assert not pair["email_names_differ"].item()
+    assert is_edge(scored_pairs, "email_name_agrees:a", "email_name_agrees:b")
+
+
 @pytest.mark.parametrize("name, level", [
     ("swapped_nickname", "swapped, first name cut short or a nickname"),
     ("swapped_formal_nickname", "swapped, first name cut short or a nickname"),
@@ -295,7 +337,7 @@ def scored(*rows: tuple) -> pl.DataFrame:
             {"record_id_l": left, "record_id_r": right, "match_probability": probability, "match_weight": 0.0,
              **{f"{name}_match_weight": weights.get(name, 0.0) for name in WEIGHTS},
              "name_level": "different" if weights.get("name", 0.0) < 0 else "exact",
-             "birthdate_level": "missing", "first_names_differ": bool(differ and differ[0])}
+             "birthdate_level": "missing", "first_names_differ": bool(differ and differ[0]), "email_names_differ": False}
             for left, right, probability, weights, *differ in rows
         ]
     )
@@ -389,7 +431,7 @@ def test_every_scored_pair_records_why_it_is_or_is_not_an_edge() -> None:
         "name_match_weight": [3.0, -2.5, 1.0, -2.5, -5.0], "birthdate_match_weight": [0.0, -4.0, 0.0, 6.0, 4.0],
         "name_level": ["exact", "same last name, another first name", "exact", "same last name, another first name", "different"],
         "birthdate_level": ["missing", "different", "missing", "exact", "one digit apart"],
-        "first_names_differ": [False, True, False, True, True],
+        "first_names_differ": [False, True, False, True, True], "email_names_differ": [False] * 5,
     })
     decided = label_match_decisions(pairs, MatchingSettings(match_threshold=0.88, nicknames=NICKNAMES))
     assert decided.select("record_id_l", "is_accepted", "decision").rows() == [

@@ -112,15 +112,21 @@ def _parse_rows(connection: duckdb.DuckDBPyConnection, spec: RawExportSpec, days
 def _partition_volumes(source: str, t: RawThresholds) -> str:
     """Per partition: its rows against the median of the partitions delivered before it, and its quarantined share."""
     return f"""
-        WITH history AS (
+        WITH steps AS (
+            SELECT *, rows_loaded - lag(rows_loaded) OVER (ORDER BY _extract_date) AS step
+            FROM {_LEDGER} WHERE source = $source),
+        -- The variance from day-to-day steps (half their mean square), not around the mean: a shop
+        -- whose tickets grow from 5 to 40 a day has a wide spread around the mean but steady days,
+        -- and an emptied day must still stand out.
+        history AS (
             SELECT *, median(rows_loaded) OVER before_it AS trailing_median_rows, avg(rows_loaded) OVER before_it AS trailing_mean_rows,
-                var_samp(rows_loaded) OVER before_it AS trailing_variance, count(*) OVER before_it AS earlier
-            FROM {_LEDGER} WHERE source = $source
+                avg(step * step) OVER before_it / 2 AS trailing_variance, count(*) OVER before_it AS earlier
+            FROM steps
             WINDOW before_it AS (ORDER BY _extract_date ROWS BETWEEN {t.trailing_partitions} PRECEDING AND 1 PRECEDING)),
         -- A quiet source's day is a count of rare events: its ratio to the median swings by chance
         -- (2 tickets against a median of 5), so it is judged by how likely so few rows are. Counts
         -- that vary more than a Poisson count (a first load of every contact, a campaign day) are
-        -- negative binomial with the earlier days' mean and variance (size r = mean^2 / (variance -
+        -- negative binomial with the earlier days' mean and step variance (size r = mean^2 / (variance -
         -- mean)); the others Poisson. An emptied day of a steady 10 tickets a day has probability
         -- e^-10 (4.5e-5); of a source with a request a day, e^-1 (0.37).
         quiet AS (

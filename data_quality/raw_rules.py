@@ -28,7 +28,7 @@ def raw_export_rules(spec: RawExportSpec, t: RawThresholds, fx_currencies: tuple
              "profile", lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="volume_ratio", min_value=t.min_volume_ratio)]),
         Rule("quiet_source_row_count_plausible", BLOCKING,
              f"A partition of a source with a median under {t.min_trailing_median_rows} rows a day holds a count at least "
-             f"{t.min_volume_probability:g} likely given the mean and variance of the {t.trailing_partitions} partitions before it "
+             f"{t.min_volume_probability:g} likely given the mean and day-to-day variance of the {t.trailing_partitions} partitions before it "
              "(negative binomial, or Poisson when they vary less): an emptied day of a steady 10+ tickets a day fails; a day "
              "without a privacy request, or a quiet day after a campaign, passes.",
              "profile", lambda gxe: [gxe.ExpectColumnValuesToBeBetween(column="volume_probability", min_value=t.min_volume_probability)]),

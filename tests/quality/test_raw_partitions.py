@@ -1,5 +1,6 @@
 """The raw suites' profiles and verdicts on hand-made raw rows in a real DuckDB warehouse."""
 
+import itertools
 import math
 from datetime import date, datetime, timedelta
 
@@ -114,10 +115,24 @@ def test_a_quiet_source_that_varies_more_than_poisson_is_judged_negative_binomia
     probability = profile(warehouse, days[-1:]).query("aspect == 'partition'")["volume_probability"].iloc[0]
     earlier = counts[:-1]
     mean = sum(earlier) / len(earlier)
-    variance = sum((c - mean) ** 2 for c in earlier) / (len(earlier) - 1)
+    # Half the mean square of the day-to-day steps (the first day has none before it).
+    steps = [after - before for before, after in itertools.pairwise(earlier)]
+    variance = sum(step**2 for step in steps) / len(steps) / 2
     size = mean**2 / (variance - mean)
     assert probability == pytest.approx(nbinom.cdf(1, size, size / (size + mean)))
     assert probability > THRESHOLDS.min_volume_probability
+
+
+def test_an_emptied_day_of_a_growing_quiet_source_is_judged_unlikely(warehouse):
+    """A young shop's tickets grow from 2 to 19 a day: the spread around the mean is the trend, not
+    noise, so it must not make an empty day look plausible (judged around the mean: 0.005)."""
+    days = [DAY + timedelta(days=n) for n in range(10)]
+    counts = [2, 4, 6, 8, 10, 12, 14, 16, 19, 0]
+    for day, count in zip(days, counts):
+        load_orders(warehouse, day, [order(k) for k in range(count)])
+    probability = profile(warehouse, days[-1:]).query("aspect == 'partition'")["volume_probability"].iloc[0]
+    assert probability < THRESHOLDS.min_volume_probability
+    assert probability == pytest.approx(math.exp(-sum(counts[:9]) / 9))  # steady steps: Poisson
 
 
 def test_a_column_that_turns_all_null_scores_a_fill_ratio_of_zero(warehouse):

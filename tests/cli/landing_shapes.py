@@ -55,7 +55,12 @@ def ten_records(landing: Path) -> None:
     keep_sources(landing, "crm")
     keep_days(landing, 1)
     (contacts,) = landing.glob("crm/*.csv")
-    contacts.write_text("".join(contacts.read_text(encoding="utf-8").splitlines(True)[:11]), encoding="utf-8")
+    # Ten records, not ten lines: a quoted field (a description) may hold line breaks.
+    lines = [line + "\n" for line in contacts.read_text(encoding="utf-8").split("\n")]
+    reader = csv.reader(iter(lines))
+    for _ in range(11):  # the header and ten records
+        next(reader)
+    contacts.write_text("".join(lines[:reader.line_num]), encoding="utf-8")
 
 
 def empty_last_day(landing: Path) -> None:

@@ -128,8 +128,15 @@ def test_one_more_day_of_demo_exports_changes_ids_only_through_recorded_merges_a
     for path in held_back.rglob("*"):
         if path.is_file():
             path.rename(landing / path.relative_to(held_back))
+    erased_before = query(warehouse, "select coalesce(sum(customers_erased), 0) from privacy.erasure_requests_processed")[0][0]
     assert run_pipeline(load_settings()).success
     after = dict(query(warehouse, "select record_id, customer_id from identity.customer_id_assignments"))
+    # The new day may carry an erasure request: that person's records are gone, and only theirs.
+    erased_now = query(warehouse, "select coalesce(sum(customers_erased), 0) from privacy.erasure_requests_processed")[0][0] - erased_before
+    erased = {before[record] for record in set(before) - set(after)}
+    assert len(erased) == erased_now
+    assert not any(before.get(record) in erased for record in after)
+    before = {record: customer for record, customer in before.items() if customer not in erased}
     retired = dict(query(warehouse, "select retired_customer_id, current_customer_id from identity.retired_customer_ids"))
     splits = set(query(warehouse, "select customer_id, related_customer_id from identity.customer_id_events where event_type = 'split'"))
 
@@ -145,6 +152,7 @@ def test_one_more_day_of_demo_exports_changes_ids_only_through_recorded_merges_a
     # One more day adds assignments for new customers and changes none: every earlier row stands as it
     # was, and a customer who survived a merge keeps the arm it had.
     assignments_after = ledger(warehouse)
+    assignments_before = [row for row in assignments_before if row[1] not in erased]
     assert set(assignments_before) <= set(assignments_after) and len(assignments_after) > len(assignments_before)
     arm_before = {customer: arm for _, customer, arm, _ in assignments_before}
     arm_after = {customer: arm for _, customer, arm, _ in assignments_after}

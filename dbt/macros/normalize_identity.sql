@@ -21,10 +21,16 @@
     end
 {%- endmacro %}
 
+{#- Lower-case letters that strip_accents leaves alone, written as people without them type them:
+    "Spieß" is "spiess" on the other system, "Sørensen" "sorensen", "Łukasz" "lukasz". -#}
+{% macro fold_letters(lowered) -%}
+    replace(replace(replace(replace(replace(replace({{ lowered }}, 'ß', 'ss'), 'æ', 'ae'), 'ø', 'o'), 'œ', 'oe'), 'ł', 'l'), 'đ', 'd')
+{%- endmacro %}
+
 {#- Trimmed, whitespace collapsed, lower-case, accents stripped -#}
 {#- Lower case without accents or periods: "J." is the initial J, "St. John" is "st john" -#}
 {% macro normalize_name(column) -%}
-    nullif(trim(regexp_replace(strip_accents(lower({{ clean_whitespace(column) }})), '[.]', '', 'g')), '')
+    nullif(trim(regexp_replace(strip_accents({{ fold_letters('lower(' ~ clean_whitespace(column) ~ ')') }}), '[.]', '', 'g')), '')
 {%- endmacro %}
 
 {#- First word of a full name; the rest is the last name (keeps compound surnames whole) -#}

@@ -174,7 +174,7 @@ street_words as (
         *,
         string_split(
             nullif(trim(regexp_replace(
-                regexp_replace(strip_accents(lower(street)), '[.,;#]', ' ', 'g'),
+                regexp_replace(strip_accents({{ fold_letters('lower(street)') }}), '[.,;#]', ' ', 'g'),
                 '[\s\pZ]+', ' ', 'g'
             )), ''),
             ' '
@@ -212,7 +212,7 @@ final as (
         ) as street,
         postcode,
         nullif(trim(regexp_replace(
-            regexp_replace(strip_accents(lower(city)), '[.,;]', ' ', 'g'),
+            regexp_replace(strip_accents({{ fold_letters('lower(city)') }}), '[.,;]', ' ', 'g'),
             '[\s\pZ]+', ' ', 'g'
         )), '') as city,
         country_code,

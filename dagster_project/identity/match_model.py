@@ -104,6 +104,9 @@ class MatchingSettings:
     """Name closure between two clusters that both carry an address (see `_closure_edges`) only when
     another person with the name is this unlikely: clusters × share of its first name × share of its
     last name in the data."""
+    max_expected_namesakes_mover: float = 0.1
+    """Name closure of two clusters seen one after the other (a move) only when another person with
+    the name is this unlikely, reckoned as for `max_expected_namesakes`."""
     closure_rules: bool = True
     """Whether `select_match_edges`, given the nodes, adds the cluster-level edges of `_closure_edges`."""
 

@@ -56,8 +56,11 @@ def _closure_edges(
       phone, address or birthdate that could tell namesakes apart), or when nothing but the address
       tells them apart (no birthdate or phone known on both sides and different: people move) and
       either the name is rare (`max_expected_namesakes`) or every record of one cluster was last
-      seen before every record of the other, as a move leaves them (namesakes live side by side). A
-      pair score cannot see that a name is unique in the data, only how common its parts are.
+      seen before every record of the other, as a move leaves them (namesakes live side by side),
+      and the name is not common (`max_expected_namesakes_mover`: two James Lees one after the
+      other are as likely two people). A full name writes the first name out ("m lewis" may be
+      any M. Lewis). A pair score cannot see that a name is unique in the data, only how common
+      its parts are.
       A name held by one cluster with a phone, address or birthdate and several thin ones joins
       them all.
 
@@ -75,7 +78,10 @@ def _closure_edges(
     named_ids = named.select("record_id")
     # The identifier comparisons have one level above null, the exact one, so a positive weight means equal values.
     same_identifier = pl.any_horizontal(pl.col(f"{c}_match_weight") > 0 for c in _IDENTIFIER_COMPARISONS.values())
-    provisional_edges = pl.concat([edges, candidates.filter(same_identifier).select("record_id_l", "record_id_r")])
+    # Without the edges of records that would bridge two people ("payne" at the Paynes' address):
+    # through them one person's cluster would carry another's birthdate.
+    unbridged = edges.join(_bridges(pairs, edges, nodes, settings), on=["record_id_l", "record_id_r"], how="anti")
+    provisional_edges = pl.concat([unbridged, candidates.filter(same_identifier).select("record_id_l", "record_id_r")])
     provisional_edges = provisional_edges.join(named_ids, left_on="record_id_l", right_on="record_id", how="semi").join(
         named_ids, left_on="record_id_r", right_on="record_id", how="semi"
     )
@@ -92,8 +98,9 @@ def _closure_edges(
 
     full_name = pl.col("formal_first_name") + " " + pl.col("last_name")
     cluster_is_thin = pl.all_horizontal(pl.col(c).is_null().all() for c in _DISTINGUISHING_COLUMNS).over("cluster")
+    # A full name writes the first name out: "m lewis" may be any M. Lewis.
     keyed = named.with_columns(cluster_is_thin.alias("is_thin"), full_name.alias("full_name")).filter(
-        pl.col("full_name").is_not_null()
+        pl.col("full_name").is_not_null(), pl.col("first_name").str.len_chars() > 1
     )
     # What could tell two bearers of one name apart besides an address (people move): birthdates
     # or phones known on both sides with none in common.
@@ -122,10 +129,10 @@ def _closure_edges(
     name_parts = keyed.select("full_name", "formal_first_name", "last_name").unique("full_name")
     for column, frequencies in share.items():
         name_parts = name_parts.join(frequencies.select(column, f"{column}_share"), on=column)
-    rare = name_parts.filter(
-        named["cluster"].n_unique() * pl.col("formal_first_name_share") * pl.col("last_name_share")
-        < settings.max_expected_namesakes
-    ).select("full_name")
+    expected_namesakes = named["cluster"].n_unique() * pl.col("formal_first_name_share") * pl.col("last_name_share")
+    rare = name_parts.filter(expected_namesakes < settings.max_expected_namesakes).select("full_name")
+    # Two James Lees seen one after the other are as likely two people as one who moved.
+    mover_may_join = name_parts.filter(expected_namesakes < settings.max_expected_namesakes_mover).select("full_name")
     # One cluster's records all older than the other's: what a move leaves behind; namesakes live side by side.
     one_after_the_other = (pl.col("last_seen") <= pl.col("first_seen_other")) | (pl.col("last_seen_other") <= pl.col("first_seen"))
     # A name on one cluster with substance and several thin ones (a requester known by name and a
@@ -139,7 +146,8 @@ def _closure_edges(
     unique_names = pl.concat([
         one_with_substance,
         two_bearers.filter(pl.col("is_thin")).select("full_name"),
-        two_bearers.filter(~contradicted, one_after_the_other.fill_null(False)).select("full_name"),
+        two_bearers.filter(~contradicted, one_after_the_other.fill_null(False)).join(mover_may_join, on="full_name", how="semi")
+        .select("full_name"),
         two_bearers.filter(~contradicted).join(rare, on="full_name", how="semi").select("full_name"),
     ]).unique()
     bearers = keyed.join(unique_names, on="full_name", how="semi").select("record_id", "full_name", "cluster")
@@ -176,36 +184,61 @@ def select_match_edges(
         return edges
     frame = as_node_frame(nodes)
     edges = pl.concat([edges, _closure_edges(pairs, edges, frame, settings)]).unique(maintain_order=True)
-    bridges = _bridges(pairs, edges, frame, settings)
-    return edges.filter(~pl.col("record_id_l").is_in(bridges.implode()), ~pl.col("record_id_r").is_in(bridges.implode()))
+    return edges.join(_bridges(pairs, edges, frame, settings), on=["record_id_l", "record_id_r"], how="anti")
 
 
-def _bridges(pairs: pl.DataFrame, edges: pl.DataFrame, nodes: pl.DataFrame, settings: MatchingSettings) -> pl.Series:
-    """Records without a full name (a first name missing or cut to an initial, or no last name)
-    whose accepted pairs reach two people: "T. Morales" or "Morales" at the Morales' address
-    links to Teresa and to Tina alike, and must not make them one customer. The people are the
-    clusters the other records form without such records, or two records of one cluster that the
-    household guard keeps apart. A bridge is left on its own rather than given to either."""
+def _bridges(pairs: pl.DataFrame, edges: pl.DataFrame, nodes: pl.DataFrame, settings: MatchingSettings) -> pl.DataFrame:
+    """The edges to drop for records without a full name (a first name missing or cut to an
+    initial, or no last name) whose accepted pairs reach two people: "T. Morales" or "Morales" at
+    the Morales' address links to Teresa and to Tina alike, and must not make them one customer.
+    The people are the clusters the other records form without such records, or two records of
+    one cluster that the household guard keeps apart. Such a bridge is left on its own rather than
+    given to either (all its edges), unless its birthdate settles it: it agrees with one person's
+    and differs from every other's, and then only its edges to the others go."""
+    ends = ("record_id_l", "record_id_r")
     if edges.is_empty():
-        return pl.Series("record_id", [], dtype=pl.String)
+        return edges.select(*ends)
     short = (pl.col("first_name").is_null() | (pl.col("first_name").str.len_chars() <= 1) | pl.col("last_name").is_null())
     ambiguous = nodes.filter(short).select("record_id")
-    ends = ("record_id_l", "record_id_r")
     anchored = edges.join(ambiguous, left_on="record_id_l", right_on="record_id", how="anti").join(
         ambiguous, left_on="record_id_r", right_on="record_id", how="anti")
     anchors = find_clusters(pl.concat([edges[end] for end in ends]), anchored)
     # Records the guard keeps apart are two people even inside one anchor cluster.
     apart = pairs.filter(_kept_apart(settings)).select(*ends)
+    birthdates = pairs.select(*ends, pl.col("birthdate_level").is_in(AGREEING_BIRTHDATE_LEVELS).alias("birthdate_agrees"),
+                              (pl.col("birthdate_level") == "different").alias("birthdate_differs"))
+    edge_facts = edges.select(*ends).join(birthdates, on=list(ends), how="left").with_columns(
+        pl.col("birthdate_agrees").fill_null(False), pl.col("birthdate_differs").fill_null(False))
     reached = pl.concat([
-        edges.join(ambiguous, left_on=near, right_on="record_id", how="semi").select(
-            pl.col(near).alias("record_id"), pl.col(far).alias("neighbour"))
+        edge_facts.join(ambiguous, left_on=near, right_on="record_id", how="semi").select(
+            pl.col(near).alias("record_id"), pl.col(far).alias("neighbour"), "birthdate_agrees", "birthdate_differs")
         for near, far in (ends, ends[::-1])
     ]).join(ambiguous, left_on="neighbour", right_on="record_id", how="anti").join(
         anchors.rename({"record_id": "neighbour"}), on="neighbour")
-    to_two_clusters = reached.group_by("record_id").agg(pl.col("cluster").n_unique().alias("people")).filter(pl.col("people") > 1)
-    to_two_apart = reached.join(reached, on="record_id", suffix="_other").join(
+    # A person whose known birthdate differs (on any record it reaches there) is not this one.
+    per_person = reached.group_by("record_id", "cluster").agg(pl.col("birthdate_agrees").any(), pl.col("birthdate_differs").any())
+    to_two_clusters = per_person.group_by("record_id").agg(
+        pl.len().alias("people"), pl.col("birthdate_agrees").sum().alias("agreeing"),
+        (pl.col("birthdate_agrees") | pl.col("birthdate_differs")).all().alias("all_judged"),
+    ).filter(pl.col("people") > 1)
+    settled = to_two_clusters.filter(pl.col("agreeing") == 1, pl.col("all_judged"))
+    # Two people inside one cluster (in two clusters, to_two_clusters has them).
+    to_two_apart = reached.join(reached, on="record_id", suffix="_other").filter(pl.col("cluster") == pl.col("cluster_other")).join(
         apart, left_on=["neighbour", "neighbour_other"], right_on=list(ends), how="semi")
-    return pl.concat([to_two_clusters["record_id"], to_two_apart["record_id"]]).unique()
+    left_alone = pl.concat([to_two_clusters.join(settled, on="record_id", how="anti")["record_id"], to_two_apart["record_id"]]).unique()
+    # A settled record keeps only its edges to the person whose birthdate it shares (not those to
+    # the others, nor to records without a full name, which could lead to them).
+    chosen = per_person.join(settled.select("record_id"), on="record_id", how="semi").filter(pl.col("birthdate_agrees")).join(
+        left_alone.to_frame(), on="record_id", how="anti").select("record_id", pl.col("cluster").alias("chosen"))
+    to_others = pl.concat([
+        edges.select(pl.col(near).alias("record_id"), pl.col(far).alias("neighbour")) for near, far in (ends, ends[::-1])
+    ]).join(chosen, on="record_id").join(anchors.rename({"record_id": "neighbour"}), on="neighbour", how="left").filter(
+        pl.col("cluster").is_null() | (pl.col("cluster") != pl.col("chosen")))
+    return pl.concat([
+        edges.filter(pl.col("record_id_l").is_in(left_alone.implode()) | pl.col("record_id_r").is_in(left_alone.implode())).select(*ends),
+        edges.join(to_others, left_on=list(ends), right_on=["record_id", "neighbour"], how="semi").select(*ends),
+        edges.join(to_others, left_on=list(ends), right_on=["neighbour", "record_id"], how="semi").select(*ends),
+    ]).unique()
 
 
 def label_match_decisions(

@@ -400,6 +400,14 @@ def test_thin_record_joins_the_only_other_cluster_with_its_full_name() -> None:
     assert edge_set(pairs, nodes) == {("crm:1", "zendesk:1")}
 
 
+def test_a_thin_record_with_only_an_initial_is_no_full_name_to_join_by() -> None:
+    """"m lewis" on a guest order and on one order of Meredith Lewis: any M. Lewis could have placed it."""
+    nodes = [node("order:1", "m", "lewis"), node("order:2", "m", "lewis", email="meredith.lewis@example.com", postcode="02110"),
+             node("crm:1", "meredith", "lewis", email="meredith.lewis@example.com", postcode="02110")]
+    pairs = scored(("order:1", "order:2", 0.5, {"name": 8.0}), ("crm:1", "order:2", 0.999, {"name": 4.0, "email": 9.0, "address": 9.0}))
+    assert edge_set(pairs, nodes) == {("crm:1", "order:2")}
+
+
 def test_thin_record_stays_apart_when_namesakes_are_several() -> None:
     namesake = node("crm:2", "robert", "quimby", postcode="94110", birthdate=date(1984, 9, 9))
     nodes, pairs = thin_and_full(namesake)
@@ -469,6 +477,25 @@ def test_a_record_without_a_full_name_does_not_join_two_people_of_a_household() 
     assert set(decided.filter(pl.col("record_id_r") == "order:t")["decision"]) == {"left apart: no full name, between two people"}
 
 
+def test_a_record_without_a_full_name_whose_birthdate_is_one_household_members_joins_that_one() -> None:
+    """"Morales", born 1957-06-19, at the Morales' address: Teresa's birthdate, not Tina's."""
+    nodes = [
+        node("crm:teresa", "teresa", "morales", street="6 joseph st", postcode="78960", birthdate=date(1957, 6, 19)),
+        node("crm:tina", "tina", "morales", street="6 joseph st", postcode="78960", birthdate=date(1969, 12, 10)),
+        node("crm:morales", None, "morales", street="6 joseph st", postcode="78960", birthdate=date(1957, 6, 19)),
+    ]
+    levels = {"crm:teresa": "exact", "crm:tina": "different"}
+    pairs = scored(
+        ("crm:teresa", "crm:morales", 0.999, {"name": 4.0, "address": 9.0, "birthdate": 8.0}),
+        ("crm:tina", "crm:morales", 0.99, {"name": 4.0, "address": 9.0, "birthdate": -3.0}),
+    ).with_columns(pl.col("record_id_l").replace_strict(levels).alias("birthdate_level"))
+    assert edge_set(pairs, nodes) == {("crm:teresa", "crm:morales")}
+    # Without a birthdate on Tina's side, nothing says which of the two it is.
+    unknown = pairs.with_columns(pl.when(pl.col("record_id_l") == "crm:tina").then(pl.lit("missing"))
+                                 .otherwise(pl.col("birthdate_level")).alias("birthdate_level"))
+    assert edge_set(unknown, nodes) == set()
+
+
 def test_a_record_without_a_full_name_joins_the_one_person_it_reaches() -> None:
     nodes = [
         node("crm:teresa", "teresa", "morales", street="6 joseph st", postcode="78960", birthdate=date(1957, 6, 19)),
@@ -478,9 +505,12 @@ def test_a_record_without_a_full_name_joins_the_one_person_it_reaches() -> None:
     assert edge_set(pairs, nodes) == {("crm:teresa", "order:t")}
 
 
-def moved_or_namesake(first: tuple[int, int], second: tuple[int, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def moved_or_namesake(first: tuple[int, int], second: tuple[int, int], others: int = 1000, sharing: int = 4
+                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Two Robert Quimbys, each a CRM contact and an order at one address (a birthdate on one side
-    only), last seen in the given months of 2024."""
+    only), last seen in the given months of 2024, among `others` contacts of whom `sharing` are
+    other Roberts and `sharing` other Quimbys. By default the name is neither rare (another Robert
+    Quimby is expected 0.06 times, above `max_expected_namesakes`) nor common."""
     schema = SCHEMA | {"last_seen_at": pl.Datetime("us")}
     records = [
         node(f"{kind}:{person}", "robert", "quimby", street=street, postcode=postcode,
@@ -489,9 +519,9 @@ def moved_or_namesake(first: tuple[int, int], second: tuple[int, int]) -> tuple[
         for person, street, postcode, months in ((1, "1 elm st", "02110", first), (2, "9 bay rd", "94110", second))
         for kind, month in zip(("crm", "order"), months)
     ]
-    # Common name parts among the others, so that rarity alone would not join them.
-    records += [node(f"crm:x{k}", "robert" if k % 2 else "anne", "smith" if k % 2 else "quimby", postcode=f"{k:05d}")
-                | {"last_seen_at": datetime(2024, 1, 1)} for k in range(20)]
+    names = [("robert", f"x{k}") if k < sharing else (f"y{k}", "quimby") if k < 2 * sharing else (f"y{k}", f"x{k}") for k in range(others)]
+    records += [node(f"crm:x{k}", first_name, last_name, postcode=f"{k:05d}") | {"last_seen_at": datetime(2024, 1, 1)}
+                for k, (first_name, last_name) in enumerate(names)]
     pairs = scored(
         ("crm:1", "order:1", 0.999, {"name": 9.0, "address": 9.0}),
         ("crm:2", "order:2", 0.999, {"name": 9.0, "address": 9.0}),
@@ -506,7 +536,14 @@ def test_two_bearers_of_a_name_seen_one_after_the_other_at_two_addresses_are_one
     assert ("crm:1", "crm:2") in edges
 
 
-def test_two_bearers_of_a_common_name_seen_side_by_side_stay_two_people() -> None:
+def test_two_bearers_of_a_common_name_seen_one_after_the_other_stay_two_people() -> None:
+    # Half of twenty others are Roberts, half Quimbys: two Robert Quimbys are no surprise.
+    nodes, pairs = moved_or_namesake(first=(1, 3), second=(6, 9), others=20, sharing=10)
+    edges = set(select_match_edges(pairs, MatchingSettings(nicknames=NICKNAMES), nodes).iter_rows())
+    assert edges == {("crm:1", "order:1"), ("crm:2", "order:2")}
+
+
+def test_two_bearers_of_a_name_seen_side_by_side_stay_two_people() -> None:
     nodes, pairs = moved_or_namesake(first=(1, 9), second=(3, 6))
     edges = set(select_match_edges(pairs, MatchingSettings(nicknames=NICKNAMES), nodes).iter_rows())
     assert edges == {("crm:1", "order:1"), ("crm:2", "order:2")}

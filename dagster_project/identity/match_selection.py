@@ -11,9 +11,9 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-# Splink publishes no exceptions module; this is the one place that reaches into its internals for them.
 from dagster_project.identity.customer_ids import find_clusters
-from dagster_project.identity.match_comparisons import AGREEING_BIRTHDATE_LEVELS, DIFFERENT_LABEL
+from dagster_project.identity.household_guard import household_bridges, kept_apart
+from dagster_project.identity.match_comparisons import DIFFERENT_LABEL
 from dagster_project.identity.match_model import MatchingSettings, as_node_frame, with_name_forms
 
 # A cluster holding none of these is "thin": nothing in it could contradict a namesake.
@@ -26,18 +26,6 @@ _CONTRADICTING_COLUMNS = ("birthdate", "phone_e164")
 
 # Identifiers a nameless record (a SendGrid recipient) can be tied to its person by.
 _IDENTIFIER_COMPARISONS = {"email": "email", "phone_e164": "phone"}
-
-
-def _kept_apart(settings: MatchingSettings) -> pl.Expr:
-    """The evidence says two people (see `MatchingSettings.household_guard`)."""
-    if not settings.household_guard:
-        return pl.lit(False)
-    # A birthdate one slip apart is no alibi for a whole name that differs (a household's two
-    # members born on the same day of different years).
-    birthdates_agree = pl.col("birthdate_level").is_in(AGREEING_BIRTHDATE_LEVELS) & (
-        (pl.col("name_level") != DIFFERENT_LABEL) | (pl.col("birthdate_level") == "exact")
-    )
-    return (pl.col("first_names_differ") | pl.col("email_names_differ")) & ~birthdates_agree
 
 
 def _closure_edges(
@@ -67,7 +55,7 @@ def _closure_edges(
     Only scored pairs the guard does not keep apart are returned, so that the accepted pairs are a subset of the
     scored ones.
     """
-    candidates = pairs.filter(~_kept_apart(settings)).select("record_id_l", "record_id_r", *(
+    candidates = pairs.filter(~kept_apart(settings)).select("record_id_l", "record_id_r", *(
         f"{comparison}_match_weight" for comparison in _IDENTIFIER_COMPARISONS.values()
     ))
     columns = dict.fromkeys(("record_id", "first_name", "last_name", *_IDENTIFIER_COMPARISONS, *_DISTINGUISHING_COLUMNS))
@@ -80,7 +68,7 @@ def _closure_edges(
     same_identifier = pl.any_horizontal(pl.col(f"{c}_match_weight") > 0 for c in _IDENTIFIER_COMPARISONS.values())
     # Without the edges of records that would bridge two people ("payne" at the Paynes' address):
     # through them one person's cluster would carry another's birthdate.
-    unbridged = edges.join(_bridges(pairs, edges, nodes, settings), on=["record_id_l", "record_id_r"], how="anti")
+    unbridged = edges.join(household_bridges(pairs, edges, nodes, settings), on=["record_id_l", "record_id_r"], how="anti")
     provisional_edges = pl.concat([unbridged, candidates.filter(same_identifier).select("record_id_l", "record_id_r")])
     provisional_edges = provisional_edges.join(named_ids, left_on="record_id_l", right_on="record_id", how="semi").join(
         named_ids, left_on="record_id_r", right_on="record_id", how="semi"
@@ -175,70 +163,16 @@ def select_match_edges(
     A pair is an edge at or above the threshold unless the household guard keeps it apart. Given the
     nodes that were scored (and `settings.closure_rules`), the pairs that cluster-level evidence
     accepts are edges too (`_closure_edges`), and a record without a full name loses its edges
-    where they would join two people (`_bridges`).
+    where they would join two people (`household_bridges`).
     """
-    edges = pairs.filter(pl.col("match_probability") >= settings.match_threshold, ~_kept_apart(settings)).select(
+    edges = pairs.filter(pl.col("match_probability") >= settings.match_threshold, ~kept_apart(settings)).select(
         "record_id_l", "record_id_r"
     )
     if nodes is None or not settings.closure_rules:
         return edges
     frame = as_node_frame(nodes)
     edges = pl.concat([edges, _closure_edges(pairs, edges, frame, settings)]).unique(maintain_order=True)
-    return edges.join(_bridges(pairs, edges, frame, settings), on=["record_id_l", "record_id_r"], how="anti")
-
-
-def _bridges(pairs: pl.DataFrame, edges: pl.DataFrame, nodes: pl.DataFrame, settings: MatchingSettings) -> pl.DataFrame:
-    """The edges to drop for records without a full name (a first name missing or cut to an
-    initial, or no last name) whose accepted pairs reach two people: "T. Morales" or "Morales" at
-    the Morales' address links to Teresa and to Tina alike, and must not make them one customer.
-    The people are the clusters the other records form without such records, or two records of
-    one cluster that the household guard keeps apart. Such a bridge is left on its own rather than
-    given to either (all its edges), unless its birthdate settles it: it agrees with one person's
-    and differs from every other's, and then only its edges to the others go."""
-    ends = ("record_id_l", "record_id_r")
-    if edges.is_empty():
-        return edges.select(*ends)
-    short = (pl.col("first_name").is_null() | (pl.col("first_name").str.len_chars() <= 1) | pl.col("last_name").is_null())
-    ambiguous = nodes.filter(short).select("record_id")
-    anchored = edges.join(ambiguous, left_on="record_id_l", right_on="record_id", how="anti").join(
-        ambiguous, left_on="record_id_r", right_on="record_id", how="anti")
-    anchors = find_clusters(pl.concat([edges[end] for end in ends]), anchored)
-    # Records the guard keeps apart are two people even inside one anchor cluster.
-    apart = pairs.filter(_kept_apart(settings)).select(*ends)
-    birthdates = pairs.select(*ends, pl.col("birthdate_level").is_in(AGREEING_BIRTHDATE_LEVELS).alias("birthdate_agrees"),
-                              (pl.col("birthdate_level") == "different").alias("birthdate_differs"))
-    edge_facts = edges.select(*ends).join(birthdates, on=list(ends), how="left").with_columns(
-        pl.col("birthdate_agrees").fill_null(False), pl.col("birthdate_differs").fill_null(False))
-    reached = pl.concat([
-        edge_facts.join(ambiguous, left_on=near, right_on="record_id", how="semi").select(
-            pl.col(near).alias("record_id"), pl.col(far).alias("neighbour"), "birthdate_agrees", "birthdate_differs")
-        for near, far in (ends, ends[::-1])
-    ]).join(ambiguous, left_on="neighbour", right_on="record_id", how="anti").join(
-        anchors.rename({"record_id": "neighbour"}), on="neighbour")
-    # A person whose known birthdate differs (on any record it reaches there) is not this one.
-    per_person = reached.group_by("record_id", "cluster").agg(pl.col("birthdate_agrees").any(), pl.col("birthdate_differs").any())
-    to_two_clusters = per_person.group_by("record_id").agg(
-        pl.len().alias("people"), pl.col("birthdate_agrees").sum().alias("agreeing"),
-        (pl.col("birthdate_agrees") | pl.col("birthdate_differs")).all().alias("all_judged"),
-    ).filter(pl.col("people") > 1)
-    settled = to_two_clusters.filter(pl.col("agreeing") == 1, pl.col("all_judged"))
-    # Two people inside one cluster (in two clusters, to_two_clusters has them).
-    to_two_apart = reached.join(reached, on="record_id", suffix="_other").filter(pl.col("cluster") == pl.col("cluster_other")).join(
-        apart, left_on=["neighbour", "neighbour_other"], right_on=list(ends), how="semi")
-    left_alone = pl.concat([to_two_clusters.join(settled, on="record_id", how="anti")["record_id"], to_two_apart["record_id"]]).unique()
-    # A settled record keeps only its edges to the person whose birthdate it shares (not those to
-    # the others, nor to records without a full name, which could lead to them).
-    chosen = per_person.join(settled.select("record_id"), on="record_id", how="semi").filter(pl.col("birthdate_agrees")).join(
-        left_alone.to_frame(), on="record_id", how="anti").select("record_id", pl.col("cluster").alias("chosen"))
-    to_others = pl.concat([
-        edges.select(pl.col(near).alias("record_id"), pl.col(far).alias("neighbour")) for near, far in (ends, ends[::-1])
-    ]).join(chosen, on="record_id").join(anchors.rename({"record_id": "neighbour"}), on="neighbour", how="left").filter(
-        pl.col("cluster").is_null() | (pl.col("cluster") != pl.col("chosen")))
-    return pl.concat([
-        edges.filter(pl.col("record_id_l").is_in(left_alone.implode()) | pl.col("record_id_r").is_in(left_alone.implode())).select(*ends),
-        edges.join(to_others, left_on=list(ends), right_on=["record_id", "neighbour"], how="semi").select(*ends),
-        edges.join(to_others, left_on=list(ends), right_on=["neighbour", "record_id"], how="semi").select(*ends),
-    ]).unique()
+    return edges.join(household_bridges(pairs, edges, frame, settings), on=["record_id_l", "record_id_r"], how="anti")
 
 
 def label_match_decisions(
@@ -248,12 +182,12 @@ def label_match_decisions(
 
     `accepted` (pair score at or above the threshold, not kept apart), `accepted: cluster evidence`
     (see `_closure_edges`), `kept apart: first name different, birthdate <level>` (the household
-    guard; `whole name different` where last names differ too), `left apart: no full name, between two people` (see `_bridges`), or `below threshold`.
+    guard; `whole name different` where last names differ too), `left apart: no full name, between two people` (see `household_bridges`), or `below threshold`.
     """
     edge_keys = ["record_id_l", "record_id_r"]
-    above = (pl.col("match_probability") >= settings.match_threshold) & ~_kept_apart(settings)
+    above = (pl.col("match_probability") >= settings.match_threshold) & ~kept_apart(settings)
     accepted = select_match_edges(pairs, settings, nodes).with_columns(pl.lit(True).alias("is_accepted"))
-    kept_apart = pl.when(_kept_apart(settings)).then(
+    apart_decision = pl.when(kept_apart(settings)).then(
         pl.concat_str(
             pl.lit("kept apart: "),
             pl.when(pl.col("name_level") == DIFFERENT_LABEL).then(pl.lit("whole name"))
@@ -269,7 +203,7 @@ def label_match_decisions(
             pl.when(pl.col("is_accepted") & above).then(pl.lit("accepted"))
             .when(pl.col("is_accepted")).then(pl.lit("accepted: cluster evidence"))
             .when(above).then(pl.lit("left apart: no full name, between two people"))
-            .when(pl.col("match_probability") >= settings.match_threshold).then(kept_apart)
+            .when(pl.col("match_probability") >= settings.match_threshold).then(apart_decision)
             .otherwise(pl.lit("below threshold"))
             .alias("decision")
         )

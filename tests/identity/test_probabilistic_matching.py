@@ -80,6 +80,16 @@ def synthetic_crowd(people: int, seed: int) -> list[dict]:
     return records
 
 
+def one_address_no_birthdates(case: str, phone: str, address: tuple[str, str, str],
+                              *names: tuple[str | None, str | None, str | None]) -> list[dict]:
+    """Records `<case>:a`, `<case>:b`, … sharing a phone and an address (street, postcode, city),
+    with no birthdate; each given its (first name, last name, email)."""
+    street, postcode, city = address
+    return [dict(record_id=f"{case}:{suffix}", first_name=first, last_name=last, email=email, phone_e164=phone,
+                 street=street, postcode=postcode, city=city, birthdate=None)
+            for suffix, (first, last, email) in zip("abcdefgh", names)]
+
+
 # Hand-made records, names kept out of the crowd's pools so that only the intended pairs can meet.
 HAND_MADE = [
     # A typo in the first name, same birthdate and postcode; the street is known on one side only.
@@ -166,28 +176,19 @@ HAND_MADE = [
     dict(record_id="household_order:b", first_name="leopold", last_name="ashdown", email=None,
          phone_e164="+15557770123", street="3 juniper way", postcode="64105", city="kansas city", birthdate=None),
     # A household of Mary and Mark: two names alike (Jaro-Winkler 0.88) that many records bear, so no
-    # typo of each other. Same address and phone, no birthdates.
-    dict(record_id="household_alike_names:a", first_name="mary", last_name="quillfeather", email=None,
-         phone_e164="+15556660190", street="88 tamarack dr", postcode="84101", city="salt lake city", birthdate=None),
-    dict(record_id="household_alike_names:b", first_name="mark", last_name="quillfeather", email=None,
-         phone_e164="+15556660190", street="88 tamarack dr", postcode="84101", city="salt lake city", birthdate=None),
-    # A household member who left the first name out of the order, but whose email spells it
-    # (Kevin, not Donna). Same address and phone, no birthdates.
-    dict(record_id="household_email_name:a", first_name="donna", last_name="brackenbury", email=None,
-         phone_e164="+15556660191", street="5 sorrel ct", postcode="37203", city="nashville", birthdate=None),
-    dict(record_id="household_email_name:b", first_name=None, last_name="brackenbury", email="kevin_brackenbury41@example.net",
-         phone_e164="+15556660191", street="5 sorrel ct", postcode="37203", city="nashville", birthdate=None),
+    # typo of each other.
+    *one_address_no_birthdates("household_alike_names", "+15556660190", ("88 tamarack dr", "84101", "salt lake city"),
+                               ("mary", "quillfeather", None), ("mark", "quillfeather", None)),
+    # A household member who left the first name out of the order, but whose email spells it (Kevin, not Donna).
+    *one_address_no_birthdates("household_email_name", "+15556660191", ("5 sorrel ct", "37203", "nashville"),
+                               ("donna", "brackenbury", None), (None, "brackenbury", "kevin_brackenbury41@example.net")),
     # The same, when the email spells the first name the other record writes: one person.
-    dict(record_id="email_name_agrees:a", first_name="donna", last_name="fairweather", email=None,
-         phone_e164="+15556660192", street="61 heron st", postcode="37204", city="nashville", birthdate=None),
-    dict(record_id="email_name_agrees:b", first_name=None, last_name="fairweather", email="donna.fairweather7@example.net",
-         phone_e164="+15556660192", street="61 heron st", postcode="37204", city="nashville", birthdate=None),
+    *one_address_no_birthdates("email_name_agrees", "+15556660192", ("61 heron st", "37204", "nashville"),
+                               ("donna", "fairweather", None), (None, "fairweather", "donna.fairweather7@example.net")),
     # A household member with the names swapped whose first name only shares the other's initial:
-    # "marchbank susanne" is not "stephen marchbank". Same address and phone, no birthdates.
-    dict(record_id="household_swapped_initial:a", first_name="stephen", last_name="marchbank", email=None,
-         phone_e164="+15556660193", street="17 osprey ln", postcode="43201", city="columbus", birthdate=None),
-    dict(record_id="household_swapped_initial:b", first_name="marchbank", last_name="susanne", email=None,
-         phone_e164="+15556660193", street="17 osprey ln", postcode="43201", city="columbus", birthdate=None),
+    # "marchbank susanne" is not "stephen marchbank".
+    *one_address_no_birthdates("household_swapped_initial", "+15556660193", ("17 osprey ln", "43201", "columbus"),
+                               ("stephen", "marchbank", None), ("marchbank", "susanne", None)),
 ]
 
 

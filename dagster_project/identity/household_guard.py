@@ -26,6 +26,15 @@ def kept_apart(settings: MatchingSettings) -> pl.Expr:
     return (pl.col("first_names_differ") | pl.col("email_names_differ")) & ~birthdates_agree
 
 
+def overrules_shared_phone(settings: MatchingSettings) -> pl.Expr:
+    """The guard keeps apart two records that share a phone and no email: the phone is the
+    household's (Kate and Jeannette Worthy's landline, the second record signed only "Worthy" with
+    `jeannetteworthy84@…`), so the deterministic rule's edge on it does not stand either. Two
+    records with one email are left to the rule: the email is then no evidence of another first
+    name, and dbt's identifier assessment already judged the names of all its holders."""
+    return kept_apart(settings) & (pl.col("phone_level") == "exact") & (pl.col("email_level") != "exact")
+
+
 def household_bridges(pairs: pl.DataFrame, edges: pl.DataFrame, nodes: pl.DataFrame, settings: MatchingSettings) -> pl.DataFrame:
     """The edges to drop for records without a full name (a first name missing or cut to an
     initial, or no last name) whose accepted pairs reach two people: "T. Morales" or "Morales" at

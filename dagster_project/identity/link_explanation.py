@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from dagster_project.identity.identity_graph import graph_edges
 from dagster_project.identity.identity_state import (
     ASSESSED_IDENTIFIERS_TABLE,
     ASSIGNMENTS_TABLE,
@@ -25,6 +26,8 @@ from dagster_project.identity.identity_state import (
     RETIRED_TABLE,
 )
 from dagster_project.warehouse import frames_registered, table_exists
+
+_DETERMINISTIC_SCHEMA = {"record_id_l": pl.String, "record_id_r": pl.String, "match_type": pl.String, "identifier": pl.String}
 
 # Node attributes shown beside each other when two records are compared.
 COMPARED_ATTRIBUTES = ("first_name", "last_name", "email", "phone_e164", "street", "postcode", "city", "country_code", "birthdate")
@@ -56,7 +59,8 @@ class Link:
         if self.kind == "probabilistic":
             verdict = self.decision or ("accepted" if self.is_accepted else "not accepted")
             return f"Splink match, probability {self.match_probability:.4f}, total weight {self.match_weight:+.2f} ({verdict})"
-        return f"same {self.kind} {self.identifier} (deterministic rule)"
+        overruled = "" if self.is_accepted else f", overruled: {self.decision}"
+        return f"same {self.kind} {self.identifier} (deterministic rule{overruled})"
 
 
 @dataclass(frozen=True)
@@ -153,13 +157,17 @@ def _links_among(connection: duckdb.DuckDBPyConnection, record_ids: list[str]) -
                   AND e.record_id_r IN (SELECT record_id FROM explained_records)
                 ORDER BY ALL"""
         ).fetchall()
-        probabilistic = connection.sql(
+        scored = connection.sql(
             f"""SELECT * FROM {MATCH_PAIRS_TABLE}
-                WHERE is_accepted AND record_id_l IN (SELECT record_id FROM explained_records)
+                WHERE record_id_l IN (SELECT record_id FROM explained_records)
                   AND record_id_r IN (SELECT record_id FROM explained_records)
                 ORDER BY record_id_l, record_id_r"""
         ).pl()
-    return [Link(left, right, kind, identifier) for left, right, kind, identifier in deterministic] + _splink_links(probabilistic)
+    # Only the edges that stand: a shared phone the household guard overruled joins nothing.
+    standing = set(graph_edges(pl.DataFrame(deterministic, schema=_DETERMINISTIC_SCHEMA, orient="row"), scored).select(
+        "record_id_l", "record_id_r", "kind").iter_rows())
+    return [Link(left, right, kind, identifier) for left, right, kind, identifier in deterministic if (left, right, kind) in standing] + (
+        _splink_links(scored.filter(pl.col("is_accepted"))))
 
 
 def _links_between(connection: duckdb.DuckDBPyConnection, record_a: str, record_b: str) -> list[Link]:
@@ -180,12 +188,15 @@ def _links_between(connection: duckdb.DuckDBPyConnection, record_a: str, record_
                 OR (s.identifier_type = 'phone' AND s.identifier = a.phone_e164 AND a.phone_e164 = b.phone_e164))""",
         [record_a, record_b],
     ).fetchall()
-    links = [Link(left, right, kind, identifier) for left, right, kind, identifier in deterministic]
-    known = {(link.kind, link.identifier) for link in links}
-    links += [Link(record_a, record_b, kind, identifier) for kind, identifier in shared if (kind, identifier) not in known]
     scored = connection.sql(
         f"SELECT * FROM {MATCH_PAIRS_TABLE} WHERE (record_id_l = ? AND record_id_r = ?) OR (record_id_l = ? AND record_id_r = ?)", params=pair,
     ).pl()
+    overruling = scored.filter(pl.col("overrules_shared_phone")) if "overrules_shared_phone" in scored.columns else scored.clear()
+    overruled = {"is_accepted": False, "decision": overruling["decision"][0]} if overruling.height else {}
+    links = [Link(left, right, kind, identifier, **(overruled if kind == "phone" else {})) for left, right, kind, identifier in deterministic]
+    known = {(link.kind, link.identifier) for link in links}
+    links += [Link(record_a, record_b, kind, identifier, **(overruled if kind == "phone" else {}))
+              for kind, identifier in shared if (kind, identifier) not in known]
     return links + _splink_links(scored)
 
 

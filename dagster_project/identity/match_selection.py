@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 
 from dagster_project.identity.customer_ids import find_clusters
-from dagster_project.identity.household_guard import household_bridges, kept_apart
+from dagster_project.identity.household_guard import household_bridges, kept_apart, overrules_shared_phone
 from dagster_project.identity.match_comparisons import DIFFERENT_LABEL
 from dagster_project.identity.match_model import MatchingSettings, as_node_frame, with_name_forms
 
@@ -182,28 +182,30 @@ def label_match_decisions(
 
     `accepted` (pair score at or above the threshold, not kept apart), `accepted: cluster evidence`
     (see `_closure_edges`), `kept apart: first name different, birthdate <level>` (the household
-    guard; `whole name different` where last names differ too), `left apart: no full name, between two people` (see `household_bridges`), or `below threshold`.
+    guard; `whole name different` where last names differ too; `…, the shared phone is the
+    household's` where the pair shares a phone, at any score), `left apart: no full name, between two
+    people` (see `household_bridges`), or `below threshold`. `overrules_shared_phone` marks the
+    pairs whose deterministic phone edge does not stand (`graph_edges`).
     """
     edge_keys = ["record_id_l", "record_id_r"]
     above = (pl.col("match_probability") >= settings.match_threshold) & ~kept_apart(settings)
     accepted = select_match_edges(pairs, settings, nodes).with_columns(pl.lit(True).alias("is_accepted"))
-    apart_decision = pl.when(kept_apart(settings)).then(
-        pl.concat_str(
-            pl.lit("kept apart: "),
-            pl.when(pl.col("name_level") == DIFFERENT_LABEL).then(pl.lit("whole name"))
-            .when(pl.col("first_names_differ")).then(pl.lit("first name"))
-            .otherwise(pl.lit("first name in the email")),
-            pl.lit(" different, birthdate "), pl.col("birthdate_level"),
-        )
+    apart_decision = pl.concat_str(
+        pl.lit("kept apart: "),
+        pl.when(pl.col("name_level") == DIFFERENT_LABEL).then(pl.lit("whole name"))
+        .when(pl.col("first_names_differ")).then(pl.lit("first name"))
+        .otherwise(pl.lit("first name in the email")),
+        pl.lit(" different, birthdate "), pl.col("birthdate_level"),
     )
     return (
         pairs.join(accepted, on=edge_keys, how="left")
-        .with_columns(pl.col("is_accepted").fill_null(False))
+        .with_columns(pl.col("is_accepted").fill_null(False), overrules_shared_phone(settings).alias("overrules_shared_phone"))
         .with_columns(
             pl.when(pl.col("is_accepted") & above).then(pl.lit("accepted"))
             .when(pl.col("is_accepted")).then(pl.lit("accepted: cluster evidence"))
             .when(above).then(pl.lit("left apart: no full name, between two people"))
-            .when(pl.col("match_probability") >= settings.match_threshold).then(apart_decision)
+            .when(pl.col("overrules_shared_phone")).then(pl.concat_str(apart_decision, pl.lit(", the shared phone is the household's")))
+            .when((pl.col("match_probability") >= settings.match_threshold) & kept_apart(settings)).then(apart_decision)
             .otherwise(pl.lit("below threshold"))
             .alias("decision")
         )

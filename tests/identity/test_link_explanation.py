@@ -22,7 +22,11 @@ NODES = [
     # Tom shares Ann's household landline, which was judged unsafe as proof of one person.
     ("crm_contact:T", "tom", "lee", None, "+14155550199", "94607", None),
     ("crm_contact:U", "ann", "lee", None, "+14155550199", "94607", None),
+    # Kate's phone, trusted by the rules; the order signed "Worthy" only is Jeannette's, as her email spells.
+    ("crm_contact:K", "kate", "worthy", None, "+14155550177", "94607", None),
+    ("shopify_order:2", None, "worthy", "jeannetteworthy84@example.com", "+14155550177", "94607", None),
 ]
+HOUSEHOLD = "kept apart: first name in the email different, birthdate missing, the shared phone is the household's"
 
 
 @pytest.fixture
@@ -45,7 +49,8 @@ def warehouse(cxp_home: Path) -> Path:
         connection.execute("CREATE TABLE intermediate.int_identity_edges_deterministic (record_id_l VARCHAR, record_id_r VARCHAR, match_type VARCHAR)")
         connection.execute(
             "INSERT INTO intermediate.int_identity_edges_deterministic VALUES "
-            "('crm_contact:A', 'shopify_order:1', 'email'), ('crm_contact:A', 'zendesk_requester:9', 'phone')"
+            "('crm_contact:A', 'shopify_order:1', 'email'), ('crm_contact:A', 'zendesk_requester:9', 'phone'), "
+            "('crm_contact:K', 'shopify_order:2', 'phone')"
         )
         connection.execute(
             "CREATE TABLE intermediate.int_identity_identifiers_assessed (identifier_type VARCHAR, identifier VARCHAR, "
@@ -54,22 +59,25 @@ def warehouse(cxp_home: Path) -> Path:
         connection.execute(
             "INSERT INTO intermediate.int_identity_identifiers_assessed VALUES "
             "('email', 'ann@example.com', 2, 1, NULL, true), ('phone', '+14155550101', 2, 1, NULL, true), "
-            "('phone', '+14155550199', 2, 2, 'records with incompatible first names', false)"
+            "('phone', '+14155550199', 2, 2, 'records with incompatible first names', false), ('phone', '+14155550177', 2, 1, NULL, true)"
         )
         create_identity_tables(connection)
         connection.execute(
             "CREATE TABLE identity.probabilistic_match_pairs (record_id_l VARCHAR, record_id_r VARCHAR, match_probability DOUBLE, "
-            "match_weight DOUBLE, first_name_match_weight DOUBLE, birthdate_match_weight DOUBLE, postcode_match_weight DOUBLE, is_accepted BOOLEAN, decision VARCHAR)"
+            "match_weight DOUBLE, first_name_match_weight DOUBLE, birthdate_match_weight DOUBLE, postcode_match_weight DOUBLE, is_accepted BOOLEAN, decision VARCHAR, "
+            "overrules_shared_phone BOOLEAN)"
         )
         connection.execute(
             "INSERT INTO identity.probabilistic_match_pairs VALUES "
-            "('crm_contact:A', 'crm_contact:B', 0.998, 9.0, 4.5, 9.0, 5.5, true, 'accepted'), "
-            "('crm_contact:T', 'crm_contact:U', 0.2, -2.0, -6.0, 0.0, 4.0, false, 'below threshold')"
+            "('crm_contact:A', 'crm_contact:B', 0.998, 9.0, 4.5, 9.0, 5.5, true, 'accepted', false), "
+            "('crm_contact:T', 'crm_contact:U', 0.2, -2.0, -6.0, 0.0, 4.0, false, 'below threshold', false), "
+            "('crm_contact:K', 'shopify_order:2', 0.97, 5.0, 0.0, 0.0, 5.5, false, ?, true)", [HOUSEHOLD]
         )
         created, merged = datetime(2024, 3, 1), datetime(2024, 3, 2)
         for record_id in ("crm_contact:A", "shopify_order:1", "zendesk_requester:9", "crm_contact:B"):
             connection.execute("INSERT INTO identity.customer_id_assignments VALUES (?, 'cus_ann', ?)", [record_id, created])
-        connection.execute("INSERT INTO identity.customer_id_assignments VALUES ('crm_contact:T', 'cus_tom', ?), ('crm_contact:U', 'cus_ann2', ?)", [created, created])
+        connection.execute("INSERT INTO identity.customer_id_assignments VALUES ('crm_contact:T', 'cus_tom', ?), ('crm_contact:U', 'cus_ann2', ?), "
+                           "('crm_contact:K', 'cus_kate', ?), ('shopify_order:2', 'cus_kate', ?)", [created] * 4)
         connection.execute(
             "INSERT INTO identity.customer_id_events VALUES ('created', 'cus_ann', NULL, 3, ?), ('created', 'cus_old', NULL, 1, ?), "
             "('merged', 'cus_old', 'cus_ann', 4, ?)", [created, created, merged],
@@ -117,6 +125,18 @@ def test_records_sharing_a_distrusted_phone_are_explained_as_different_customers
     assert "Different customers: no chain of accepted links joins them." in result.output
     assert "shares phone +14155550199, not trusted as proof of one person: records with incompatible first names" in result.output
     assert "Splink match, probability 0.2000, total weight -2.00 (below threshold)" in result.output
+
+
+def test_a_shared_phone_the_household_guard_overruled_is_shown_and_is_no_link(warehouse, monkeypatch):
+    result = explain(warehouse, monkeypatch, "records", "crm_contact:K", "shopify_order:2")
+    assert result.exit_code == 0, result.output
+    assert f"same phone +14155550177 (deterministic rule, overruled: {HOUSEHOLD})" in result.output
+    # Even where the two records hold one customer id (a warehouse of an older version), the
+    # overruled phone is no link between them.
+    assert "Same customer." in result.output and "accepted link(s)" not in result.output
+    customer = explain(warehouse, monkeypatch, "customer", "cus_kate")
+    assert customer.exit_code == 0, customer.output
+    assert "Accepted links" not in customer.output
 
 
 def test_an_unknown_record_or_customer_is_a_clear_error(warehouse, monkeypatch):

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import pytest
 
+from dagster_project.identity.identity_graph import graph_edges
 from dagster_project.identity.match_comparisons import COMPARISONS
 from dagster_project.identity.match_model import MatchingSettings, TooLittleEvidence, read_nickname_seed
 from dagster_project.identity.match_selection import label_match_decisions, select_match_edges
@@ -185,6 +186,10 @@ HAND_MADE = [
     # The same, when the email spells the first name the other record writes: one person.
     *one_address_no_birthdates("email_name_agrees", "+15556660192", ("61 heron st", "37204", "nashville"),
                                ("donna", "fairweather", None), (None, "fairweather", "donna.fairweather7@example.net")),
+    # The household of Donna and Kevin Brackenbury again, both writing from Kevin's mailbox: the
+    # email is the rule's to judge, not evidence of another first name.
+    *one_address_no_birthdates("household_one_email", "+15556660194", ("9 wren ct", "37205", "nashville"),
+                               ("donna", "marchetti", "kevin.marchetti@example.net"), (None, "marchetti", "kevin.marchetti@example.net")),
     # A household member with the names swapped whose first name only shares the other's initial:
     # "marchbank susanne" is not "stephen marchbank".
     *one_address_no_birthdates("household_swapped_initial", "+15556660193", ("17 osprey ln", "43201", "columbus"),
@@ -266,16 +271,39 @@ def test_a_household_stays_apart(scored_pairs: pl.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("name, decision", [
-    ("household_alike_names", "kept apart: first name different, birthdate missing"),
-    ("household_email_name", "kept apart: first name in the email different, birthdate missing"),
-    # Not the "swapped, first name cut short" level any more, so the pair score itself stays low.
-    ("household_swapped_initial", "below threshold"),
+    ("household_alike_names", "kept apart: first name different, birthdate missing, the shared phone is the household's"),
+    ("household_email_name", "kept apart: first name in the email different, birthdate missing, the shared phone is the household's"),
+    # Not the "swapped, first name cut short" level any more, so the pair score itself is low; the
+    # guard still judges the phone they share.
+    ("household_swapped_initial", "kept apart: whole name different, birthdate missing, the shared phone is the household's"),
 ])
 def test_household_members_with_names_a_typo_could_not_explain_stay_apart(scored_pairs: pl.DataFrame, name: str, decision: str) -> None:
     decided = label_match_decisions(scored_pairs, MatchingSettings(nicknames=NICKNAMES)).filter(
         pl.col("record_id_l").str.starts_with(f"{name}:"), pl.col("record_id_r").str.starts_with(f"{name}:"))
     assert decided["decision"].to_list() == [decision]
     assert not is_edge(scored_pairs, f"{name}:a", f"{name}:b")
+
+
+def test_a_shared_phone_the_household_guard_keeps_apart_joins_no_one(scored_pairs: pl.DataFrame) -> None:
+    """The deterministic rule's edge on a household's phone does not stand once the guard sees two
+    people (the email of Kevin, the order signed "Brackenbury" only); one person's phone, and a
+    mailbox both records write from, still link."""
+    settings = MatchingSettings(nicknames=NICKNAMES)
+    rule_edges = pl.DataFrame([
+        ("household_email_name:a", "household_email_name:b", "phone"),
+        ("email_name_agrees:a", "email_name_agrees:b", "phone"),
+        ("household_one_email:a", "household_one_email:b", "phone"),
+        ("household_one_email:a", "household_one_email:b", "email"),
+    ], schema=["record_id_l", "record_id_r", "match_type"], orient="row")
+
+    def linked(pairs: pl.DataFrame) -> set[str]:
+        edges = graph_edges(rule_edges, pairs).filter(pl.col("kind") != "probabilistic")
+        return set(edges["record_id_l"].str.split(":").list.first())
+
+    decided = label_match_decisions(scored_pairs, settings)
+    assert linked(decided) == {"email_name_agrees", "household_one_email"}
+    unguarded = label_match_decisions(scored_pairs, replace(settings, household_guard=False))
+    assert linked(unguarded) == {"household_email_name", "email_name_agrees", "household_one_email"}
 
 
 def test_a_first_name_the_email_spells_as_the_other_record_writes_it_joins_them(scored_pairs: pl.DataFrame) -> None:
@@ -302,7 +330,7 @@ def test_the_household_guard_is_what_keeps_members_without_birthdates_apart(scor
     decided = label_match_decisions(scored_pairs, settings).filter(
         pl.col("record_id_l").str.starts_with("household_order:"), pl.col("record_id_r").str.starts_with("household_order:")
     )
-    assert decided["decision"].to_list() == ["kept apart: first name different, birthdate missing"]
+    assert decided["decision"].to_list() == ["kept apart: first name different, birthdate missing, the shared phone is the household's"]
     unguarded = select_match_edges(decided.drop("is_accepted", "decision"), replace(settings, household_guard=False))
     assert unguarded.height == 1
 
@@ -338,10 +366,16 @@ def scored(*rows: tuple) -> pl.DataFrame:
             {"record_id_l": left, "record_id_r": right, "match_probability": probability, "match_weight": 0.0,
              **{f"{name}_match_weight": weights.get(name, 0.0) for name in WEIGHTS},
              "name_level": "different" if weights.get("name", 0.0) < 0 else "exact",
+             **{f"{name}_level": level(weights.get(name, 0.0)) for name in ("phone", "email")},
              "birthdate_level": "missing", "first_names_differ": bool(differ and differ[0]), "email_names_differ": False}
             for left, right, probability, weights, *differ in rows
         ]
     )
+
+
+def level(weight: float) -> str:
+    """An identifier comparison's level from its made-up weight (its one level above null is `exact`)."""
+    return "exact" if weight > 0 else "different" if weight < 0 else "missing"
 
 
 def node(record_id: str, first: str | None = None, last: str | None = None, **attributes) -> dict:
@@ -441,6 +475,7 @@ def test_every_scored_pair_records_why_it_is_or_is_not_an_edge() -> None:
         "name_level": ["exact", "same last name, another first name", "exact", "same last name, another first name", "different"],
         "birthdate_level": ["missing", "different", "missing", "exact", "one digit apart"],
         "first_names_differ": [False, True, False, True, True], "email_names_differ": [False] * 5,
+        "phone_level": ["missing"] * 5, "email_level": ["missing"] * 5,
     })
     decided = label_match_decisions(pairs, MatchingSettings(match_threshold=0.88, nicknames=NICKNAMES))
     assert decided.select("record_id_l", "is_accepted", "decision").rows() == [

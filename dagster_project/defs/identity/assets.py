@@ -12,6 +12,7 @@ from pydantic import Field
 from dagster_project.defs.identity.explanation_metadata import customer_size_metadata, match_decision_metadata
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.identity.customer_ids import assign_customer_ids, find_clusters
+from dagster_project.identity.identity_graph import graph_edges
 from dagster_project.identity.identity_state import (
     ASSIGNMENTS_TABLE,
     DETERMINISTIC_EDGES_TABLE,
@@ -31,7 +32,7 @@ from dagster_project.warehouse import frames_registered
 
 _PAIR_COLUMNS = {
     "record_id_l": pl.String, "record_id_r": pl.String, "match_probability": pl.Float64,
-    "match_weight": pl.Float64, "is_accepted": pl.Boolean, "decision": pl.String,
+    "match_weight": pl.Float64, "is_accepted": pl.Boolean, "decision": pl.String, "overrules_shared_phone": pl.Boolean,
 }
 
 
@@ -116,11 +117,10 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition, platform: Settings) -
         with warehouse.get_connection() as connection:
             previous, retired = read_previous_state(connection)
             record_ids = connection.sql(f"SELECT record_id FROM {NODES_TABLE}").pl()["record_id"]
-            accepted = connection.sql(
-                f"SELECT record_id_l, record_id_r FROM {DETERMINISTIC_EDGES_TABLE} "
-                f"UNION ALL SELECT record_id_l, record_id_r FROM {MATCH_PAIRS_TABLE} WHERE is_accepted"
-            ).pl()
-            outcome = assign_customer_ids(find_clusters(record_ids, accepted), previous, retired, run_time())
+            deterministic = connection.sql(f"SELECT record_id_l, record_id_r, match_type FROM {DETERMINISTIC_EDGES_TABLE}").pl()
+            pairs = connection.sql(f"SELECT * FROM {MATCH_PAIRS_TABLE} WHERE is_accepted OR overrules_shared_phone").pl()
+            edges = graph_edges(deterministic, pairs)
+            outcome = assign_customer_ids(find_clusters(record_ids, edges.drop("kind")), previous, retired, run_time())
             write_state(connection, outcome)
         sizes = outcome.assignments.group_by("customer_id").len()
         counts = dict(outcome.events.group_by("event_type").len().iter_rows())
@@ -131,6 +131,8 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition, platform: Settings) -
             "created": counts.get("created", 0),
             "merged": counts.get("merged", 0),
             "split": counts.get("split", 0),
+            # Shared phones the household guard overruled (see `graph_edges`).
+            "overruled_phone_edges": deterministic.height - edges.filter(pl.col("kind") != "probabilistic").height,
         }
         context.log.info(f"Customer ids: {summary}")
         for name in _TABLES:

@@ -13,7 +13,7 @@ import polars as pl
 
 from dagster_project.identity.customer_ids import find_clusters
 from dagster_project.identity.household_guard import household_bridges, kept_apart, overrules_shared_phone
-from dagster_project.identity.match_comparisons import DIFFERENT_LABEL
+from dagster_project.identity.match_comparisons import ADDRESS, DIFFERENT_LABEL, NAME
 from dagster_project.identity.match_model import MatchingSettings, as_node_frame, with_name_forms
 
 # A cluster holding none of these is "thin": nothing in it could contradict a namesake.
@@ -23,6 +23,10 @@ _DISTINGUISHING_COLUMNS = ("phone_e164", "street", "postcode", "birthdate")
 # Facts that, known on both sides and different, say two bearers of one name are two people.
 _CONTRADICTING_COLUMNS = ("birthdate", "phone_e164")
 
+
+# The levels a surname alone in the first-name field meets its person's records at (`_surname_alone_links`).
+SURNAME_IN_PLACE_LEVEL = next(level.label for level in NAME.levels if level.label == "one name missing, the other in the other's place")
+SAME_ADDRESS_LEVEL = ADDRESS.levels[0].label
 
 # Identifiers a nameless record (a SendGrid recipient) can be tied to its person by.
 _IDENTIFIER_COMPARISONS = {"email": "email", "phone_e164": "phone"}
@@ -50,7 +54,9 @@ def _closure_edges(
       any M. Lewis). A pair score cannot see that a name is unique in the data, only how common
       its parts are.
       A name held by one cluster with a phone, address or birthdate and several thin ones joins
-      them all.
+      them all;
+    - surname closure: a surname alone at an address joins the one cluster of that surname there
+      (`_surname_alone_links`).
 
     Only scored pairs the guard does not keep apart are returned, so that the accepted pairs are a subset of the
     scored ones.
@@ -145,12 +151,32 @@ def _closure_edges(
         .select("record_id", pl.col("record_id_other").alias("holder"))
     )
 
+    accepted.append(_surname_alone_links(pairs, named, settings))
     links = pl.concat(accepted)
     # Either orientation of a scored pair.
     return pl.concat([
         candidates.join(links, left_on=["record_id_l", "record_id_r"], right_on=["record_id", "holder"], how="semi"),
         candidates.join(links, left_on=["record_id_r", "record_id_l"], right_on=["record_id", "holder"], how="semi"),
     ]).select("record_id_l", "record_id_r").unique(maintain_order=True)
+
+
+def _surname_alone_links(pairs: pl.DataFrame, named: pl.DataFrame, settings: MatchingSettings) -> pl.DataFrame:
+    """A surname alone in the first-name field ("delarosa" on a guest order) at an address joins the
+    one provisional cluster bearing that surname at that very address (street and postcode); where
+    two do (a household), it stays apart. Its pair score cannot tell the two cases apart."""
+    ends = ("record_id_l", "record_id_r")
+    in_place = pairs.filter(
+        ~kept_apart(settings), pl.col("name_level") == SURNAME_IN_PLACE_LEVEL, pl.col("address_level") == SAME_ADDRESS_LEVEL
+    ).select(*ends)
+    sides = pl.concat([in_place.select(pl.col(near).alias("record_id"), pl.col(far).alias("holder")) for near, far in (ends, ends[::-1])])
+    surname_alone = named.filter(pl.col("first_name").is_not_null(), pl.col("last_name").is_null()).select("record_id")
+    sides = (
+        sides.join(surname_alone, on="record_id", how="semi")
+        .join(surname_alone, left_on="holder", right_on="record_id", how="anti")
+        .join(named.select(pl.col("record_id").alias("holder"), "cluster"), on="holder")
+    )
+    one_cluster = sides.group_by("record_id").agg(pl.col("cluster").n_unique().alias("clusters")).filter(pl.col("clusters") == 1)
+    return sides.join(one_cluster, on="record_id", how="semi").select("record_id", "holder")
 
 
 def select_match_edges(

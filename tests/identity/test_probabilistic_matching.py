@@ -366,6 +366,7 @@ def scored(*rows: tuple) -> pl.DataFrame:
             {"record_id_l": left, "record_id_r": right, "match_probability": probability, "match_weight": 0.0,
              **{f"{name}_match_weight": weights.get(name, 0.0) for name in WEIGHTS},
              "name_level": "different" if weights.get("name", 0.0) < 0 else "exact",
+             "address_level": "same street and postcode" if weights.get("address", 0.0) > 0 else level(weights.get("address", 0.0)),
              **{f"{name}_level": level(weights.get(name, 0.0)) for name in ("phone", "email")},
              "birthdate_level": "missing", "first_names_differ": bool(differ and differ[0]), "email_names_differ": False}
             for left, right, probability, weights, *differ in rows
@@ -413,6 +414,37 @@ def test_nameless_record_of_a_mailbox_two_people_share_stays_apart() -> None:
         ("crm:1", "sendgrid:info", 0.3, {"email": 15.0}),
         ("crm:2", "sendgrid:info", 0.3, {"email": 15.0}),
     )
+    assert edge_set(pairs, nodes) == set()
+
+
+SURNAME_IN_PLACE = "one name missing, the other in the other's place"
+
+
+def surname_alone_at(street: str, *people: tuple[str, str]) -> tuple[list[dict], pl.DataFrame]:
+    """A guest order signed with a surname alone ("delarosa") at `street`, and a CRM contact per
+    (first name, last name) living there, each scored against the order at the pair score such
+    pairs get (below the threshold); contacts with different first names are kept apart."""
+    nodes = [node("order:1", "delarosa", None, street=street, postcode="72865")] + [
+        node(f"crm:{first}", first, last, street=street, postcode="72865") for first, last in people
+    ]
+    rows = [(f"crm:{first}", "order:1", 0.75, {"name": 2.0, "address": 9.0}) for first, _ in people]
+    rows += [(f"crm:{a}", f"crm:{b}", 0.95, {"name": 2.0, "address": 9.0}, True)
+             for i, (a, _) in enumerate(people) for b, _ in people[i + 1:]]
+    pairs = scored(*rows).with_columns(
+        pl.when(pl.col("record_id_r") == "order:1").then(pl.lit(SURNAME_IN_PLACE)).otherwise(pl.col("name_level")).alias("name_level"))
+    return nodes, pairs
+
+
+def test_a_surname_alone_at_an_address_joins_the_one_person_of_that_surname_living_there() -> None:
+    nodes, pairs = surname_alone_at("32 tammy rue", ("felica", "delarosa"))
+    assert edge_set(pairs, nodes) == {("crm:felica", "order:1")}
+    # Not where the address differs: the surname alone says nothing more.
+    nodes, pairs = surname_alone_at("32 tammy rue", ("felica", "delarosa"))
+    assert edge_set(pairs.with_columns(pl.lit("same city").alias("address_level")), nodes) == set()
+
+
+def test_a_surname_alone_at_a_households_address_stays_apart() -> None:
+    nodes, pairs = surname_alone_at("32 tammy rue", ("felica", "delarosa"), ("hector", "delarosa"))
     assert edge_set(pairs, nodes) == set()
 
 

@@ -48,14 +48,14 @@ def evaluate_identity(truth: Path | None) -> None:
             deterministic_only = read_deterministic_only_customers(connection)
             people = read_truth(truth)
             blocking = measure_blocking(connection, people)
-            evidence_free = evidence_free_records(connection.sql(f"SELECT * FROM {NODES_TABLE}").pl())
+            evidence_free = evidence_free_records(connection.sql(f"SELECT * FROM {NODES_TABLE}").pl(), people)
         except duckdb.CatalogException as error:
             raise click.ClickException(f"Identities are not resolved in {settings.warehouse_path} yet: run `cxp run`.") from error
     click.echo("Resolved customers (deterministic rules + Splink):")
     click.echo(str(score_identity_resolution(resolved, people)))
     placeable = resolved.join(evidence_free, on="record_id", how="anti")
-    click.echo(f"\nWithout the {evidence_free.height:,} records nothing in the data can place (at most a first name; "
-               "no address or birthdate; an email or phone no other record carries):")
+    click.echo(f"\nWithout the {evidence_free.height:,} records nothing in the data can place (no address or birthdate, an "
+               "email or phone no other record carries, and at most a first name or a full name another person writes too):")
     click.echo(str(score_identity_resolution(placeable, people)))
     click.echo("\nDeterministic rules only (same identity graph, no probabilistic edges):")
     click.echo(str(score_identity_resolution(deterministic_only, people)))

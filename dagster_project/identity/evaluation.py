@@ -87,25 +87,42 @@ def score_identity_resolution(assignments: pl.DataFrame, truth: pl.DataFrame) ->
     )
 
 
-def evidence_free_records(nodes: pl.DataFrame) -> pl.DataFrame:
-    """Records nothing in the data can place: no last name, street, postcode or birthdate, and an
-    email and phone (where they have one) that no other record carries; at most a first name.
-
-    A support requester who signed "Holly" from an address used nowhere else, or a recipient
-    address of the email tool seen in no other system. The truth knows whose they are; no matcher
-    can, so `cxp eval identity` also scores the pairs among the other records, as the ceiling
-    that real-world exports set."""
+def _without_distinguishing_facts(nodes: pl.DataFrame) -> pl.DataFrame:
+    """Records with no street, postcode or birthdate, and an email and phone (where they have one)
+    that no other record carries: only their name could place them."""
     shared = [
         nodes.group_by(column).agg(pl.len().alias("carriers")).filter(pl.col(column).is_not_null(), pl.col("carriers") > 1)
         .select(column)
         for column in ("email", "phone_e164")
     ]
     return (
-        nodes.filter(pl.all_horizontal(pl.col(c).is_null() for c in ("last_name", "street", "postcode", "birthdate")))
+        nodes.filter(pl.all_horizontal(pl.col(c).is_null() for c in ("street", "postcode", "birthdate")))
         .join(shared[0], on="email", how="anti")
         .join(shared[1], on="phone_e164", how="anti")
-        .select("record_id")
     )
+
+
+def evidence_free_records(nodes: pl.DataFrame, truth: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Records nothing in the data can place: no street, postcode or birthdate, an email and phone
+    (where they have one) that no other record carries, and at most a first name, or (given the
+    `truth`) a first and last name that another person writes exactly so too.
+
+    A support requester who signed "Holly" from an address used nowhere else, or a recipient
+    address of the email tool seen in no other system; a requester "Mary Navarro" writing from an
+    address used nowhere else when two Mary Navarros buy, between whom a matcher can only guess.
+    The truth knows whose they are; no matcher can, so `cxp eval identity` also scores the pairs
+    among the other records, as the ceiling that real-world exports set."""
+    candidates = _without_distinguishing_facts(nodes)
+    first_name_at_most = candidates.filter(pl.col("last_name").is_null()).select("record_id")
+    if truth is None:
+        return first_name_at_most
+    full_name = pl.concat_str("first_name", "last_name", separator=" ")
+    people_per_name = (
+        nodes.join(truth.select("record_id", "person_id"), on="record_id")
+        .group_by(full_name.alias("full_name")).agg(pl.col("person_id").n_unique().alias("people"))
+    )
+    namesakes = candidates.with_columns(full_name.alias("full_name")).join(people_per_name.filter(pl.col("people") > 1), on="full_name", how="semi")
+    return pl.concat([first_name_at_most, namesakes.select("record_id")]).unique()
 
 
 def read_resolved_customers(connection: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -111,3 +111,20 @@ def test_records_with_at_most_a_first_name_and_identifiers_no_one_else_carries_a
     ]
     nodes = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
     assert sorted(evidence_free_records(nodes)["record_id"]) == ["recipient:lone", "requester:holly"]
+
+
+def test_a_record_whose_only_evidence_is_a_name_two_people_write_is_evidence_free_given_the_truth():
+    columns = ("record_id", "first_name", "last_name", "email", "phone_e164", "street", "postcode", "birthdate")
+    rows = [
+        # Two Mary Navarros who buy, and a requester "Mary Navarro" writing from an address used nowhere else.
+        ("order:1", "mary", "navarro", "mary.navarro@example.com", None, "1 elm st", None, None),
+        ("order:2", "mary", "navarro", "navarro.m@example.org", None, "9 oak ave", None, None),
+        ("requester:mary", "mary", "navarro", "mn1@example.net", None, None, None, None),
+        # A name only one person writes places its requester.
+        ("order:3", "imogen", "quarles", "iq@example.com", None, "5 ash ct", None, None),
+        ("requester:imogen", "imogen", "quarles", "imogen77@example.net", None, None, None, None),
+    ]
+    nodes = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
+    truth = pl.DataFrame({"record_id": [row[0] for row in rows], "person_id": ["p1", "p2", "p1", "p3", "p3"]})
+    assert evidence_free_records(nodes)["record_id"].to_list() == []
+    assert evidence_free_records(nodes, truth)["record_id"].to_list() == ["requester:mary"]

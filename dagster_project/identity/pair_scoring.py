@@ -32,10 +32,8 @@ def comparisons_without_data(nodes: pl.DataFrame | duckdb.DuckDBPyRelation) -> l
     ]
 
 
-def _register_matching_input(
-    connection: duckdb.DuckDBPyConnection, nodes: pl.DataFrame | duckdb.DuckDBPyRelation, settings: MatchingSettings
-) -> str:
-    """Nodes plus the derived columns blocking and comparisons use, as a table on `connection`."""
+def matching_input(nodes: pl.DataFrame | duckdb.DuckDBPyRelation, settings: MatchingSettings) -> pl.DataFrame:
+    """Nodes plus the derived columns blocking, EM training and comparisons use."""
     named = with_name_forms(
         as_node_frame(nodes).select(
             "record_id", "first_name", "last_name", "email", "phone_e164", "street", "postcode", "city", "birthdate"
@@ -64,6 +62,14 @@ def _register_matching_input(
         pl.col("street").str.split(" ").list.eval(pl.element().filter(pl.element().str.contains(r"^[^\d]{2,}$"))).list.unique()
         .alias("street_words"),
     ).with_columns(pl.when(pl.col("street_name") != "").then(pl.col("street_name")).alias("street_name"))
+    return prepared
+
+
+def _register_matching_input(
+    connection: duckdb.DuckDBPyConnection, nodes: pl.DataFrame | duckdb.DuckDBPyRelation, settings: MatchingSettings
+) -> str:
+    """`matching_input` as a table on `connection`."""
+    prepared = matching_input(nodes, settings)
     # A temporary table: nothing is left in a warehouse connection that is passed in.
     with frames_registered(connection, identity_matching_input_frame=prepared):
         connection.execute("create or replace temp table identity_matching_input as select * from identity_matching_input_frame")

@@ -118,7 +118,10 @@ def build_identity_assets(dbt_models: dg.AssetsDefinition, platform: Settings) -
             previous, retired = read_previous_state(connection)
             record_ids = connection.sql(f"SELECT record_id FROM {NODES_TABLE}").pl()["record_id"]
             deterministic = connection.sql(f"SELECT record_id_l, record_id_r, match_type FROM {DETERMINISTIC_EDGES_TABLE}").pl()
-            pairs = connection.sql(f"SELECT * FROM {MATCH_PAIRS_TABLE} WHERE is_accepted OR overrules_shared_phone").pl()
+            pairs = connection.sql(
+                f"SELECT record_id_l, record_id_r, is_accepted, overrules_shared_phone FROM {MATCH_PAIRS_TABLE} "
+                "WHERE is_accepted OR overrules_shared_phone"
+            ).pl()
             edges = graph_edges(deterministic, pairs)
             outcome = assign_customer_ids(find_clusters(record_ids, edges.drop("kind")), previous, retired, run_time())
             write_state(connection, outcome)

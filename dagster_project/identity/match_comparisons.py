@@ -61,9 +61,8 @@ def _both(column: str) -> str:
 
 
 def _one_edit_apart(left: str, right: str) -> str:
-    """Damerau-Levenshtein distance at most 1, behind a cheap test it implies (one edit keeps the
-    length within one and the first or the last character): the distance is the costliest
-    function of the model, and most candidate pairs fail the cheap test."""
+    """Damerau-Levenshtein distance at most 1, behind a cheap test it implies (length within one, first or
+    last character kept): the distance is the model's costliest function, and most pairs fail the test."""
     return (f"abs(length({left}) - length({right})) <= 1 and ({left}[1] = {right}[1] or {left}[-1] = {right}[-1]) "
             f"and damerau_levenshtein({left}, {right}) <= 1")
 
@@ -80,16 +79,17 @@ def _cut_short(short: str, name: str) -> str:
 
 
 def _nickname_with_typo(left: str = "l", right: str = "r") -> str:
-    """One first name a typo away from a formal form of the other, a nickname ("lizzie" and
-    "elkizabeth"). Not from the nickname itself: "mary" one edit from "mark" is two names, which
-    the typo levels and the household guard judge. A list function per pair: used only where
-    cheaper tests have narrowed the pairs (in every level, over Splink's u-sample pairs, it tripled
-    the scoring time)."""
+    """One first name a typo away from a formal form of the other, a nickname ("lizzie", "elkizabeth"); not
+    from the nickname itself ("mary" one edit from "mark" is two names). A list function per pair: only where
+    cheaper tests have narrowed the pairs (in every level, over Splink's u-sample, it tripled scoring time)."""
     return " or ".join(
         f"len(list_filter(first_name_forms_{a}, lambda form: form != first_name_{a} and {_one_edit_apart('form', f'first_name_{b}')})) > 0"
         for a, b in ((left, right), (right, left))
     )
 
+
+# The level of a surname alone in the first-name field (read by `match_selection`'s surname closure).
+SURNAME_IN_PLACE_LABEL = "one name missing, the other in the other's place"
 
 # One comparison for both names, as Splink's ForenameSurnameComparison: two records with first and
 # last name swapped agree once, not twice, and "same last name, another first name" (a household)
@@ -120,7 +120,7 @@ NAME = Comparison(
         Level("first name alike, part of a compound last name",
               f"({_formal_names_agree()} or jaro_winkler_similarity(first_name_l, first_name_r) >= 0.88) "
               "and list_has_any(last_name_parts_l, last_name_parts_r)"),
-        Level("one name missing, the other in the other's place",
+        Level(SURNAME_IN_PLACE_LABEL,
               "(last_name_l is null and first_name_l = last_name_r) or (last_name_r is null and first_name_r = last_name_l) "
               "or (first_name_l is null and last_name_l = first_name_r) or (first_name_r is null and last_name_r = first_name_l)"),
         # "davies osborn" for "jessica davies osborn": no first name, the compound surname split across both fields.

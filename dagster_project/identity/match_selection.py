@@ -13,7 +13,7 @@ import polars as pl
 
 from dagster_project.identity.customer_ids import find_clusters
 from dagster_project.identity.household_guard import household_bridges, kept_apart, overrules_shared_phone
-from dagster_project.identity.match_comparisons import ADDRESS, DIFFERENT_LABEL, NAME
+from dagster_project.identity.match_comparisons import ADDRESS, DIFFERENT_LABEL, SURNAME_IN_PLACE_LABEL
 from dagster_project.identity.match_model import MatchingSettings, as_node_frame, with_name_forms
 
 # A cluster holding none of these is "thin": nothing in it could contradict a namesake.
@@ -24,9 +24,8 @@ _DISTINGUISHING_COLUMNS = ("phone_e164", "street", "postcode", "birthdate")
 _CONTRADICTING_COLUMNS = ("birthdate", "phone_e164")
 
 
-# The levels a surname alone in the first-name field meets its person's records at (`_surname_alone_links`).
-SURNAME_IN_PLACE_LEVEL = next(level.label for level in NAME.levels if level.label == "one name missing, the other in the other's place")
-SAME_ADDRESS_LEVEL = ADDRESS.levels[0].label
+# The address level at which a surname alone joins its one bearer there (`_surname_alone_links`).
+_SAME_ADDRESS_LABEL = ADDRESS.levels[0].label
 
 # Identifiers a nameless record (a SendGrid recipient) can be tied to its person by.
 _IDENTIFIER_COMPARISONS = {"email": "email", "phone_e164": "phone"}
@@ -166,7 +165,7 @@ def _surname_alone_links(pairs: pl.DataFrame, named: pl.DataFrame, settings: Mat
     two do (a household), it stays apart. Its pair score cannot tell the two cases apart."""
     ends = ("record_id_l", "record_id_r")
     in_place = pairs.filter(
-        ~kept_apart(settings), pl.col("name_level") == SURNAME_IN_PLACE_LEVEL, pl.col("address_level") == SAME_ADDRESS_LEVEL
+        ~kept_apart(settings), pl.col("name_level") == SURNAME_IN_PLACE_LABEL, pl.col("address_level") == _SAME_ADDRESS_LABEL
     ).select(*ends)
     sides = pl.concat([in_place.select(pl.col(near).alias("record_id"), pl.col(far).alias("holder")) for near, far in (ends, ends[::-1])])
     surname_alone = named.filter(pl.col("first_name").is_not_null(), pl.col("last_name").is_null()).select("record_id")

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from dagster_project.identity.identity_graph import graph_edges
-from dagster_project.identity.match_comparisons import COMPARISONS
+from dagster_project.identity.match_comparisons import COMPARISONS, SURNAME_IN_PLACE_LABEL
 from dagster_project.identity.match_model import MatchingSettings, TooLittleEvidence, read_nickname_seed
 from dagster_project.identity.match_selection import label_match_decisions, select_match_edges
 from dagster_project.identity.pair_scoring import comparisons_without_data, matching_input, score_record_pairs
@@ -433,9 +433,6 @@ def test_nameless_record_of_a_mailbox_two_people_share_stays_apart() -> None:
     assert edge_set(pairs, nodes) == set()
 
 
-SURNAME_IN_PLACE = "one name missing, the other in the other's place"
-
-
 def surname_alone_at(street: str, *people: tuple[str, str]) -> tuple[list[dict], pl.DataFrame]:
     """A guest order signed with a surname alone ("delarosa") at `street`, and a CRM contact per
     (first name, last name) living there, each scored against the order at the pair score such
@@ -447,7 +444,7 @@ def surname_alone_at(street: str, *people: tuple[str, str]) -> tuple[list[dict],
     rows += [(f"crm:{a}", f"crm:{b}", 0.95, {"name": 2.0, "address": 9.0}, True)
              for i, (a, _) in enumerate(people) for b, _ in people[i + 1:]]
     pairs = scored(*rows).with_columns(
-        pl.when(pl.col("record_id_r") == "order:1").then(pl.lit(SURNAME_IN_PLACE)).otherwise(pl.col("name_level")).alias("name_level"))
+        pl.when(pl.col("record_id_r") == "order:1").then(pl.lit(SURNAME_IN_PLACE_LABEL)).otherwise(pl.col("name_level")).alias("name_level"))
     return nodes, pairs
 
 

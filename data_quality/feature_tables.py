@@ -33,7 +33,8 @@ class FeatureTableRules:
     shares: tuple[str, ...] = ()
     """Columns that are fractions in [0, 1]."""
     nested_windows: tuple[tuple[str, str], ...] = ()
-    """(wider, narrower) pairs: the wider window never holds less."""
+    """(wider, narrower) pairs: the wider window never holds less. A pair with a null (no order yet
+    to count since) is not compared."""
     complete: tuple[str, ...] = ()
     """Columns every customer must have."""
 
@@ -48,8 +49,11 @@ FEATURE_TABLE_RULES = {
     ),
     "customer_email_features": FeatureTableRules(
         non_negative=("deliveries_30d", "deliveries_90d", "human_opens_30d", "human_opens_90d", "clicks_30d", "clicks_90d",
-                      "bounces_90d", "unsubscribes_lifetime", "spam_reports_lifetime"),
-        nested_windows=(("deliveries_90d", "deliveries_30d"), ("human_opens_90d", "human_opens_30d"), ("clicks_90d", "clicks_30d")),
+                      "bounces_90d", "unsubscribes_lifetime", "spam_reports_lifetime", "campaign_deliveries_lifetime",
+                      "campaign_human_opens_lifetime", "campaign_deliveries_since_last_order", "campaign_human_opens_since_last_order"),
+        nested_windows=(("deliveries_90d", "deliveries_30d"), ("human_opens_90d", "human_opens_30d"), ("clicks_90d", "clicks_30d"),
+                        ("campaign_deliveries_lifetime", "campaign_deliveries_since_last_order"),
+                        ("campaign_human_opens_lifetime", "campaign_human_opens_since_last_order")),
     ),
     "customer_support_features": FeatureTableRules(
         non_negative=("tickets_30d", "tickets_90d", "tickets_lifetime", "open_tickets", "urgent_tickets_90d", "bad_ratings_90d",
@@ -75,8 +79,9 @@ def feature_table_suite(table: str, t: FeatureThresholds) -> Suite:
                         "Counts and amounts are not negative; shares lie in [0, 1].", "latest_rows", in_range)]
     if rules.nested_windows:
         suite_rules.append(Rule(
-            "windows_nested", Severity.BLOCKING, "A wider window never holds less than a narrower one (30 ≤ 90 ≤ 365 days ≤ lifetime).",
-            "latest_rows", lambda gxe: [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=a, column_B=b, or_equal=True)
+            "windows_nested", Severity.BLOCKING, "A wider window never holds less than a narrower one (30 ≤ 90 ≤ 365 days ≤ lifetime; since the last order ≤ lifetime).",
+            "latest_rows", lambda gxe: [gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing")
                                         for a, b in rules.nested_windows]))
     if rules.complete:
         suite_rules.append(Rule(

@@ -54,18 +54,28 @@ def build_on_demand_views(views: dict[str, FeatureView]) -> list[OnDemandFeature
         })
 
     @on_demand_feature_view(
-        sources=[email[["clicks_90d", "deliveries_90d", "last_click_at", "last_human_open_at"]]],
-        schema=[Field(name=name, dtype=Float64) for name in ("click_through_rate_90d", "days_since_last_click", "days_since_last_human_open")],
-        description="Click-through rate over 90 days and email recency, derived at request time.",
+        sources=[email[["clicks_90d", "deliveries_90d", "last_click_at", "last_human_open_at", "campaign_deliveries_lifetime",
+                        "campaign_human_opens_lifetime", "campaign_deliveries_since_last_order", "campaign_human_opens_since_last_order"]]],
+        schema=[Field(name=name, dtype=Float64) for name in (
+            "click_through_rate_90d", "days_since_last_click", "days_since_last_human_open", "campaign_open_rate_before_last_order",
+            "campaign_open_rate_since_last_order", "campaign_open_rate_change_since_last_order")],
+        description="Click-through rate over 90 days, email recency, and campaign open rates before and since the last order, derived at request time.",
         owner="crm-marketing@cxp.example", tags={"owner": "crm-marketing@cxp.example"}, mode="python",
     )
     def customer_email_derived(inputs: dict[str, Any]) -> dict[str, Any]:
         from feature_repo.derived_values import days_before_now, number, ratio, served
 
+        opens, delivered = number(inputs, "campaign_human_opens_lifetime"), number(inputs, "campaign_deliveries_lifetime")
+        opens_since, delivered_since = number(inputs, "campaign_human_opens_since_last_order"), number(inputs, "campaign_deliveries_since_last_order")
+        # A lapsed customer stops opening: the rate since the last order against their own rate before it.
+        before, since = ratio(opens - opens_since, delivered - delivered_since), ratio(opens_since, delivered_since)
         return served({
             "click_through_rate_90d": ratio(number(inputs, "clicks_90d"), number(inputs, "deliveries_90d")),
             "days_since_last_click": days_before_now(inputs, "last_click_at"),
             "days_since_last_human_open": days_before_now(inputs, "last_human_open_at"),
+            "campaign_open_rate_before_last_order": before,
+            "campaign_open_rate_since_last_order": since,
+            "campaign_open_rate_change_since_last_order": ratio(since, before),
         })
 
     @on_demand_feature_view(

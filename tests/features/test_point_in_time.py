@@ -36,8 +36,11 @@ def ticket(status: str, updated: str, rating: str, resolution_minutes: str) -> s
             f'"metrics":{{"first_reply_minutes":30,"full_resolution_minutes":{resolution_minutes},"reopens":0}}}}\n')
 
 
+CAMPAIGN = ',"marketing_campaign_id":7,"marketing_campaign_name":"Spring"'
+
+
 def deliver_history(landing: Path) -> None:
-    """Ann's March and April 2024, each file on the day it was exported."""
+    """Ann's March to May 2024, each file on the day it was exported."""
     deliver(landing, "crm/contacts_2024-03-01.csv", f"{CONTACT_HEADER}\n{ANN}\n")
     for day in ("2024-03-02", "2024-03-05", "2024-03-20", "2024-04-10"):
         deliver(landing, f"ecommerce/fx_rates_{day}.csv", f"date,currency,usd_per_unit\n{day},USD,1\n")
@@ -55,6 +58,16 @@ def deliver_history(landing: Path) -> None:
     deliver(landing, "email/events_2024-03-08.jsonl", email_event("e3", "click", 1709726400, ',"url":"https://shop.example/"'))
     deliver(landing, "support/tickets_2024-03-07.jsonl", ticket("new", "2024-03-07T09:00:00Z", "unoffered", "null"))
     deliver(landing, "support/tickets_2024-03-12.jsonl", ticket("solved", "2024-03-12T10:00:00Z", "bad", "7260"))
+    # Spring campaign mail: one read before her third order (2 May), one left unread after it. The
+    # order's confirmation is no campaign mail and counts in neither.
+    for day in ("2024-05-02",):
+        deliver(landing, f"ecommerce/fx_rates_{day}.csv", f"date,currency,usd_per_unit\n{day},USD,1\n")
+    deliver(landing, "email/events_2024-04-20.jsonl", email_event("c1", "delivered", 1713607200, CAMPAIGN))
+    deliver(landing, "email/events_2024-04-21.jsonl", email_event("c2", "open", 1713686400, CAMPAIGN + ',"sg_machine_open":false'))
+    deliver(landing, "ecommerce/orders_2024-05-02.csv", f"{ORDER_HEADER}\n{order(1003, 'paid', '2024-05-02 10:00:00 -0700', '80.00')}\n")
+    deliver(landing, "email/events_2024-05-02.jsonl", email_event("t1", "delivered", 1714673100)
+            + email_event("t2", "open", 1714673100 + 60, ',"sg_machine_open":false'))
+    deliver(landing, "email/events_2024-05-10.jsonl", email_event("c3", "delivered", 1715335200, CAMPAIGN))
 
 
 # (entity timestamp, the values known then). A snapshot dated D becomes known at the end of D.
@@ -140,3 +153,30 @@ def test_no_entity_row_gets_a_value_from_after_its_timestamp(ann):
     # The click of 6 March is not known before the export that delivered it (8 March) ends.
     clicks = retrieved[retrieved["last_click_at"].notna()]
     assert clicks["event_timestamp"].min() == pd.Timestamp(dt.datetime(2024, 3, 9), tz="UTC")
+
+
+CAMPAIGN_FEATURES = ["customer_email:campaign_deliveries_lifetime", "customer_email:campaign_human_opens_lifetime",
+                     "customer_email:campaign_deliveries_since_last_order", "customer_email:campaign_human_opens_since_last_order",
+                     "customer_email_derived:campaign_open_rate_before_last_order",
+                     "customer_email_derived:campaign_open_rate_since_last_order",
+                     "customer_email_derived:campaign_open_rate_change_since_last_order"]
+
+
+def test_campaign_mail_is_counted_before_and_since_the_last_order(ann):
+    """Whether a customer still reads the shop's campaigns after buying: the count restarts on the day
+    an order becomes known, and only campaign mail counts, not the order's own confirmation."""
+    customer, store = ann
+    moments = {  # (lifetime delivered, lifetime opened, delivered since, opened since, rate before, rate since, change)
+        "2024-04-21 00:00:00": (1, 0, 1, 0, None, 0.0, None),  # delivered after her last order (5 March), not opened yet
+        "2024-04-22 00:00:00": (1, 1, 1, 1, None, 1.0, None),  # nothing was delivered before that order to compare with
+        "2024-05-03 00:00:00": (1, 1, 0, 0, 1.0, None, None),  # the third order restarts the count; the confirmation is not campaign mail
+        "2024-05-11 00:00:00": (2, 1, 1, 0, 1.0, 0.0, 0.0),    # read all before it, none since
+    }
+    retrieved = store.get_historical_features(
+        entity_df=pd.DataFrame({"customer_id": customer, "event_timestamp": [pd.Timestamp(m, tz="UTC") for m in moments]}),
+        features=CAMPAIGN_FEATURES,
+    ).to_df().sort_values("event_timestamp")
+    names = [feature.split(":")[1] for feature in CAMPAIGN_FEATURES]
+    for (moment, expected), (_, row) in zip(moments.items(), retrieved.iterrows()):
+        for name, value in zip(names, expected):
+            assert (pd.isna(row[name]) if value is None else row[name] == pytest.approx(value)), (moment, name, row[name])

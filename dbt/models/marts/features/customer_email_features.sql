@@ -1,7 +1,8 @@
 -- Email engagement per customer per snapshot date, stored as change points: a row on each day a
 -- customer's values changed (events became known, or left the 30/90-day window). Human opens
--- exclude machine opens (mail-privacy proxies). Click-through rate and days since the last click
--- are derived on demand in Feast.
+-- exclude machine opens (mail-privacy proxies). Campaign mail is also counted since the customer's
+-- last order (a row on each day an order became known restarts it). Click-through rate, open rates
+-- and days since the last click are derived on demand in Feast.
 {{ config(unique_key=['customer_id', 'snapshot_date']) }}
 with
 
@@ -47,6 +48,10 @@ candidates as (
         cumulative_bounces - bounces_before_90d as bounces_90d,
         cumulative_unsubscribes as unsubscribes_lifetime,
         cumulative_spam_reports as spam_reports_lifetime,
+        cumulative_campaign_deliveries as campaign_deliveries_lifetime,
+        cumulative_campaign_human_opens as campaign_human_opens_lifetime,
+        cumulative_campaign_deliveries - campaign_deliveries_at_last_order as campaign_deliveries_since_last_order,
+        cumulative_campaign_human_opens - campaign_human_opens_at_last_order as campaign_human_opens_since_last_order,
         last_human_open_at,
         last_click_at
     from windowed

@@ -235,12 +235,15 @@ def main() -> None:
                        people["support_rate_per_year"].to_numpy() / 365, people["support_bad_prob"].to_numpy())
     draws = prior_draws(args.draws, np.random.default_rng(7))
     bayes, known = np.zeros(len(persons)), np.zeros(len(persons))
+    alive_bayes, alive_known = np.zeros(len(persons)), np.zeros(len(persons))
     for row, (person, seen) in enumerate(zip(persons, observe(world, persons, cutoff))):
         log_l, alive = log_likelihood_and_alive(seen, draws, cutoff)
         weight = np.exp(log_l - log_l.max())
         bayes[row] = 1 - (weight * alive * draws.buys_within(args.horizon)).sum() / weight.sum()
+        alive_bayes[row] = (weight * alive).sum() / weight.sum()
         own = Parameters(*(np.array([getattr(truth, f)[person]]) for f in Parameters.__dataclass_fields__))
-        known[row] = 1 - (log_likelihood_and_alive(seen, own, cutoff)[1] * own.buys_within(args.horizon))[0]
+        alive_known[row] = log_likelihood_and_alive(seen, own, cutoff)[1][0]
+        known[row] = 1 - alive_known[row] * own.buys_within(args.horizon)[0]
     own_all = Parameters(*(getattr(truth, f)[persons] for f in Parameters.__dataclass_fields__))
     oracle = 1 - np.where(life.death_day[persons] > cutoff, own_all.buys_within(args.horizon), 0.0)
     auc = {name: roc_auc_score(churned, score) for name, score in
@@ -248,6 +251,9 @@ def main() -> None:
             ("Bayes from the exports (population priors)", bayes))}
     print(f"churn within {args.horizon} days, {len(persons):,} of {len(active):,} active persons at the cutoff "
           f"({churned.mean():.1%} churn), {args.draws:,} prior draws, {time.perf_counter() - started:.0f} s")
+    # A check of the likelihood itself: posteriors that follow the process are calibrated.
+    print(f"  still alive at the cutoff: {np.mean(life.death_day[persons] > cutoff):.1%}; mean P(alive) knowing the "
+          f"parameters {alive_known.mean():.1%}, from the exports {alive_bayes.mean():.1%}")
     reference = next(iter(auc.values()))
     for name, value in auc.items():
         print(f"  {name:45s} ROC AUC {value:.4f}  {value / reference:.1%} of the oracle's")

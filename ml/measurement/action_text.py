@@ -7,6 +7,10 @@ from typing import Any
 from ml.measurement.action_truth import ActionTruth
 
 
+def _usd(value: float) -> str:
+    return f"{'-' if value < 0 else ''}${abs(value):,.0f}"
+
+
 def render_actions_report(report: dict[str, Any]) -> str:
     """What the night chose (per action: customers, expected value, spend) and what each learned action rests on."""
     lines = [f"Next-best actions of {report['customers']:,} customers, as of {report['as_of']}", "",
@@ -25,7 +29,8 @@ def render_actions_report(report: dict[str, Any]) -> str:
                                                                if policy["average_effect_usd"] > policy["cost_usd"] else "no action"))
         lines.append(f"  on held-out customers, net of the ${policy['cost_usd']:,.2f} cost: the {policy['targeted']:,} the model "
                      f"targets ${policy['targeted_value_usd']:,.0f}, everyone ${policy['everyone_value_usd']:,.0f} "
-                     f"(average effect ${policy['average_effect_usd']:,.2f}), {verdict}")
+                     f"(average effect ${policy['average_effect_usd']:,.2f}); targeting's gain over the better blanket "
+                     f"policy is at least {_usd(policy['gain_lower_bound_usd'])} with {policy['confidence']:.0%} confidence, {verdict}")
     for action, why in report["not_learned"].items():
         lines += ["", f"{action}: not learned, so never chosen: {why}"]
     return "\n".join(lines) + "\n"

@@ -102,6 +102,10 @@ class NextBestActionSettings(StrictSettings):
     """Cross-fitting folds: each experiment customer's effect is predicted by a model that never saw them."""
     min_customers_per_arm: PositiveInt = 100
     """Fewer customers than this in an arm (or in control) and no uplift is learned from the experiment."""
+    targeting_confidence: float = Field(default=0.95, ge=0.5, lt=1.0)
+    """How sure the held-out check must be (one-sided, by bootstrap over the experiment's customers)
+    that targeting by the model adds more than the better blanket policy before the night targets by
+    it; 0.5 compares the point estimates alone."""
 
 
 class MeasurementSettings(StrictSettings):

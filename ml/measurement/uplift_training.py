@@ -14,8 +14,9 @@ for the night's choices.
 
 A model is trusted to target only when its targeting pays on held-out customers: giving the action
 to those whose cross-fitted effect exceeds its cost must be estimated (difference in means among
-them: the experiment was randomized) to add more than giving it to everyone and than giving it to
-nobody. Otherwise every customer's uplift is the experiment's average effect, and next-best action
+them: the experiment was randomized) to add more than the better of giving it to everyone and giving
+it to nobody, and with the configured confidence (a bootstrap over the experiment's customers: in a
+small experiment a blind model's targeting can look better by chance). Otherwise every customer's uplift is the experiment's average effect, and next-best action
 gives the action to everyone eligible or to no one: a model that ranks no better than chance must
 not take revenue away from the blanket policy it is meant to improve on.
 """
@@ -76,7 +77,8 @@ class LearnedUplift:
 
     @property
     def targets(self) -> bool:
-        """Whether the model's targeting beat both blanket policies on held-out customers (else the average effect is used)."""
+        """Whether the model's targeting beat both blanket policies on held-out customers, with the configured
+        confidence (else the average effect is used)."""
         return self.policy.targeting_pays
 
     @property
@@ -104,24 +106,46 @@ class PolicyEstimates:
     """Customers whose cross-fitted effect exceeds the cost."""
     targeted_value_usd: float
     everyone_value_usd: float
+    confidence: float
+    gain_lower_bound_usd: float
+    """Targeting's value minus the better blanket policy's (everyone, or no one: 0), at its lower
+    `confidence` bound over bootstrap resamples of the customers."""
 
     @property
     def targeting_pays(self) -> bool:
-        return self.targeted_value_usd > max(self.everyone_value_usd, 0.0)
+        return self.targeted_value_usd > max(self.everyone_value_usd, 0.0) and self.gain_lower_bound_usd > 0
 
 
-def estimate_policies(effect: np.ndarray, treated: np.ndarray, outcome: np.ndarray, cost_usd: float) -> PolicyEstimates:
-    """Targeting by `effect` (where it exceeds the cost) against giving the action to everyone."""
-    def value(customers: np.ndarray) -> float:
-        treated_in, control_in = customers & treated, customers & ~treated
-        if not treated_in.any() or not control_in.any():
-            return 0.0
-        return float(customers.sum() * (outcome[treated_in].mean() - outcome[control_in].mean() - cost_usd))
+BOOTSTRAP_RESAMPLES = 200
 
+
+def _policy_value(customers: np.ndarray, treated: np.ndarray, outcome: np.ndarray, cost_usd: float,
+                  weights: np.ndarray | None = None) -> float:
+    """Customers × (treated mean − control mean − cost) among `customers`, each weighted (bootstrap) or not."""
+    w = np.ones(customers.size) if weights is None else weights
+    treated_in, control_in = w * (customers & treated), w * (customers & ~treated)
+    if treated_in.sum() == 0 or control_in.sum() == 0:
+        return 0.0
+    return float((w * customers).sum() * (treated_in @ outcome / treated_in.sum() - control_in @ outcome / control_in.sum() - cost_usd))
+
+
+def estimate_policies(effect: np.ndarray, treated: np.ndarray, outcome: np.ndarray, cost_usd: float,
+                      confidence: float = 0.95, seed: int = 0) -> PolicyEstimates:
+    """Targeting by `effect` (where it exceeds the cost) against giving the action to everyone, with the
+    lower `confidence` bound of targeting's gain over the better blanket policy (Poisson bootstrap)."""
     everyone = np.ones(effect.size, dtype=bool)
     average = float(outcome[treated].mean() - outcome[~treated].mean())
     targeted = effect > cost_usd
-    return PolicyEstimates(average, cost_usd, int(targeted.sum()), value(targeted), value(everyone))
+    targeted_value, everyone_value = (_policy_value(group, treated, outcome, cost_usd) for group in (targeted, everyone))
+    blanket = everyone if everyone_value > 0 else np.zeros(effect.size, dtype=bool)
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        weights = rng.poisson(1.0, size=effect.size).astype(float)
+        gains.append(_policy_value(targeted, treated, outcome, cost_usd, weights)
+                     - _policy_value(blanket, treated, outcome, cost_usd, weights))
+    return PolicyEstimates(average, cost_usd, int(targeted.sum()), targeted_value, everyone_value, confidence,
+                           float(np.quantile(gains, 1 - confidence)))
 
 
 def find_action_sources(connection: duckdb.DuckDBPyConnection, settings: MeasurementSettings, as_of: datetime
@@ -215,5 +239,6 @@ def learn_uplift(training: pl.DataFrame, feature_names: list[str], source: Actio
     model = LEARNERS[chosen](uplift_settings, control=source.control).fit(x, arm, outcome)
     cross_fitted = training.select("customer_id", "treated", "outcome").with_columns(
         pl.Series("fold", folds), *(pl.Series(f"effect_{name}", effect) for name, effect in effects.items()))
-    policy = estimate_policies(effects[chosen], treated, outcome, settings.actions[source.action].cost_usd)
+    policy = estimate_policies(effects[chosen], treated, outcome, settings.actions[source.action].cost_usd,
+                               settings.targeting_confidence)
     return LearnedUplift(source, chosen, model, columns, qini, cross_fitted, policy)

@@ -398,7 +398,8 @@ def test_next_best_actions_are_learned_from_the_experiment_and_served_with_their
     chosen = actions.join(state, on="customer_id", how="left")
     # The night applies the policy its held-out check chose: the model's targeting, or the average effect for everyone eligible.
     policy = learned["held_out_policies"]
-    assert learned["targets"] == (policy["targeted_value_usd"] > max(policy["everyone_value_usd"], 0))
+    assert learned["targets"] == (policy["targeted_value_usd"] > max(policy["everyone_value_usd"], 0)
+                                  and policy["gain_lower_bound_usd"] > 0)
     given = chosen.filter(pl.col("next_best_action") == "discount_15")
     # The discount goes by email: only to customers who may be emailed, never to the holdout or an opt-out.
     assert given.height > 0 and given["is_email_marketable"].all() and not given["is_personalization_opted_out"].any()

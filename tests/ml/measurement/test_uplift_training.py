@@ -58,7 +58,29 @@ def test_policy_values_are_differences_in_means_among_the_customers_each_policy_
     policy = estimate_policies(effect, treated, outcome, cost_usd=1.0)
     assert policy.targeted == 2 and policy.targeted_value_usd == pytest.approx(2 * (10 - 4 - 1))
     assert policy.everyone_value_usd == pytest.approx(4 * (6.5 - 3.5 - 1)) and policy.average_effect_usd == pytest.approx(3.0)
-    assert policy.targeting_pays
+
+
+def _split_experiment(customers: int, noise_usd: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Half the customers gain $6 from the action, half lose $1; the effect given is the true one."""
+    rng = np.random.default_rng(seed)
+    responds = np.arange(customers) % 2 == 0
+    treated = rng.random(customers) < 0.5
+    outcome = 20 + rng.normal(0, noise_usd, customers) + treated * np.where(responds, 6.0, -1.0)
+    return np.where(responds, 6.0, -1.0), treated, outcome
+
+
+def test_targeting_must_beat_the_blanket_policy_with_confidence_not_by_chance():
+    # A large, quiet experiment: targeting the responders is surely worth more than treating everyone.
+    effect, treated, outcome = _split_experiment(40_000, noise_usd=10.0, seed=5)
+    sure = estimate_policies(effect, treated, outcome, cost_usd=1.0)
+    assert sure.gain_lower_bound_usd > 0 and sure.targeting_pays
+    # A small, noisy one: the point estimate favours targeting too, but the gain could be chance.
+    effect, treated, outcome = _split_experiment(600, noise_usd=60.0, seed=1)
+    unsure = estimate_policies(effect, treated, outcome, cost_usd=1.0)
+    assert unsure.targeted_value_usd > max(unsure.everyone_value_usd, 0.0)
+    assert unsure.gain_lower_bound_usd < 0 and not unsure.targeting_pays
+    # Comparing point estimates alone (confidence 0.5 is the median gain) would have targeted.
+    assert estimate_policies(effect, treated, outcome, cost_usd=1.0, confidence=0.5).targeting_pays
 
 
 def _assignments_warehouse(rows: list[tuple[str, str, str, datetime]]) -> duckdb.DuckDBPyConnection:

@@ -50,6 +50,7 @@ from dagster_project.demo_exports.population import BGNBD_A, BGNBD_ALPHA, BGNBD_
 from dagster_project.demo_exports.record_corruption import RecordCorruption
 from dagster_project.demo_exports.timeline import Timeline
 from dagster_project.demo_exports.world import World, simulate_world
+from ml.oracle import chance_of_purchase
 
 DEAD_OPEN_FACTOR = 0.15  # email_sends: a person who dropped out opens at 15% of their engagement
 
@@ -66,9 +67,8 @@ class Parameters:
 
     def buys_within(self, days: int) -> np.ndarray:
         """P(a purchase within `days`) for a person alive now (walking away after bad tickets included)."""
-        walk = self.support_per_day * 365 * self.bad_share * BAD_TICKET_WALKAWAY_PROB
-        total = self.rate_per_year + walk
-        return self.rate_per_year / total * -np.expm1(-total * days / 365)
+        walkaway = self.support_per_day * 365 * self.bad_share * BAD_TICKET_WALKAWAY_PROB
+        return chance_of_purchase(self.rate_per_year, walkaway, days / 365)
 
 
 def prior_draws(count: int, rng: np.random.Generator) -> Parameters:

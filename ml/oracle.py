@@ -31,6 +31,13 @@ def customer_persons(resolved: pl.DataFrame, truth_records: pl.DataFrame) -> pl.
             .select("customer_id", "person_id"))
 
 
+def chance_of_purchase(rate_per_year: np.ndarray, walkaway_per_year: np.ndarray, years: float) -> np.ndarray:
+    """P(a purchase within `years`) for a person alive now who buys at `rate_per_year` and walks away
+    after a bad ticket at `walkaway_per_year`: λ/(λ+w) · (1 - exp(-(λ+w)·years))."""
+    total = rate_per_year + walkaway_per_year
+    return rate_per_year / np.maximum(total, 1e-12) * -np.expm1(-total * years)
+
+
 def oracle_predictions(model: str, evaluation: pl.DataFrame, persons: pl.DataFrame, people: pl.DataFrame,
                        horizon_days: int) -> pl.DataFrame:
     """The oracle's prediction for each evaluation row (`customer_id`, `cutoff_date`) whose customer
@@ -44,7 +51,7 @@ def oracle_predictions(model: str, evaluation: pl.DataFrame, persons: pl.DataFra
     rate = rows["lambda_per_year"].to_numpy()
     walkaway = rows["support_rate_per_year"].to_numpy() * rows["support_bad_prob"].to_numpy() * BAD_TICKET_WALKAWAY_PROB
     p = np.clip(rows["p_dropout_at_end"].to_numpy(), 1e-6, 1.0)
-    buys = rate / np.maximum(rate + walkaway, 1e-12) * -np.expm1(-(rate + walkaway) * years)
+    buys = chance_of_purchase(rate, walkaway, years)
     if model == "churn":
         prediction = np.where(alive, 1.0 - buys, 1.0)
     elif model == "propensity":

@@ -37,6 +37,8 @@ class ShopLanding:
     first_day: date
     last_day: date
     revenue_usd: float
+    buyers: pl.DataFrame
+    """`customer_id` (CDNOW's), and the `name` and `email` its orders carry."""
 
 
 def cdnow_path() -> Path:
@@ -93,7 +95,8 @@ def write_cdnow_landing(landing: Path, customers: int | None = None, seed: int =
         write_csv(landing / "ecommerce" / f"orders_{day.isoformat()}.csv", ORDER_COLUMNS, (
             _order_row(order, created) for order in rows.iter_rows(named=True)))
     return ShopLanding(customers=buyers.height, orders=orders.height, first_day=orders["purchased_on"].min(),
-                       last_day=orders["purchased_on"].max(), revenue_usd=float(orders["value_usd"].sum()))
+                       last_day=orders["purchased_on"].max(), revenue_usd=float(orders["value_usd"].sum()),
+                       buyers=buyers)
 
 
 def _order_row(order: dict, created: str) -> list[str | None]:

@@ -52,7 +52,7 @@ def check_sample_ratio(observed: Mapping[str, int], shares: Mapping[str, float],
         message = (f"sample ratio mismatch (p = {p_value:.2g} < {threshold:g}): {detail}. "
                    "Customers were lost or added unevenly between arms; do not trust this experiment's lift until the cause is found.")
     else:
-        message = f"arm sizes match the configured split (p = {p_value:.2g}): {detail}"
+        message = f"arm sizes match the expected split (p = {p_value:.2g}): {detail}"
     return SampleRatioCheck(counts, expected, p_value, mismatch, message)
 
 

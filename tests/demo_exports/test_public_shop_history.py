@@ -1,12 +1,14 @@
 """CDNOW's real purchases written as Shopify order exports the platform's own reader accepts."""
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from dagster_project.demo_exports.public_shop_experiment import write_placebo_assignments
 from dagster_project.demo_exports.public_shop_history import read_cdnow, write_cdnow_landing
-from dagster_project.ingest.contracts import ECOMMERCE_ORDERS
+from dagster_project.ingest.contracts import ECOMMERCE_ORDERS, EXPERIMENT_ASSIGNMENTS
 from dagster_project.ingest.readers import read_export
 
 
@@ -37,3 +39,24 @@ def test_every_purchase_is_one_order_on_its_day_with_a_buyer_and_no_address(cdno
     assert orders.group_by("Email").agg(pl.col("Billing Name").n_unique())["Billing Name"].max() == 1
     assert orders["Email"].n_unique() == written.customers == 60
     assert orders.select("Billing Street", "Billing Zip", "Billing Phone").null_count().row(0) == (orders.height,) * 3
+
+
+def test_the_placebo_split_logs_every_earlier_buyer_once_under_the_email_their_orders_carry(cdnow, tmp_path: Path):
+    written = write_cdnow_landing(tmp_path, customers=400, purchases=cdnow)
+    purchases = cdnow.filter(pl.col("customer_id").is_in(written.buyers["customer_id"].implode()))
+    start = date(1997, 2, 15)  # inside the cohort's first quarter: some of the 400 have not bought yet
+    experiment = write_placebo_assignments(tmp_path, written.buyers, purchases, start)
+    files = sorted((tmp_path / "experiments").glob("assignments_*.csv"))
+    parsed = [read_export(path, EXPERIMENT_ASSIGNMENTS) for path in files]
+    assert sum(p.quarantine.height for p in parsed) == 0
+    logged = pl.concat([p.rows for p in parsed])
+    earlier = purchases.filter(pl.col("purchased_on") < start)["customer_id"].unique()
+    assert 0 < earlier.len() < 400
+    assert logged.height == logged["user_id"].n_unique() == experiment.assignments.height == earlier.len()
+    emails = written.buyers.filter(pl.col("customer_id").is_in(earlier.implode()))["email"]
+    assert set(logged["user_id"]) == set(emails)
+    assert set(logged["variation_id"]) == {"control", "treatment"} and set(logged["experiment_id"]) == {experiment.experiment_id}
+    # Exposed during the week from the start, each on the day of the file it is delivered in.
+    assert [f.name for f in files] == [f"assignments_{start + timedelta(days=k)}.csv" for k in range(len(files))] and len(files) <= 7
+    for path, p in zip(files, parsed):
+        assert (p.rows["timestamp"].str.slice(0, 10) == path.stem.removeprefix("assignments_")).all()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import dagster as dg
+import duckdb
 import pytest
 from click.testing import CliRunner
 from dagster._core.instance.ref import InstanceRef
@@ -238,3 +239,43 @@ def test_the_dbt_unit_tests_the_nightly_build_leaves_out_pass_on_a_built_warehou
     outcomes = {result.node.name: str(result.status) for result in result.result or []}
     assert result.success and len(outcomes) >= 10, (result.exception, outcomes)
     assert set(outcomes.values()) == {"pass"}
+
+
+def test_a_home_an_earlier_version_built_is_upgraded_by_the_next_run_rebuilding_what_history_can_replay(first_and_second_run, tmp_path,
+                                                                                                          monkeypatch):
+    built, _, _ = first_and_second_run
+    home = tmp_path / "home"
+    shutil.copytree(built, home)
+    monkeypatch.setenv("CXP_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    warehouse = home / "warehouse.duckdb"
+    email, profile = "features.customer_email_features", "features.customer_profile_features"
+    fresh_email = query(built / "warehouse.duckdb", f"select * from {email} order by all")
+    profile_rows = query(built / "warehouse.duckdb", f"select customer_id, snapshot_date from {profile} order by all")
+    assert fresh_email and profile_rows
+    # As an earlier version left them: a column it did not have, values its formula gave, and no record of
+    # either definition.
+    with duckdb.connect(str(warehouse)) as connection:
+        connection.execute(f"alter table {email} drop column campaign_deliveries_lifetime")
+        connection.execute(f"update {email} set deliveries_90d = deliveries_90d + 1")
+        connection.execute(f"alter table {profile} drop column is_personalization_opted_out")
+        # The earlier definition's digest of the values, which did not include the column.
+        connection.execute(f"create temp table earlier as select customer_id, snapshot_date, md5(cast(row("
+                           f"*columns(* exclude (customer_id, snapshot_date, event_timestamp, feature_hash))) as varchar)) as digest from {profile}")
+        connection.execute(f"update {profile} as p set feature_hash = e.digest from earlier as e "
+                           "where e.customer_id = p.customer_id and e.snapshot_date = p.snapshot_date")
+        connection.execute("delete from platform.incremental_model_definitions where unique_id like '%.customer_%_features'")
+
+    upgraded = CliRunner().invoke(main, ["run", "--landing", str(LANDING)], catch_exceptions=False)
+    assert upgraded.exit_code == 0, upgraded.output
+    # Email features are replayed from the raw history: exactly what a fresh home holds.
+    assert query(warehouse, f"select * from {email} order by all") == fresh_email
+    # The profile's observed history stays; each customer's current row has the column it gained,
+    # earlier rows hold it as null.
+    assert set(profile_rows) <= set(query(warehouse, f"select customer_id, snapshot_date from {profile}"))
+    current = f"select * from {profile} qualify row_number() over (partition by customer_id order by snapshot_date desc) = 1"
+    assert query(warehouse, f"select count(*) from ({current}) where is_personalization_opted_out is null") == [(0,)]
+    assert query(warehouse, f"select count(*) > 0 from {profile} where is_personalization_opted_out is null") == [(True,)]
+    log = upgraded.output
+    assert f"{email}: built before cxp recorded model definitions, so by an earlier one; dropped" in log
+    assert f"{profile}: built before cxp recorded model definitions" in log and "null on rows from before today" in log

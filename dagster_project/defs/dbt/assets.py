@@ -14,6 +14,7 @@ from dagster_project.defs.dbt.resources import InProcessDbt
 from dagster_project.defs.dbt.row_counts import with_row_counts
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.defs.privacy.assets import ERASURES
+from dagster_project.incremental_models import incremental_models, prepare_for_build, record_definitions
 from dagster_project.step_progress import StepProgress
 
 
@@ -90,12 +91,21 @@ def _dbt_build_assets(project: DbtProject, name: str, select: str = "fqn:*", exc
         pool=WAREHOUSE_POOL,
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: InProcessDbt, warehouse: DuckDBResource):
-        """Build the selected models and run their tests."""
+        """Build the selected models and run their tests; incremental models an earlier definition
+        built are rebuilt from history first (see dagster_project/incremental_models.py)."""
         invocation = dbt.build(context)
+        incremental = incremental_models(invocation.manifest, invocation.selected_models())
+        if incremental:
+            with warehouse.get_connection() as connection:
+                for change in prepare_for_build(connection, incremental):
+                    context.log.warning(change.message)
         progress = StepProgress(context.log, len(context.selected_asset_keys), "models")
         # Closed on the way out: a step that fails while dbt runs (its progress could not be stored)
         # stops the build and frees the warehouse then, not whenever the stream is collected.
         with contextlib.closing(invocation.stream()) as events:
             yield from with_row_counts(events, invocation.manifest, warehouse.get_connection, progress)
+        if incremental:
+            with warehouse.get_connection() as connection:
+                record_definitions(connection, incremental)
 
     return dbt_models

@@ -144,6 +144,12 @@ class InProcessDbtBuild:
             dagster_dbt_translator=self.translator, current_dbt_indirect_selection_env=os.getenv(DBT_INDIRECT_SELECTION_ENV))
         return [*arguments, *(["--indirect-selection", indirect_selection] if indirect_selection else [])]
 
+    def selected_models(self) -> list[str]:
+        """The unique ids of the dbt models the step's subset selects."""
+        selected = self.context.selected_asset_keys
+        return [unique_id for unique_id, node in self.manifest["nodes"].items() if node["resource_type"] == "model"
+                and self.translator.get_asset_spec(self.manifest, unique_id, self.project).key in selected]
+
     def stream(self) -> Iterator[Any]:
         """dagster-dbt's events for each node as dbt finishes it; raises, naming the failed nodes,
         when a model or an error-severity test failed. The warehouse is released before it returns."""

@@ -4,6 +4,8 @@ conversion and subset selection, and dbt-duckdb's process-wide database; these t
 
 import contextlib
 import itertools
+import json
+import os
 import subprocess
 import sys
 import threading
@@ -123,6 +125,19 @@ def test_the_manifest_is_parsed_once_until_a_file_or_a_variable_it_read_changes(
     model = Path(dbt.project_dir) / "models" / "orders.sql"
     model.write_text(model.read_text() + "\n")
     assert parsed_manifest(paths) is not third
+
+
+def test_the_manifest_is_written_again_for_other_project_files_even_older_ones(tiny, tmp_path):
+    _, dbt, _ = tiny
+    project = DbtProject(project_dir=Path(dbt.project_dir), target_path=Path(dbt.target_path))
+    manifest = ensure_manifest(project, tmp_path / "logs")
+    written = manifest.stat().st_mtime_ns
+    assert ensure_manifest(project, tmp_path / "logs").stat().st_mtime_ns == written  # the same files: kept
+    # A file an upgrade installed with its build's time, older than the manifest the earlier version wrote.
+    late = Path(dbt.project_dir) / "models" / "late.sql"
+    late.write_text("select 1 as one")
+    os.utime(late, (946684800, 946684800))
+    assert "model.tiny.late" in json.loads(ensure_manifest(project, tmp_path / "logs").read_text())["nodes"]
 
 
 def test_a_build_its_step_stops_consuming_is_stopped_and_frees_the_warehouse(tmp_path, monkeypatch):

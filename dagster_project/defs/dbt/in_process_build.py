@@ -15,6 +15,7 @@ process-wide database, released after each build, is touched in dagster_project/
 
 import contextlib
 import ctypes
+import hashlib
 import os
 import queue
 import re
@@ -53,11 +54,15 @@ _WHERE_DBT_WRITES = {"DBT_TARGET_PATH", "DBT_LOG_PATH"}
 _DATABASE_PATH_VAR = re.compile(r"""^\s*path:\s*["']?\{\{\s*env_var\(\s*['"]([^'"]+)['"]""", re.MULTILINE)
 
 
-def project_files_changed_at(project_dir: Path) -> float:
-    """The newest modification time of the dbt project's own files (its `target/` aside)."""
-    return max((path.stat().st_mtime for path in project_dir.rglob("*")
-                if path.is_file() and path.suffix in {".sql", ".yml", ".yaml", ".csv", ".py"}
-                and "target" not in path.relative_to(project_dir).parts[:1]), default=0.0)
+def project_files_digest(project_dir: Path) -> str:
+    """A digest of where the dbt project is and what its files hold: unlike their times, it tells a
+    manifest of other files apart even when an upgrade installed files older than the manifest."""
+    digest = hashlib.sha256(str(project_dir.resolve()).encode())
+    files = sorted(path for path in project_dir.rglob("*") if path.is_file() and path.suffix in {".sql", ".yml", ".yaml", ".csv", ".py"}
+                   and "target" not in path.relative_to(project_dir).parts[:1])  # dbt's artifacts when target/ is inside
+    for path in files:
+        digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,7 @@ def _project_state(paths: DbtPaths) -> tuple[Any, ...]:
     database_paths = {name for text in texts for name in _DATABASE_PATH_VAR.findall(text)}
     variables = tuple((name, _database_name(os.environ.get(name)) if name in database_paths else os.environ.get(name)) for name in names)
     dbt_variables = sorted((name, value) for name, value in os.environ.items() if name.startswith("DBT_") and name not in _WHERE_DBT_WRITES)
-    changed = max(project_files_changed_at(paths.project_dir), *(file.stat().st_mtime for file in profile_files if file.exists()))
-    return paths.project_dir, paths.profiles_dir, changed, variables, tuple(dbt_variables)
+    return paths.project_dir, paths.profiles_dir, project_files_digest(paths.project_dir), tuple(texts), variables, tuple(dbt_variables)
 
 
 def _database_name(path: str | None) -> str | None:

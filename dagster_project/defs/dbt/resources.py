@@ -5,8 +5,11 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtProject
 
-from dagster_project.defs.dbt.in_process_build import DbtPaths, InProcessDbtBuild, parsed_manifest, project_files_changed_at
+from dagster_project.defs.dbt.in_process_build import DbtPaths, InProcessDbtBuild, parsed_manifest, project_files_digest
 from dagster_project.settings import Settings
+
+# Beside the manifest: the digest of the project files it was parsed from.
+MANIFEST_SOURCE = "manifest_source.txt"
 
 
 def cxp_dbt_project(settings: Settings) -> DbtProject:
@@ -15,18 +18,23 @@ def cxp_dbt_project(settings: Settings) -> DbtProject:
 
 
 def ensure_manifest(project: DbtProject, log_dir: Path) -> Path:
-    """Write the project's manifest when it is missing or older than any file of the project.
+    """Write the project's manifest when it is missing or was parsed from other project files.
 
     Asset definitions are built from the manifest, so a stale one would hide model changes
-    from `cxp run` and the UI; dagster-dbt only re-parses under `dagster dev`. The manifest is the
-    one this process's builds use (`parsed_manifest`): parsed in-process once, then written for
-    every home whose warehouse has the same file name, without parsing again.
+    from `cxp run` and the UI; dagster-dbt only re-parses under `dagster dev`. Files are compared
+    by place and content (`MANIFEST_SOURCE` beside the manifest), not by time: an upgrade can
+    install files older than the manifest an earlier version wrote. The manifest is the one this
+    process's builds use (`parsed_manifest`): parsed in-process once, then written for every home
+    whose warehouse has the same file name, without parsing again.
     """
     manifest = project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < project_files_changed_at(project.project_dir):
+    source = manifest.with_name(MANIFEST_SOURCE)
+    digest = project_files_digest(project.project_dir)
+    if not manifest.exists() or not source.exists() or source.read_text() != digest:
         parsed = parsed_manifest(DbtPaths(project.project_dir, project.profiles_dir, manifest.parent, log_dir))
         manifest.parent.mkdir(parents=True, exist_ok=True)
         parsed.write(str(manifest))
+        source.write_text(digest)
     return manifest
 
 

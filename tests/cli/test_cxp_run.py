@@ -264,7 +264,7 @@ def test_a_home_an_earlier_version_built_is_upgraded_by_the_next_run_rebuilding_
                            f"*columns(* exclude (customer_id, snapshot_date, event_timestamp, feature_hash))) as varchar)) as digest from {profile}")
         connection.execute(f"update {profile} as p set feature_hash = e.digest from earlier as e "
                            "where e.customer_id = p.customer_id and e.snapshot_date = p.snapshot_date")
-        connection.execute("delete from platform.incremental_model_definitions where unique_id like '%.customer_%_features'")
+        connection.execute("delete from platform.dbt_node_definitions where unique_id like '%.customer_%_features'")
 
     upgraded = CliRunner().invoke(main, ["run", "--landing", str(LANDING)], catch_exceptions=False)
     assert upgraded.exit_code == 0, upgraded.output
@@ -278,4 +278,4 @@ def test_a_home_an_earlier_version_built_is_upgraded_by_the_next_run_rebuilding_
     assert query(warehouse, f"select count(*) > 0 from {profile} where is_personalization_opted_out is null") == [(True,)]
     log = upgraded.output
     assert f"{email}: built before cxp recorded model definitions, so by an earlier one; dropped" in log
-    assert f"{profile}: built before cxp recorded model definitions" in log and "null on rows from before today" in log
+    assert f"{profile}: built before cxp recorded model definitions" in log and "null on earlier rows" in log

@@ -12,7 +12,7 @@ import pytest
 from dagster_dbt import DbtProject
 
 from dagster_project.defs.dbt.resources import ensure_manifest
-from dagster_project.incremental_models import STATE_TABLE, incremental_models, prepare_for_build, record_definitions, recorded_fingerprints
+from dagster_project.incremental_models import STATE_TABLE, incremental_models, prepare_for_build, record_built, recorded_definitions
 from dagster_project.warehouse import table_exists
 
 PROJECT = {
@@ -81,24 +81,43 @@ def test_a_model_an_earlier_definition_built_is_dropped_for_a_rebuild_unless_its
     connection = duckdb.connect(str(tmp_path / "home.duckdb"))
     for model in models.values():
         connection.execute(f"CREATE TABLE {model.relation} AS SELECT 1 AS old_column")
+    upstream = ["model.shop.orders", "seed.shop.currencies"]
 
-    # A home from before definitions were recorded: the rebuildable model goes, the observed one stays.
+    # A home from before definitions were recorded, its upstream just built by this version (a whole
+    # run builds it in an earlier step): the replayable model goes, the observed one stays.
+    record_built(connection, manifest, upstream)
     first = prepare_for_build(connection, models.values())
-    assert [(c.model.unique_id, c.rebuilt) for c in first] == [(DAILY, True), (PROFILE, False)]
-    assert "earlier" in first[0].message and "null on rows from before today" in first[1].message
+    assert [(c.model.unique_id, c.action) for c in first] == [(DAILY, "rebuilt"), (PROFILE, "kept")]
+    assert "earlier" in first[0].message and "null on earlier rows" in first[1].message
     assert not table_exists(connection, models[DAILY].relation) and table_exists(connection, models[PROFILE].relation)
 
     # Built and recorded: nothing to do until a definition changes.
     connection.execute(f"CREATE TABLE {models[DAILY].relation} AS SELECT 1 AS cents")
-    record_definitions(connection, models.values())
-    assert recorded_fingerprints(connection) == {DAILY: models[DAILY].fingerprint, PROFILE: models[PROFILE].fingerprint}
+    record_built(connection, manifest, [*upstream, DAILY, PROFILE], first)
+    assert {node_id for node_id, (_, lineage) in recorded_definitions(connection).items() if lineage} == {DAILY, PROFILE}
     assert prepare_for_build(connection, models.values()) == []
 
+    # An upgrade changes the upstream model. A run of the marts alone (a subset) finds orders still as the
+    # earlier definition built it: replaying history through it would record old rows as new, so the mart
+    # waits, unrecorded, and is appended to as before.
     changed = parsed(tmp_path, monkeypatch, {"models/orders.sql": "select 1 as order_id, 12.0 as amount"}, "v2")
-    upgraded = incremental_models(changed, changed["nodes"])
-    second = prepare_for_build(connection, upgraded)
-    assert [(c.model.unique_id, c.reason, c.rebuilt) for c in second] == [
-        (DAILY, "its definition changed since its rows were built", True),
-        (PROFILE, "its definition changed since its rows were built", False)]
-    assert connection.execute(f"SELECT count(*) FROM {STATE_TABLE}").fetchone() == (2,)
+    upgraded = {model.unique_id: model for model in incremental_models(changed, changed["nodes"])}
+    waiting = prepare_for_build(connection, upgraded.values())
+    assert [(c.model.unique_id, c.action, c.stale_upstream) for c in waiting] == [
+        (DAILY, "waiting", ("model.shop.orders",)), (PROFILE, "kept", ())]
+    assert "orders upstream still hold(s) what an earlier definition built" in waiting[0].message
+    assert table_exists(connection, upgraded[DAILY].relation)
+    record_built(connection, changed, [DAILY, PROFILE], waiting)
+    assert recorded_definitions(connection)[DAILY][1] == models[DAILY].fingerprint != upgraded[DAILY].fingerprint
 
+    # A build that makes orders itself before the mart replays the mart through it.
+    assert [c.action for c in prepare_for_build(connection, upgraded.values(), building={"model.shop.orders"})] == ["rebuilt"]
+    assert not table_exists(connection, upgraded[DAILY].relation)
+    connection.execute(f"CREATE TABLE {upgraded[DAILY].relation} AS SELECT 1 AS cents")
+    # So does the first run after an earlier one rebuilt orders.
+    record_built(connection, changed, ["model.shop.orders"])
+    rebuilt = prepare_for_build(connection, upgraded.values())
+    assert [(c.model.unique_id, c.reason, c.action) for c in rebuilt] == [
+        (DAILY, "its definition changed since its rows were built", "rebuilt")]
+    assert not table_exists(connection, upgraded[DAILY].relation)
+    assert connection.execute(f"SELECT count(*) FROM {STATE_TABLE}").fetchone() == (4,)

@@ -14,7 +14,7 @@ from dagster_project.defs.dbt.resources import InProcessDbt
 from dagster_project.defs.dbt.row_counts import with_row_counts
 from dagster_project.defs.ingest.assets import WAREHOUSE_POOL
 from dagster_project.defs.privacy.assets import ERASURES
-from dagster_project.incremental_models import incremental_models, prepare_for_build, record_definitions
+from dagster_project.incremental_models import incremental_models, prepare_for_build, record_built
 from dagster_project.step_progress import StepProgress
 
 
@@ -94,18 +94,28 @@ def _dbt_build_assets(project: DbtProject, name: str, select: str = "fqn:*", exc
         """Build the selected models and run their tests; incremental models an earlier definition
         built are rebuilt from history first (see dagster_project/incremental_models.py)."""
         invocation = dbt.build(context)
-        incremental = incremental_models(invocation.manifest, invocation.selected_models())
+        selected = invocation.selected_nodes()
+        incremental = incremental_models(invocation.manifest, selected)
+        changes = []
         if incremental:
             with warehouse.get_connection() as connection:
-                for change in prepare_for_build(connection, incremental):
-                    context.log.warning(change.message)
+                # Upstream tables this build makes before the marts count as current.
+                changes = prepare_for_build(connection, incremental, building=set(selected) - {model.unique_id for model in incremental})
+            for change in changes:
+                context.log.warning(change.message)
         progress = StepProgress(context.log, len(context.selected_asset_keys), "models")
-        # Closed on the way out: a step that fails while dbt runs (its progress could not be stored)
-        # stops the build and frees the warehouse then, not whenever the stream is collected.
-        with contextlib.closing(invocation.stream()) as events:
-            yield from with_row_counts(events, invocation.manifest, warehouse.get_connection, progress)
-        if incremental:
-            with warehouse.get_connection() as connection:
-                record_definitions(connection, incremental)
+        try:
+            # Closed on the way out: a step that fails while dbt runs (its progress could not be stored)
+            # stops the build and frees the warehouse then, not whenever the stream is collected.
+            with contextlib.closing(invocation.stream()) as events:
+                yield from with_row_counts(events, invocation.manifest, warehouse.get_connection, progress)
+        finally:
+            # What did build is recorded even when another node failed: it need not be rebuilt again.
+            if invocation.built:
+                try:
+                    with warehouse.get_connection() as connection:
+                        record_built(connection, invocation.manifest, invocation.built, changes)
+                except Exception as error:  # the build's own outcome comes first; an unrecorded mart is rebuilt next time
+                    context.log.warning(f"could not record the definitions dbt just built ({error}); the next build redoes them")
 
     return dbt_models

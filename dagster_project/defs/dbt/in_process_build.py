@@ -58,7 +58,7 @@ def project_files_digest(project_dir: Path) -> str:
     """A digest of where the dbt project is and what its files hold: unlike their times, it tells a
     manifest of other files apart even when an upgrade installed files older than the manifest."""
     digest = hashlib.sha256(str(project_dir.resolve()).encode())
-    files = sorted(path for path in project_dir.rglob("*") if path.is_file() and path.suffix in {".sql", ".yml", ".yaml", ".csv", ".py"}
+    files = sorted(path for path in project_dir.rglob("*") if path.is_file() and path.suffix in {".sql", ".yml", ".yaml", ".csv", ".py", ".md"}
                    and "target" not in path.relative_to(project_dir).parts[:1])  # dbt's artifacts when target/ is inside
     for path in files:
         digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
@@ -138,6 +138,8 @@ class InProcessDbtBuild:
 
     def __post_init__(self) -> None:
         self.manifest, self.translator, self.project = get_manifest_and_translator_from_dbt_assets([self.context.assets_def])
+        self.built: set[str] = set()
+        """The models and seeds the streamed build has finished successfully so far."""
 
     def selection_arguments(self) -> list[str]:
         """The --select/--exclude (and --indirect-selection) dagster-dbt would pass for the step's subset."""
@@ -148,10 +150,10 @@ class InProcessDbtBuild:
             dagster_dbt_translator=self.translator, current_dbt_indirect_selection_env=os.getenv(DBT_INDIRECT_SELECTION_ENV))
         return [*arguments, *(["--indirect-selection", indirect_selection] if indirect_selection else [])]
 
-    def selected_models(self) -> list[str]:
-        """The unique ids of the dbt models the step's subset selects."""
+    def selected_nodes(self) -> list[str]:
+        """The unique ids of the dbt models and seeds the step's subset selects."""
         selected = self.context.selected_asset_keys
-        return [unique_id for unique_id, node in self.manifest["nodes"].items() if node["resource_type"] == "model"
+        return [unique_id for unique_id, node in self.manifest["nodes"].items() if node["resource_type"] in ("model", "seed")
                 and self.translator.get_asset_spec(self.manifest, unique_id, self.project).key in selected]
 
     def stream(self) -> Iterator[Any]:
@@ -184,6 +186,8 @@ class InProcessDbtBuild:
                     if raw_event["info"]["level"] == "error":
                         errors.append(raw_event["info"]["msg"])
                     node = raw_event["data"].get("node_info", {})
+                    if node.get("node_status") == "success" and str(node.get("unique_id")).split(".")[0] in ("model", "seed"):
+                        self.built.add(node["unique_id"])
                     if node.get("node_status") in ("error", "fail") and node.get("unique_id") not in failed:
                         failed.append(node.get("unique_id"))
                     yield from DbtCoreCliEventMessage(raw_event=raw_event, event_history_metadata={}).to_default_asset_events(

@@ -36,6 +36,7 @@ from dagster_project.demo_exports.public_shop_experiment import PlaceboExperimen
 from dagster_project.demo_exports.public_shop_history import ORDER_TIME, read_cdnow, write_cdnow_landing
 from ml.measurement.cuped import cuped_comparison
 from ml.measurement.lift_report import CUPED_COVARIATES
+from ml.measurement.lift_text import MONEY_METRICS
 
 # The defaults of `logged_experiments` (ml/measurement/experiment_settings.yml) measure the log.
 HORIZON_DAYS = 60
@@ -121,7 +122,7 @@ def main() -> None:
     print(f"\ncxp's lift report: {report['customers_per_arm']}; {report['sample_ratio']}; A/A split of control p = {report['aa_p_value']:.2f}")
     print(f"{'metric':22} {'difference [95% CI]':>34} {'p':>6} {'CUPED difference [95% CI]':>34} {'narrower':>8}  covariate")
     for row in lift.iter_rows(named=True):
-        money = row["metric"] not in ("conversion", "repeat_purchase_rate", "retention")
+        money = row["metric"] in MONEY_METRICS
         scale = 1 if money else 100
         plain = f"{scale * row['difference']:+.2f} {interval(row['ci_low'], row['ci_high'], money)}" if row["ci_low"] is not None else "—"
         cuped = (f"{scale * row['cuped_difference']:+.2f} {interval(row['cuped_ci_low'], row['cuped_ci_high'], money)}"
@@ -134,7 +135,7 @@ def main() -> None:
     print(f"\nplain statsmodels (OLS, HC2) on the raw CDNOW file and the tool's split, {frame.height:,} customers:")
     for metric, outcome, covariate in COMPARED:
         figures = statsmodels_lift(frame, outcome, covariate)
-        money = metric == "revenue_per_customer"
+        money = metric in MONEY_METRICS
         scale = 1 if money else 100
         print(f"{metric:22} {scale * figures['difference']:+.2f} {interval(figures['low'], figures['high'], money):>24} "
               f"{figures['p']:6.2f} {scale * figures['adjusted']:+.2f} {interval(figures['a_low'], figures['a_high'], money):>24} "

@@ -11,13 +11,15 @@ how far the pre-period narrows its intervals is what CUPED does on a real shop's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from dagster_project.demo_exports.experiment_log import ASSIGNMENT_COLUMNS
+from dagster_project.demo_exports.formats import iso_utc
+from dagster_project.demo_exports.timeline import SECONDS_PER_DAY
 from dagster_project.demo_exports.writers import write_csv
 
 EXPERIMENT_ID = "cdnow-placebo-1998"
@@ -49,15 +51,14 @@ def write_placebo_assignments(landing: Path, buyers: pl.DataFrame, purchases: pl
     rng = np.random.default_rng(seed)
     n = audience.height
     arm = np.where(rng.random(n) < 0.5, ARMS[1], ARMS[0])
-    midnight = datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc)
-    seconds = rng.integers(0, RAMP_DAYS, size=n) * 86_400 + rng.integers(0, 86_400, size=n)
-    assigned_at = [midnight + timedelta(seconds=int(offset)) for offset in seconds]
-    assignments = audience.select("customer_id", "email").with_columns(
-        pl.Series("arm", arm, dtype=pl.String),
-        pl.Series("assigned_at", assigned_at, dtype=pl.Datetime("us", "UTC")),
-    ).sort("assigned_at")
-    for (day,), rows in assignments.group_by(pl.col("assigned_at").dt.date(), maintain_order=True):
+    start_epoch = int(datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc).timestamp())
+    seconds = start_epoch + rng.integers(0, RAMP_DAYS, size=n) * SECONDS_PER_DAY + rng.integers(0, SECONDS_PER_DAY, size=n)
+    logged = audience.select("customer_id", "email").with_columns(
+        pl.Series("arm", arm, dtype=pl.String), pl.Series("seconds", seconds, dtype=pl.Int64)).sort("seconds")
+    logged = logged.with_columns(pl.from_epoch("seconds", time_unit="s").dt.replace_time_zone("UTC").alias("assigned_at"),
+                                 iso_utc(pl.col("seconds")).alias("timestamp"))
+    for (day,), rows in logged.group_by(pl.col("assigned_at").dt.date(), maintain_order=True):
         write_csv(landing / "experiments" / f"assignments_{day.isoformat()}.csv", ASSIGNMENT_COLUMNS, (
-            [at.strftime("%Y-%m-%dT%H:%M:%SZ"), email, EXPERIMENT_ID, arm_name, EXPERIMENT_NAME]
-            for at, email, arm_name in rows.select("assigned_at", "email", "arm").iter_rows()))
-    return PlaceboExperiment(EXPERIMENT_ID, assignments)
+            [timestamp, email, EXPERIMENT_ID, arm_name, EXPERIMENT_NAME]
+            for timestamp, email, arm_name in rows.select("timestamp", "email", "arm").iter_rows()))
+    return PlaceboExperiment(EXPERIMENT_ID, logged.select("customer_id", "email", "arm", pl.col("assigned_at").cast(pl.Datetime("us", "UTC"))))

@@ -8,7 +8,8 @@ from ml.measurement.experiment_reports import ExperimentReport
 from ml.measurement.lift import Lift
 from ml.measurement.lift_report import METRICS, MetricLift, interval_covers
 
-_MONEY = {"revenue_per_customer", "average_order_value", "clv_realized", "clv_predicted"}
+# Metrics in USD; the others are shares, shown in percent and their differences in points.
+MONEY_METRICS = {"revenue_per_customer", "average_order_value", "clv_realized", "clv_predicted"}
 
 
 def render_lift_report(report: ExperimentReport) -> str:
@@ -69,7 +70,7 @@ def _interval(metric: str, lift: Lift) -> str:
 def _value(metric: str, value: float | None, signed: bool = False) -> str:
     if value is None:
         return "-"
-    if metric in _MONEY:
+    if metric in MONEY_METRICS:
         return f"{value:+,.2f}" if signed else f"{value:,.2f}"
     return f"{value * 100:+.2f}pp" if signed else f"{value:.2%}"
 
